@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The packet layer: capture readers and writer, the zero-copy frame decoder, header encoders and
+ * address helpers. Other domains import only this file.
+ * @module
+ */
+export { PacketMeta } from './packet-meta.ts'
+export type { FrameBatch } from './frame-batch.ts'
+export { LinkType } from './link-type.ts'
+export { Malformed, MALFORMED_NAMES } from './malformed.ts'
+export * from './constants.ts'
+export { decodeFrame } from './decode.ts'
+export { readCapture, MAX_RECORD_BYTES } from './reader.ts'
+export type { ReadCaptureOptions } from './reader.ts'
+export { PcapWriter } from './writer.ts'
+export type { PcapWriterOptions } from './writer.ts'
+export {
+  encodeEthernet,
+  encodeIPv4,
+  encodeIPv6,
+  encodeUDP,
+  encodeVXLAN,
+  ipv4HeaderChecksum,
+  udpChecksumIPv4,
+  udpChecksumIPv6,
+} from './encode.ts'
+export { formatIPv4, formatIPv6, formatMAC, parseIPv4, parseIPv6, parseMAC } from './addr.ts'
+export { CaptureFormatError } from './errors.ts'
+export { CaptureSummary, linkTypeName } from './summary.ts'
+export type { CaptureSummaryJson, FlowCount } from './summary.ts'
