@@ -5,16 +5,36 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 /** Domains from the bottom (packet) to the top (cli); a domain may import only those before it. */
-const ORDER = ['packet', 'capture', 'flowlogs', 'mirror', 'target', 'control', 'api', 'agent', 'analytics', 'lab', 'cli']
+const ORDER = [
+  'packet',
+  'capture',
+  'flowlogs',
+  'mirror',
+  'target',
+  'control',
+  'api',
+  'agent',
+  'analytics',
+  'lab',
+  'cli',
+]
 
 const boundaryConfigs = ORDER.map((domain, i) => {
   const forbidden = ORDER.slice(i + 1)
   const patterns = [
     // Deep imports into another domain are forbidden: go through its index.ts.
-    { group: ORDER.filter((d) => d !== domain).map((d) => `../${d}/*`).concat(['!../*/index.ts']), message: 'import another domain only through its index.ts' },
+    {
+      group: ORDER.filter((d) => d !== domain)
+        .map((d) => `../${d}/*`)
+        .concat(['!../*/index.ts']),
+      message: 'import another domain only through its index.ts',
+    },
   ]
   if (forbidden.length > 0) {
-    patterns.push({ group: forbidden.map((d) => `../${d}/index.ts`), message: `src/${domain} must not import higher domains (${forbidden.join(', ')})` })
+    patterns.push({
+      group: forbidden.map((d) => `../${d}/index.ts`),
+      message: `src/${domain} must not import higher domains (${forbidden.join(', ')})`,
+    })
   }
   if (domain === 'control') patterns.push({ group: ['../api/*'], message: 'control/ never imports api/' })
   return {
@@ -30,7 +50,19 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
