@@ -8,6 +8,8 @@
 import { Command, CommanderError } from 'commander'
 import { hasCode, MirrorflowError } from '../errors.ts'
 import { registerInspect } from './inspect.ts'
+import { registerFlowlogs } from './flowlogs.ts'
+import { registerMirror } from './mirror.ts'
 
 export function buildProgram(): Command {
   const program = new Command('mirrorflow')
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError()
   registerInspect(program)
+  registerFlowlogs(program)
+  registerMirror(program)
   return program
 }
 

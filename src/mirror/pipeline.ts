@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The user-space mirroring stage shared by the live user-space datapath and the offline simulator:
+ * decode each frame of a batch, find its direction at each source, evaluate the sessions, and hand
+ * the VXLAN packet (header + inner frame, cut to the packet length) to a sink. One scratch buffer
+ * with headroom and one `PacketMeta` are reused for every frame.
+ * @module
+ */
+import { decodeFrame, PacketMeta } from '../packet/index.ts'
+import type { FrameBatch } from '../packet/index.ts'
+import { HEADROOM, mirroredLength, prependVXLAN } from './encapsulate.ts'
+import type { MirrorEvaluator } from './evaluator.ts'
+import { applianceIndex, outerSourcePort, symmetricFlowHash } from './flow-hash.ts'
+
+/** Largest inner frame handled (bigger frames are cut here; 64 KiB covers GSO super-packets). */
+export const MAX_INNER_FRAME = 65535
+
+/** Receives each mirrored packet. The bytes are valid only during the call (the buffer is reused). */
+export interface MirrorSink {
+  /**
+   * `buf[vxlanStart, end)` is the VXLAN header + inner frame; `buf` has `HEADROOM - 8` free bytes
+   * before `vxlanStart` for outer headers. `session` is the evaluator's session index, `appliance`
+   * the index into the session target's addresses.
+   */
+  send(
+    session: number,
+    appliance: number,
+    srcPort: number,
+    buf: Uint8Array,
+    view: DataView,
+    vxlanStart: number,
+    end: number,
+    batch: FrameBatch,
+    frame: number,
+  ): void
+}
+
+/** Counters of one pipeline (never reset; read them for stats). */
+export interface PipelineStats {
+  frames: number
+  mirrored: number
+  /** Frames the capture had cut (captured length < wire length): their mirrors are cut too. */
+  cut: number
+  /** Mirrored packets per evaluator session index. */
+  perSession: Float64Array
+}
+
+/** Decode → evaluate → encapsulate, batch by batch. */
+export class MirrorPipeline {
+  readonly evaluator: MirrorEvaluator
+  readonly stats: PipelineStats
+  readonly #sink: MirrorSink
+  readonly #m = new PacketMeta()
+  readonly #buf = new Uint8Array(HEADROOM + MAX_INNER_FRAME)
+  readonly #view = new DataView(this.#buf.buffer)
+  /** Sources that have at least one session (the others are skipped). */
+  readonly #activeSources: Uint32Array
+
+  constructor(evaluator: MirrorEvaluator, sink: MirrorSink) {
+    this.evaluator = evaluator
+    this.#sink = sink
+    this.stats = { frames: 0, mirrored: 0, cut: 0, perSession: new Float64Array(evaluator.sessions.length) }
+    const active: number[] = []
+    for (let i = 0; i < evaluator.sourceCount; i++) {
+      if (evaluator.sessionSource.includes(i)) active.push(i)
+    }
+    this.#activeSources = Uint32Array.from(active)
+  }
+
+  /** Processes every frame of a batch (synchronously: the batch is valid only until the next one). */
+  processBatch(batch: FrameBatch): void {
+    const m = this.#m
+    const ev = this.evaluator
+    const bytes = batch.bytes
+    const srcs = this.#activeSources
+    for (let f = 0; f < batch.count; f++) {
+      this.stats.frames++
+      if (batch.origLens[f]! > batch.ends[f]! - batch.starts[f]!) this.stats.cut++
+      decodeFrame(batch.view, batch.starts[f]!, batch.ends[f]!, batch.linkTypes[f]!, m)
+      for (let j = 0; j < srcs.length; j++) {
+        const s = srcs[j]!
+        const d = ev.directionOf(s, m, bytes)
+        if (d < 0) continue
+        const k = ev.evaluate(s, d, m, bytes)
+        if (k < 0) continue
+        let len = mirroredLength(m, ev.sessionPacketLength[k]!)
+        if (len > MAX_INNER_FRAME) len = MAX_INNER_FRAME
+        this.#buf.set(bytes.subarray(m.frameStart, m.frameStart + len), HEADROOM)
+        const vx = prependVXLAN(this.#view, HEADROOM, ev.sessionVni[k]!)
+        const h = symmetricFlowHash(m, bytes)
+        const n = ev.sessionTargets[k]!.addresses.length
+        this.stats.mirrored++
+        this.stats.perSession[k]!++
+        this.#sink.send(
+          k,
+          applianceIndex(h, n),
+          outerSourcePort(h),
+          this.#buf,
+          this.#view,
+          vx,
+          HEADROOM + len,
+          batch,
+          f,
+        )
+      }
+    }
+  }
+}
