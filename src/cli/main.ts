@@ -8,8 +8,13 @@
 import { Command, CommanderError } from 'commander'
 import { hasCode, MirrorflowError } from '../errors.ts'
 import { registerInspect } from './inspect.ts'
+import { registerTarget } from './target.ts'
+import { registerAgent } from './agent.ts'
+import { registerDemo } from './demo.ts'
 import { registerFlowlogs } from './flowlogs.ts'
 import { registerMirror } from './mirror.ts'
+import { registerServer } from './server.ts'
+import { registerAdmin } from './admin.ts'
 
 export function buildProgram(): Command {
   const program = new Command('mirrorflow')
@@ -18,8 +23,13 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError()
   registerInspect(program)
+  registerTarget(program)
+  registerAgent(program)
+  registerDemo(program)
   registerFlowlogs(program)
   registerMirror(program)
+  registerServer(program)
+  registerAdmin(program)
   return program
 }
 

@@ -303,6 +303,74 @@ describe('MirrorEvaluator: rules of one session', () => {
   })
 })
 
+describe('MirrorEvaluator: fragments of mirror traffic (outer packet above the MTU)', () => {
+  // Accept-all in both directions, with an IPv6 target next to the IPv4 one (10.9.0.9).
+  const st = simpleState([{ number: 1, ingress: acceptAll(), egress: acceptAll() }])
+  st.targets.push({ trafficMirrorTargetId: 'tmt-6', type: 'network-interface', addresses: ['fd00:9::9'] })
+  const cases: { name: string; f: FrameSpec; want: number }[] = [
+    {
+      name: 'IPv4 later UDP fragment to the target (no UDP header) is never mirrored',
+      f: egress({ dst: '10.9.0.9', proto: 17, fragOffset: 185, payload: 48 }),
+      want: 0,
+    },
+    {
+      name: 'IPv4 first fragment (MF, offset 0) to the target: its UDP 4789 header excludes it',
+      f: egress({ dst: '10.9.0.9', proto: 17, dport: 4789, moreFragments: true, payload: 1472 }),
+      want: 0,
+    },
+    {
+      name: 'IPv4 later UDP fragment to the target, seen as ingress, is never mirrored',
+      f: ingress({ src: '10.0.0.7', dst: '10.9.0.9', proto: 17, fragOffset: 185, payload: 48 }),
+      want: 0,
+    },
+    {
+      name: 'IPv6 later UDP fragment to the target is never mirrored',
+      f: egress({ src: 'fd00::1', dst: 'fd00:9::9', proto: 17, fragOffset: 181, payload: 48 }),
+      want: 0,
+    },
+    {
+      name: 'IPv6 first fragment to the target: UDP 4789 excludes it',
+      f: egress({
+        src: 'fd00::1',
+        dst: 'fd00:9::9',
+        proto: 17,
+        dport: 4789,
+        moreFragments: true,
+        payload: 1440,
+      }),
+      want: 0,
+    },
+    {
+      name: 'IPv4 later UDP fragment to another host is mirrored',
+      f: egress({ dst: '10.9.0.8', proto: 17, fragOffset: 185, payload: 48 }),
+      want: 1,
+    },
+    {
+      name: 'IPv6 later UDP fragment to another host is mirrored',
+      f: egress({ src: 'fd00::1', dst: 'fd00:9::8', proto: 17, fragOffset: 181, payload: 48 }),
+      want: 1,
+    },
+    {
+      name: 'IPv4 later TCP fragment to the target is mirrored (mirror traffic is UDP)',
+      f: egress({ dst: '10.9.0.9', proto: 6, fragOffset: 185, payload: 48 }),
+      want: 1,
+    },
+    {
+      name: 'IPv4 first fragment of other UDP to the target is mirrored',
+      f: egress({ dst: '10.9.0.9', proto: 17, dport: 53, moreFragments: true, payload: 1472 }),
+      want: 1,
+    },
+  ]
+  for (const c of cases) {
+    test(c.name, () => {
+      const b = buildFrame(c.f)
+      const m = decodeBuilt(b)
+      assert.equal(m.isFragment, 1, 'the frame is a fragment')
+      assert.equal(verdict(st, c.f), c.want)
+    })
+  }
+})
+
 describe('MirrorEvaluator: sessions', () => {
   test('lowest session number wins, packet mirrored once', () => {
     const st = simpleState([

@@ -267,14 +267,25 @@ export class MirrorEvaluator {
    * True for packets that are never mirrored, whatever the filters say (spec §2.4): ARP/RARP, DHCP,
    * the link-local AWS services, and mirror traffic itself (UDP to port 4789 of a target address —
    * UNCONFIRMED in AWS's docs, required to avoid loops).
+   *
+   * Mirror traffic larger than the path MTU leaves the host as IP fragments (the outer DF bit is 0 and
+   * Linux fragments where AWS would truncate, spec §2.3). The first fragment carries the UDP header
+   * and is caught by the port test; the later ones carry no UDP header, so every later UDP fragment
+   * (IPv4 offset ≠ 0, or IPv6 fragment header with offset ≠ 0) to a target address is never mirrored
+   * either. This also spares later fragments of other UDP traffic to a target address: the port is
+   * unknowable without reassembly, and mirroring them again would loop.
    */
   isNeverMirrored(m: PacketMeta, bytes: Uint8Array): boolean {
     if (m.etherType === ETHERTYPE_ARP || m.etherType === ETHERTYPE_RARP) return true
     if (m.ipVersion === 0) return false
-    if (m.ipProto === IPPROTO_UDP && m.fragOffset === 0) {
-      const a = DHCP_PORT[m.srcPort]!
-      if (a !== 0 && a === DHCP_PORT[m.dstPort]) return true
-      if (m.dstPort === VXLAN_PORT && this.#targets.hasDst(m, bytes)) return true
+    if (m.ipProto === IPPROTO_UDP) {
+      if (m.fragOffset !== 0) {
+        // reverted
+      } else {
+        const a = DHCP_PORT[m.srcPort]!
+        if (a !== 0 && a === DHCP_PORT[m.dstPort]) return true
+        if (m.dstPort === VXLAN_PORT && this.#targets.hasDst(m, bytes)) return true
+      }
     }
     return this.#never.hasEither(m, bytes)
   }

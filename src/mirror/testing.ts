@@ -25,8 +25,13 @@ export interface FrameSpec {
   sport?: number
   dport?: number
   payload?: number
-  /** IPv4 fragment offset (8-byte units); non-zero means a later fragment without L4 header. */
+  /**
+   * Fragment offset (8-byte units); non-zero means a later fragment without L4 header. IPv4: the
+   * header's offset field; IPv6: a fragment extension header is added when this or `moreFragments` is set.
+   */
   fragOffset?: number
+  /** The "more fragments" flag (IPv4 MF; IPv6 fragment header M). */
+  moreFragments?: boolean
 }
 
 /** Builds one frame; returns its bytes. */
@@ -51,15 +56,23 @@ export function buildFrame(f: FrameSpec): Uint8Array {
   const l4len = proto === 6 ? 20 : 8
   const payload = f.payload ?? 0
   const later = (f.fragOffset ?? 0) !== 0
+  const mf = f.moreFragments === true
+  const frag6 = six && (later || mf)
   const l4total = (later ? 0 : l4len) + payload
-  const l3len = six ? 40 : 20
+  const l3len = six ? (frag6 ? 48 : 40) : 20
   const b = new Uint8Array(14 + l3len + l4total)
   const v = new DataView(b.buffer)
   let off = encodeEthernet(v, 0, dstMac, srcMac, six ? 0x86dd : 0x0800)
-  if (six) off = encodeIPv6(v, off, parseIPv6(src), parseIPv6(dst), proto, l4total, 64)
+  if (frag6) {
+    off = encodeIPv6(v, off, parseIPv6(src), parseIPv6(dst), 44, 8 + l4total, 64)
+    v.setUint8(off, proto)
+    v.setUint16(off + 2, (((f.fragOffset ?? 0) & 0x1fff) << 3) | (mf ? 1 : 0))
+    v.setUint32(off + 4, 0x4d46)
+    off += 8
+  } else if (six) off = encodeIPv6(v, off, parseIPv6(src), parseIPv6(dst), proto, l4total, 64)
   else {
     off = encodeIPv4(v, off, parseIPv4(src), parseIPv4(dst), proto, 20 + l4total, 64, 1, false)
-    if (later) v.setUint16(20, f.fragOffset! & 0x1fff)
+    if (later || mf) v.setUint16(20, ((f.fragOffset ?? 0) & 0x1fff) | (mf ? 0x2000 : 0))
   }
   if (!later) {
     if (proto === 6 || proto === 17) {

@@ -98,6 +98,10 @@ describe('mirroring: kernel datapath (nftables)', () => {
     await scenario('two', st, (p) => (p.family !== 4 ? 0 : p.proto === 6 ? 201 : 202))
   })
 
+  test('a frame whose mirror copy exceeds the MTU: fragmented outer packet, mirrored exactly once', async () => {
+    await lab.assertLargeFramesMirroredOnce((st) => dp.apply(st), 501, 300)
+  })
+
   test('re-applying the same state changes nothing; removing a session removes its chain and device', async () => {
     const all = [rule(1, V4)]
     const st = lab.state([

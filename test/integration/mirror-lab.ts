@@ -24,6 +24,7 @@ import type { ChildProcess } from 'node:child_process'
 import { decodeFrame, PacketMeta, readCapture, formatIPv4, formatIPv6 } from '../../src/packet/index.ts'
 import { interfaceMac, Lab, run, stopProcess, uniquePrefix } from '../../src/lab/netns.ts'
 import type { MirrorState, TrafficMirrorFilterRule } from '../../src/mirror/index.ts'
+import { rule } from '../../src/mirror/testing.ts'
 
 export const SRC_IP = '10.77.0.1'
 export const PEER_IP = '10.77.0.2'
@@ -314,6 +315,109 @@ export class MirrorLab {
       input: `d${i}\n`,
     })
   }
+
+  /**
+   * Mirror copies larger than the MTU, mirrored exactly once. A target (`10.77.0.100`, on the peer)
+   * sits behind the mirrored interface s0 itself (MTU 1500), so the outer packets of the mirror
+   * copies leave through s0 and are seen there again (egress hook / capture). A 1492-byte frame
+   * (`ping -s 1450`) becomes a 1528-byte outer packet: two fragments, the second without a UDP
+   * header — which used to be mirrored again (`IP 10.77.0.1 > 10.77.0.100: ip-proto-17`). Applies
+   * an accept-all IPv4 session to that target with `apply`, pings the peer 3 times, and checks at
+   * the target that the fragments reassemble into exactly one VXLAN datagram (VNI `vni`) per
+   * original frame, and nothing else.
+   */
+  async assertLargeFramesMirroredOnce(
+    apply: (st: MirrorState) => Promise<unknown>,
+    vni: number,
+    settleMs: number,
+  ): Promise<void> {
+    const l = this.lab
+    const near = '10.77.0.100'
+    if (!this.#near) {
+      this.#near = true
+      await l.exec(this.peer, ['ip', 'addr', 'add', `${near}/32`, 'dev', 'p0'])
+      const peerMac = await interfaceMac(this.peer, 'p0')
+      await l.exec(this.src, [
+        'ip',
+        'neigh',
+        'replace',
+        near,
+        'lladdr',
+        peerMac,
+        'dev',
+        's0',
+        'nud',
+        'permanent',
+      ])
+      // The target drops what it receives (after reassembly), so it sends nothing back.
+      await l.exec(this.peer, ['nft', '-f', '-'], {
+        input: `table inet mfnear {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tip daddr ${near} udp dport 4789 drop\n\t}\n}\n`,
+      })
+    }
+    const all = [rule(1)]
+    const st = this.state([{ n: 1, vni, ingress: all, egress: all }])
+    st.targets.push({ trafficMirrorTargetId: 'tmt-near', type: 'network-interface', addresses: [near] })
+    st.sessions[0]!.trafficMirrorTargetId = 'tmt-near'
+    await apply(st)
+    const file = join(this.dir, `frag-${vni}-p0.pcap`)
+    const cap = await startTcpdump(l, this.peer, 'p0', file, 'ip')
+    try {
+      await l.exec(this.src, ['ping', '-c', '3', '-i', '0.2', '-W', '1', '-s', '1450', PEER_IP])
+      await new Promise((r) => setTimeout(r, settleMs))
+    } finally {
+      await stopProcess(cap)
+    }
+    // Everything at p0: the original frames, and the fragments of the outer packets to `near`.
+    const originals: string[] = []
+    const frags = new Map<number, { offset: number; more: boolean; payload: Uint8Array }[]>()
+    const m = new PacketMeta()
+    for await (const b of readCapture(file)) {
+      for (let i = 0; i < b.count; i++) {
+        decodeFrame(b.view, b.starts[i]!, b.ends[i]!, b.linkTypes[i]!, m)
+        assert.equal(m.ipVersion, 4)
+        const frame = b.bytes.subarray(m.frameStart, m.frameEnd)
+        if (formatIPv4(m.dst4) !== near) {
+          originals.push(Buffer.from(frame).toString('hex'))
+          continue
+        }
+        assert.equal(formatIPv4(m.src4), SRC_IP, 'outer source')
+        assert.equal(m.ipProto, 17)
+        const field = b.view.getUint16(m.l3Offset + 6)
+        const id = b.view.getUint16(m.l3Offset + 4)
+        const list = frags.get(id) ?? []
+        list.push({
+          offset: (field & 0x1fff) * 8,
+          more: (field & 0x2000) !== 0,
+          payload: b.bytes.slice(m.l4Offset, m.l3Offset + m.ipLength),
+        })
+        frags.set(id, list)
+      }
+    }
+    assert.equal(originals.length, 6, '3 echo requests and 3 replies')
+    for (const o of originals) assert.equal(o.length / 2, 14 + 20 + 8 + 1450)
+    // Reassemble each outer packet; each must be one VXLAN datagram holding one original frame.
+    const inner: string[] = []
+    for (const [id, list] of frags) {
+      list.sort((a, b) => a.offset - b.offset)
+      // A lone unfragmented datagram here is a later fragment of mirror traffic mirrored again.
+      assert.ok(list.length >= 2, `outer packet ${id} is fragmented (not a fragment mirrored again)`)
+      let at = 0
+      for (const f of list) {
+        assert.equal(f.offset, at, `outer packet ${id}: contiguous fragments`)
+        at += f.payload.length
+      }
+      assert.equal(list.at(-1)!.more, false, `outer packet ${id}: last fragment present`)
+      const udp = Buffer.concat(list.map((f) => f.payload))
+      assert.equal(udp.readUInt16BE(2), 4789)
+      assert.equal(udp.readUInt16BE(4), udp.length)
+      assert.equal(udp[8], 0x08, 'VXLAN flags')
+      assert.equal(udp.readUInt32BE(12) >>> 8, vni, 'VNI')
+      inner.push(udp.subarray(16).toString('hex'))
+    }
+    // Exactly once: one datagram per original frame, and no fragment of mirror traffic mirrored again.
+    assert.deepEqual(inner.sort(), originals.sort())
+  }
+  #near = false
 
   async cleanup(): Promise<void> {
     for (const p of this.#bg) await stopProcess(p)

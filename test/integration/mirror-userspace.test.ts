@@ -42,6 +42,10 @@ describe('mirroring: user-space datapath', () => {
     await assertMirrored(cap, expect, truncate)
   }
 
+  test('a frame whose mirror copy exceeds the MTU: fragmented outer packet, mirrored exactly once', async () => {
+    await lab.assertLargeFramesMirroredOnce((st) => dp.apply(st), 511, SETTLE_MS)
+  })
+
   test('accept-all: every IPv4 and IPv6 packet, both directions', async () => {
     await dp.apply(
       lab.state([

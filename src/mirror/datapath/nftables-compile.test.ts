@@ -85,6 +85,20 @@ describe('compileNftables', () => {
     assert.match(chain(c.ruleset, 'out_eth0')[0]!, /hook egress device "eth0"/)
   })
 
+  test('later fragments of UDP to a target (mirror traffic above the MTU) are never mirrored, IPv4 and IPv6', () => {
+    const st6 = structuredClone(st)
+    st6.targets.push({ trafficMirrorTargetId: 'tmt-6', type: 'network-interface', addresses: ['fd00:9::9'] })
+    const udp = chain(compileNftables(st6, st6.sources).ruleset, 'never_udp')
+    const t4 = '{ 10.9.0.9, 10.9.1.1, 10.9.1.2, 10.9.1.3 }'
+    // First fragments carry the UDP header: the port rule covers them; later ones have no port.
+    assert.ok(udp.includes(`ip daddr ${t4} udp dport 4789 accept`))
+    assert.ok(udp.includes(`ip daddr ${t4} ip frag-off & 0x1fff != 0 accept`))
+    assert.ok(udp.includes('ip6 daddr { fd00:9::9 } udp dport 4789 accept'))
+    assert.ok(udp.includes('ip6 daddr { fd00:9::9 } frag frag-off != 0 accept'))
+    // Without an IPv6 target there is no IPv6 line at all.
+    assert.ok(!chain(c.ruleset, 'never_udp').some((l) => l.startsWith('ip6 daddr')))
+  })
+
   test('session chain: rules in number order, reject = return, accept = dup + accept', () => {
     const s1 = chain(c.ruleset, 's1_eth0_in').filter((l) => l.includes('comment "rule'))
     const dev = c.devices.find((d) => d.sessionId === 'tms-1')!.name

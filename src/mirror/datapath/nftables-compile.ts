@@ -10,6 +10,7 @@
  *   comment "mirrorflow:<hash of the whole ruleset>"
  *   chain in_<if> { type filter hook ingress device "<if>" priority 0; policy accept;
  *     <never-mirrored classes> accept             # ARP, DHCP, IMDS…, mirror traffic itself
+ *                                                 #   (with its later IP fragments)
  *     jump s<number>_<if>_in  …                   # one jump per session, session-number order
  *   }
  *   chain out_<if> { … hook egress … }            # the same for egress
@@ -141,7 +142,10 @@ function neverMirroredLines(): string[] {
   ]
 }
 
-/** The shared `never_udp` chain: DHCP, and mirror traffic itself (UDP 4789 to a target). */
+/**
+ * The shared `never_udp` chain: DHCP, and mirror traffic itself (UDP 4789 to a target, and the later
+ * fragments of UDP to a target, which carry no port).
+ */
 function neverUdpChain(targets: string[]): string {
   const t4 = targets.filter((a) => !a.includes(':'))
   const t6 = targets.filter((a) => a.includes(':'))
@@ -150,8 +154,18 @@ function neverUdpChain(targets: string[]): string {
     'meta protocol ip6 udp sport { 546, 547 } udp dport { 546, 547 } accept',
   ]
   // Mirror traffic itself is never mirrored (required to avoid loops; spec §2.4, UNCONFIRMED in AWS docs).
-  if (t4.length > 0) lines.push(`ip daddr { ${t4.join(', ')} } udp dport 4789 accept`)
-  if (t6.length > 0) lines.push(`ip6 daddr { ${t6.join(', ')} } udp dport 4789 accept`)
+  // An outer packet above the path MTU leaves as fragments (DF is 0; the kernel cannot truncate as
+  // AWS does, spec §2.3). The first fragment holds the UDP header and matches `udp dport 4789`; the
+  // later ones have none (`udp dport` never matches them, while `meta l4proto udp` still does), so
+  // every later UDP fragment to a target address is let through unmirrored as well.
+  if (t4.length > 0) {
+    lines.push(`ip daddr { ${t4.join(', ')} } udp dport 4789 accept`)
+    lines.push(`ip daddr { ${t4.join(', ')} } ip frag-off & 0x1fff != 0 accept`)
+  }
+  if (t6.length > 0) {
+    lines.push(`ip6 daddr { ${t6.join(', ')} } udp dport 4789 accept`)
+    lines.push(`ip6 daddr { ${t6.join(', ')} } frag frag-off != 0 accept`)
+  }
   return `\tchain never_udp {\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}`
 }
 

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * mirrorflow's own actions on the EC2 Query endpoint (`Action=Mirrorflow…`, SigV4-signed like
+ * every request). They register what AWS learns from its own fabric — instances, their network
+ * interfaces, load balancers' appliance addresses — and manage access keys. Their successful
+ * answers are JSON in the AWS CLI's shapes (PascalCase members), so `mirrorflow admin …` prints
+ * them as they come; their errors are EC2 errors like any other.
+ * @module
+ */
+import { ApiError, type RegisterInterfaceInput } from '../control/index.ts'
+import type { ActionContext } from './actions.ts'
+import type { Params } from './params.ts'
+import { instanceShape, networkInterfaceShape } from './render.ts'
+import { toJson } from './xml.ts'
+
+export type AdminHandler = (ctx: ActionContext) => unknown
+
+function interfaceInput(p: Params): RegisterInterfaceInput {
+  return {
+    subnetId: p.str('SubnetId'),
+    privateIpAddress: p.str('PrivateIpAddress', true),
+    secondaryPrivateIpAddresses: p.list('SecondaryPrivateIpAddress'),
+    ipv6Addresses: p.list('Ipv6Address'),
+    macAddress: p.str('MacAddress'),
+    deviceName: p.str('DeviceName'),
+    description: p.str('Description'),
+  }
+}
+
+function checkDeviceName(n: string | undefined): void {
+  if (n !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(n)) {
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Value (${n.slice(0, 32)}) for parameter DeviceName is not a Linux interface name.`,
+    )
+  }
+}
+
+const registerNetworkInterface: AdminHandler = (ctx) => {
+  const input = interfaceInput(ctx.p)
+  const instanceId = ctx.p.str('InstanceId')
+  if (instanceId !== undefined) input.instanceId = instanceId
+  checkDeviceName(input.deviceName)
+  ctx.ready()
+  const eni = ctx.cp.registerInterface(input)
+  return { NetworkInterface: toJson(networkInterfaceShape(ctx.cp, eni)) }
+}
+
+const registerInstance: AdminHandler = (ctx) => {
+  const p = ctx.p
+  const instanceId = p.str('InstanceId')
+  const hostname = p.str('Hostname', true)
+  const instanceType = p.str('InstanceType')
+  const interfaces = p.structs('NetworkInterface').map((s) => {
+    const i = interfaceInput(s)
+    s.done()
+    checkDeviceName(i.deviceName)
+    return i
+  })
+  ctx.ready()
+  const r = ctx.cp.registerInstance({ instanceId, hostname, instanceType, interfaces })
+  return {
+    Instance: { ...toJson(instanceShape(ctx.cp, r.instance)), Hostname: r.instance.hostname },
+    NetworkInterfaces: r.interfaces.map((e) => ({
+      ...toJson(networkInterfaceShape(ctx.cp, e)),
+      DeviceName: e.deviceName,
+    })),
+    UnmatchedInterfaces: r.unmatched.map((u) => ({
+      DeviceName: u.deviceName,
+      PrivateIpAddress: u.privateIpAddress,
+      Reason: u.reason,
+    })),
+  }
+}
+
+const deregisterNetworkInterface: AdminHandler = (ctx) => {
+  const id = ctx.p.str('NetworkInterfaceId', true)
+  ctx.ready()
+  ctx.cp.deregisterInterface(id)
+  return { Return: true }
+}
+
+const deregisterInstance: AdminHandler = (ctx) => {
+  const id = ctx.p.str('InstanceId', true)
+  ctx.ready()
+  ctx.cp.deregisterInstance(id)
+  return { Return: true }
+}
+
+const registerLoadBalancer: AdminHandler = (ctx) => {
+  const arn = ctx.p.str('LoadBalancerArn')
+  const vpcEndpointId = ctx.p.str('VpcEndpointId')
+  const addresses = ctx.p.list('Address')
+  ctx.ready()
+  const lb = ctx.cp.registerLoadBalancer({ arn, vpcEndpointId, addresses })
+  return { LoadBalancer: { Id: lb.id, Type: lb.type, Addresses: lb.addresses } }
+}
+
+/** Only an admin key (the one the first start wrote) may make keys; `Admin=true` makes another admin key. */
+function requireAdmin(ctx: ActionContext): void {
+  if (ctx.cp.accessKeys().find((k) => k.accessKeyId === ctx.accessKeyId)?.admin !== true) {
+    throw new ApiError(
+      'UnauthorizedOperation',
+      'You are not authorized to perform this operation: it needs an admin key.',
+    )
+  }
+}
+
+const createAccessKey: AdminHandler = (ctx) => {
+  const description = ctx.p.str('Description') ?? ''
+  const admin = ctx.p.bool('Admin') ?? false
+  ctx.ready()
+  requireAdmin(ctx)
+  if (description.length > 255)
+    throw new ApiError('InvalidParameterValue', 'The description must be 255 characters or fewer.')
+  const k = ctx.cp.createAccessKey(admin, description)
+  return {
+    AccessKey: {
+      AccessKeyId: k.accessKeyId,
+      SecretAccessKey: k.secretAccessKey,
+      Status: 'Active',
+      CreateDate: k.createdAt,
+      Admin: k.admin,
+    },
+  }
+}
+
+const listAccessKeys: AdminHandler = (ctx) => {
+  ctx.ready()
+  requireAdmin(ctx)
+  return {
+    AccessKeyMetadata: ctx.cp.accessKeys().map((k) => ({
+      AccessKeyId: k.accessKeyId,
+      Status: 'Active',
+      CreateDate: k.createdAt,
+      Description: k.description,
+      Admin: k.admin,
+    })),
+  }
+}
+
+/** The admin actions answered synchronously (MirrorflowGetDesiredState is the server's). */
+export const ADMIN_ACTIONS: ReadonlyMap<string, AdminHandler> = new Map<string, AdminHandler>([
+  ['MirrorflowRegisterNetworkInterface', registerNetworkInterface],
+  ['MirrorflowRegisterInstance', registerInstance],
+  ['MirrorflowDeregisterNetworkInterface', deregisterNetworkInterface],
+  ['MirrorflowDeregisterInstance', deregisterInstance],
+  ['MirrorflowRegisterLoadBalancer', registerLoadBalancer],
+  ['MirrorflowCreateAccessKey', createAccessKey],
+  ['MirrorflowListAccessKeys', listAccessKeys],
+])
+
+/** For docs and tests: the names of every admin action, including the desired-state one. */
+export function adminActionNames(): string[] {
+  return [...ADMIN_ACTIONS.keys(), 'MirrorflowGetDesiredState']
+}

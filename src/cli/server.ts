@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `mirrorflow server`: the EC2-compatible control plane. Prints
+ * `mirrorflow server listening on http://HOST:PORT` once listening; the first start creates an
+ * admin access key and writes it to DATA_DIR/credentials (profile `mirrorflow`). SIGTERM and
+ * SIGINT close it cleanly.
+ * @module
+ */
+import type { Command } from 'commander'
+import { startServer } from '../api/index.ts'
+import { UsageError } from '../errors.ts'
+
+interface ServerOptions {
+  dataDir?: string
+  port: string
+  host: string
+  region: string
+  accountId: string
+  log?: boolean
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('run the EC2-compatible API server (Traffic Mirroring, Flow Logs)')
+    .option('--data-dir <dir>', 'data directory (default $MIRRORFLOW_DATA_DIR or ./.mirrorflow)')
+    .option('--port <n>', 'TCP port (0 = any free port)', '4566')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
+    .option('--account-id <id>', 'the 12-digit account id', '123456789012')
+    .option('--log', 'log requests and errors as JSON lines on stderr')
+    .action(async (opts: ServerOptions) => {
+      const port = Number(opts.port)
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`--port must be 0 to 65535, got ${opts.port}`)
+      if (!/^\d{12}$/.test(opts.accountId))
+        throw new UsageError(`--account-id must be 12 digits, got ${opts.accountId}`)
+      const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
+      const srv = await startServer({
+        dataDir,
+        port,
+        host: opts.host,
+        region: opts.region,
+        accountId: opts.accountId,
+        logger: opts.log === true,
+      })
+      if (srv.createdCredentials) {
+        process.stdout.write(
+          `mirrorflow server: created an admin access key in ${srv.credentialsFile} (profile mirrorflow)\n`,
+        )
+      } else {
+        process.stdout.write(
+          `mirrorflow server: admin credentials in ${srv.credentialsFile} (profile mirrorflow)\n`,
+        )
+      }
+      process.stdout.write(`mirrorflow server listening on ${srv.url}\n`)
+      await new Promise<void>((resolve) => {
+        let closing = false
+        const stop = (): void => {
+          if (closing) return
+          closing = true
+          srv.close().then(resolve, (err: unknown) => {
+            process.stderr.write(`mirrorflow server: error while closing: ${(err as Error).message}\n`)
+            resolve()
+          })
+        }
+        process.once('SIGTERM', stop)
+        process.once('SIGINT', stop)
+      })
+    })
+}

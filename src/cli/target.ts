@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `mirrorflow target`: the mirror appliance. Receives VXLAN (from agents or real AWS Traffic
+ * Mirroring), writes a pcap ring per session, flow logs of the inner packets, counters on /metrics
+ * and in a status file; optionally hands the inner frames to a local interface. Runs until SIGINT
+ * or SIGTERM (or `--duration`), then prints the final status as JSON.
+ * @module
+ */
+import type { Command } from 'commander'
+import { UsageError } from '../errors.ts'
+import { defaultTargetConfig, parseHostPort, type TargetConfig } from '../target/index.ts'
+
+interface TargetOptions {
+  listen: string
+  dataDir: string
+  pcapMaxBytes: string
+  pcapMaxSeconds: string
+  pcapKeep: string
+  snaplen: string
+  forwardTo?: string
+  metrics?: string
+  statusFile?: string
+  flowLogs: boolean
+  flowLogsDir?: string
+  accountId: string
+  region: string
+  aggregationInterval: string
+  logFormat?: string
+  duration?: string
+  quiet?: boolean
+}
+
+function positive(name: string, v: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got '${v}'`)
+  return n
+}
+
+/** Builds the configuration from the command line (exported for the demo and tests). */
+export function targetConfigFromOptions(o: TargetOptions): TargetConfig {
+  const cfg = defaultTargetConfig(o.dataDir)
+  let hp: { host: string; port: number }
+  try {
+    hp = parseHostPort(o.listen, '--listen')
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  cfg.listenHost = hp.host
+  cfg.listenPort = hp.port
+  cfg.pcap.maxFileBytes = Math.floor(positive('--pcap-max-bytes', o.pcapMaxBytes))
+  cfg.pcap.maxFileSeconds = positive('--pcap-max-seconds', o.pcapMaxSeconds)
+  cfg.pcap.keepFiles = Math.floor(positive('--pcap-keep', o.pcapKeep))
+  cfg.pcap.snaplen = Math.floor(positive('--snaplen', o.snaplen))
+  cfg.forwardTo = o.forwardTo ?? null
+  cfg.metricsListen = o.metrics ?? null
+  if (o.statusFile !== undefined) cfg.statusFile = o.statusFile
+  cfg.flowLogs.enabled = o.flowLogs
+  if (o.flowLogsDir !== undefined) cfg.flowLogs.dir = o.flowLogsDir
+  cfg.flowLogs.accountId = o.accountId
+  cfg.flowLogs.region = o.region
+  const agg = Number(o.aggregationInterval)
+  if (agg !== 60 && agg !== 600) throw new UsageError(`--aggregation-interval must be 60 or 600`)
+  cfg.flowLogs.aggregationSeconds = agg
+  return cfg
+}
+
+export function registerTarget(program: Command): void {
+  program
+    .command('target')
+    .description(
+      'receive VXLAN mirror traffic (mirrorflow agents or AWS Traffic Mirroring): pcap per session, flow logs',
+    )
+    .option('--listen <addr:port>', 'UDP address to receive VXLAN on', '0.0.0.0:4789')
+    .option('--data-dir <dir>', 'where pcaps, flow logs and status.json go', 'mirrorflow-target')
+    .option('--pcap-max-bytes <n>', 'rotate a session pcap file at this size', String(64 * 1024 * 1024))
+    .option('--pcap-max-seconds <n>', 'rotate a session pcap file at this age', '300')
+    .option('--pcap-keep <n>', 'pcap files kept per session', '10')
+    .option('--snaplen <n>', 'bytes kept per inner frame', '65535')
+    .option(
+      '--forward-to <if>',
+      'also send the inner frames on this interface (if missing: a veth pair IF/IFp is created)',
+    )
+    .option('--metrics <addr:port>', 'serve Prometheus /metrics and /status here')
+    .option('--status-file <file>', 'status JSON file (default DATA_DIR/status.json)')
+    .option('--no-flow-logs', 'do not produce flow logs from the inner packets')
+    .option('--flow-logs-dir <dir>', 'root of the S3-layout flow-log directory (default DATA_DIR/flowlogs)')
+    .option('--account-id <id>', 'account id in flow-log records and paths', '000000000000')
+    .option('--region <r>', 'region in flow-log paths', 'us-east-1')
+    .option('--aggregation-interval <s>', 'flow-log aggregation interval, 60 or 600', '60')
+    .option('--log-format <fmt>', 'flow-log record format (default: the 14 v2 fields)')
+    .option('--duration <s>', 'stop after this many seconds')
+    .option('--quiet', 'do not print the final status')
+    .action(async (o: TargetOptions) => {
+      const cfg = targetConfigFromOptions(o)
+      const { MirrorTarget, TargetFlowLogSink } = await import('../target/index.ts')
+      const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
+      const target = await MirrorTarget.start(cfg, sinks)
+      const a = target.address
+      process.stderr.write(
+        `mirrorflow target: receiving VXLAN on ${a.host}:${a.port}; pcaps in ${cfg.dataDir}/pcap` +
+          (cfg.flowLogs.enabled ? `; flow logs in ${cfg.flowLogs.dir}` : '') +
+          (cfg.forwardTo !== null ? `; frames forwarded to ${cfg.forwardTo}` : '') +
+          (cfg.metricsListen !== null ? `; metrics on http://${cfg.metricsListen}/metrics` : '') +
+          '\n',
+      )
+      target.onSession((s) =>
+        process.stderr.write(`mirrorflow target: new session VNI ${s.vni} from ${s.source}\n`),
+      )
+      await new Promise<void>((resolve) => {
+        const done = (): void => resolve()
+        process.once('SIGINT', done)
+        process.once('SIGTERM', done)
+        if (o.duration !== undefined) setTimeout(done, positive('--duration', o.duration) * 1000)
+      })
+      const status = await target.stop()
+      if (o.quiet !== true) process.stdout.write(JSON.stringify(status, null, 2) + '\n')
+    })
+}

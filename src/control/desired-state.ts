@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The desired state of one instance, for its agent: each registered interface with the sessions
+ * it is the source of (in session-number order, target resolved to addresses, filter rules in
+ * rule-number order) and the flow logs covering it (interface, subnet or VPC scope).
+ * @module
+ */
+import type { ControlPlane } from './control-plane.ts'
+import type { FlowLog, PortRange, TrafficMirrorFilterRule } from './model.ts'
+
+export interface DesiredRule {
+  ruleId: string
+  ruleNumber: number
+  ruleAction: 'accept' | 'reject'
+  protocol: number | null
+  sourceCidrBlock: string
+  destinationCidrBlock: string
+  sourcePortRange: PortRange | null
+  destinationPortRange: PortRange | null
+}
+
+export interface DesiredSession {
+  sessionId: string
+  sessionNumber: number
+  virtualNetworkId: number
+  /** Bytes of the inner frame to keep; null = whole packet. */
+  packetLength: number | null
+  target: {
+    targetId: string
+    type: string
+    networkInterfaceId: string | null
+    networkLoadBalancerArn: string | null
+    gatewayLoadBalancerEndpointId: string | null
+    /** Where the VXLAN packets go (UDP 4789): the ENI's private IP, or the appliances. */
+    addresses: string[]
+  }
+  filter: {
+    filterId: string
+    networkServices: string[]
+    ingressRules: DesiredRule[]
+    egressRules: DesiredRule[]
+  }
+}
+
+export interface DesiredFlowLog {
+  flowLogId: string
+  resourceId: string
+  resourceType: FlowLog['resourceType']
+  trafficType: FlowLog['trafficType']
+  logFormat: string
+  maxAggregationInterval: number
+  logDestinationType: FlowLog['logDestinationType']
+  logDestination: string | null
+  logGroupName: string | null
+  destinationOptions: FlowLog['destinationOptions'] | null
+}
+
+export interface DesiredInterface {
+  networkInterfaceId: string
+  deviceName: string | null
+  macAddress: string
+  privateIpAddress: string
+  secondaryPrivateIpAddresses: string[]
+  ipv6Addresses: string[]
+  subnetId: string
+  vpcId: string
+  /** Targets this interface is (it receives mirrored traffic). */
+  targetIds: string[]
+  sessions: DesiredSession[]
+  flowLogs: DesiredFlowLog[]
+}
+
+export interface DesiredState {
+  instanceId: string
+  hostname: string
+  accountId: string
+  region: string
+  interfaces: DesiredInterface[]
+}
+
+function rule(r: TrafficMirrorFilterRule): DesiredRule {
+  return {
+    ruleId: r.id,
+    ruleNumber: r.ruleNumber,
+    ruleAction: r.ruleAction,
+    protocol: r.protocol ?? null,
+    sourceCidrBlock: r.sourceCidrBlock,
+    destinationCidrBlock: r.destinationCidrBlock,
+    sourcePortRange: r.sourcePortRange ?? null,
+    destinationPortRange: r.destinationPortRange ?? null,
+  }
+}
+
+/** Computes the desired state of an instance (throws `InvalidInstanceID.NotFound` if unknown). */
+export function desiredState(cp: ControlPlane, instanceId: string): DesiredState {
+  const inst = cp.instance(instanceId)
+  const st = cp.state
+  const enis = [...st.enisByInstance.get(inst.id)]
+    .map((id) => st.get('network-interface', id)!)
+    .sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0) || a.seq - b.seq)
+  return {
+    instanceId: inst.id,
+    hostname: inst.hostname,
+    accountId: cp.accountId,
+    region: cp.region,
+    interfaces: enis.map((eni) => {
+      const sessions = [...st.sessionsByEni.get(eni.id)]
+        .map((id) => st.get('traffic-mirror-session', id)!)
+        .sort((a, b) => a.sessionNumber - b.sessionNumber)
+        .map((s): DesiredSession => {
+          const t = st.get('traffic-mirror-target', s.targetId)!
+          const f = st.get('traffic-mirror-filter', s.filterId)!
+          return {
+            sessionId: s.id,
+            sessionNumber: s.sessionNumber,
+            virtualNetworkId: s.virtualNetworkId,
+            packetLength: s.packetLength ?? null,
+            target: {
+              targetId: t.id,
+              type: t.type,
+              networkInterfaceId: t.networkInterfaceId ?? null,
+              networkLoadBalancerArn: t.networkLoadBalancerArn ?? null,
+              gatewayLoadBalancerEndpointId: t.gatewayLoadBalancerEndpointId ?? null,
+              addresses: cp.targetAddresses(t),
+            },
+            filter: {
+              filterId: f.id,
+              networkServices: [...f.networkServices],
+              ingressRules: cp.rulesOf(f.id, 'ingress').map(rule),
+              egressRules: cp.rulesOf(f.id, 'egress').map(rule),
+            },
+          }
+        })
+      return {
+        networkInterfaceId: eni.id,
+        deviceName: eni.deviceName ?? null,
+        macAddress: eni.macAddress,
+        privateIpAddress: eni.privateIpAddress,
+        secondaryPrivateIpAddresses: [...eni.secondaryPrivateIpAddresses],
+        ipv6Addresses: [...eni.ipv6Addresses],
+        subnetId: eni.subnetId,
+        vpcId: eni.vpcId,
+        targetIds: [...st.targetsByEni.get(eni.id)],
+        sessions,
+        flowLogs: cp.flowLogsFor(eni).map((f) => ({
+          flowLogId: f.id,
+          resourceId: f.resourceId,
+          resourceType: f.resourceType,
+          trafficType: f.trafficType,
+          logFormat: f.logFormat,
+          maxAggregationInterval: f.maxAggregationInterval,
+          logDestinationType: f.logDestinationType,
+          logDestination: f.logDestination ?? null,
+          logGroupName: f.logGroupName ?? null,
+          destinationOptions: f.destinationOptions ?? null,
+        })),
+      }
+    }),
+  }
+}

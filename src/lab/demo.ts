@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The demo, end to end on real namespaces: builds the lab VPC (vpc-lab.ts), starts the server on
+ * the management link, a mirror target in the monitoring appliance, and one agent per host;
+ * creates the VPC, subnets, mirror target, filter, rules, session and a VPC flow log through the
+ * EC2 API with `@aws-sdk/client-ec2`; runs the traffic; stops everything in order (agents first, so
+ * their flow-log records are written and delivered) and returns a summary.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
+import {
+  CreateFlowLogsCommand,
+  CreateSubnetCommand,
+  CreateTrafficMirrorFilterCommand,
+  CreateTrafficMirrorFilterRuleCommand,
+  CreateTrafficMirrorSessionCommand,
+  CreateTrafficMirrorTargetCommand,
+  CreateVpcCommand,
+  DescribeNetworkInterfacesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
+import { startServer, type RunningServer } from '../api/index.ts'
+import { DemoError } from './errors.ts'
+import { nsArgv, stopProcess } from './netns.ts'
+import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/mirrorflow.mjs', import.meta.url))
+/** The bucket the demo's VPC flow log is delivered to (a local directory under DATA_DIR/s3). */
+export const DEMO_BUCKET = 'mirrorflow-demo'
+
+export interface DemoOptions {
+  dataDir: string
+  durationSeconds: number
+  /** Namespace/interface name prefix (at most 12 characters). */
+  prefix: string
+  /** Called with progress lines (the CLI prints them on stderr). */
+  log: (line: string) => void
+  /** Resolves when the user asks to stop early (Ctrl-C). */
+  interrupted?: Promise<void>
+  /** Ports the attacker scans (1..N). */
+  scanPorts?: number
+}
+
+export interface DemoSummary {
+  dataDir: string
+  durationSeconds: number
+  endpoint: string
+  vpcId: string
+  subnetIds: string[]
+  instances: Record<string, { instanceId: string; networkInterfaceId: string; address: string }>
+  mirror: {
+    targetId: string
+    filterId: string
+    sessions: Array<{
+      sessionId: string
+      source: string
+      vni: number
+      packetsMirrored: number
+      bytesMirrored: number
+      pcapFiles: string[]
+    }>
+  }
+  flowLogs: Array<{ flowLogId: string; destination: string; files: string[]; records: number }>
+  traffic: LabTrafficReport
+  target: {
+    statusFile: string
+    datagrams: number
+    malformed: Record<string, number>
+    drops: Record<string, number>
+  }
+  awsCli: string[]
+}
+
+interface Proc {
+  name: string
+  child: ChildProcess
+  out: string
+  err: string
+  exited: Promise<number | null>
+}
+
+function start(ns: string, name: string, args: string[]): Proc {
+  const argv = nsArgv(ns, [process.execPath, BIN, ...args])
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  const p: Proc = {
+    name,
+    child,
+    out: '',
+    err: '',
+    exited: new Promise((r) => child.once('exit', (c) => r(c))),
+  }
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (p.out += d))
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (p.err += d))
+  return p
+}
+
+/** Resolves after `ms` without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref())
+}
+
+async function waitFor(p: Proc, text: string, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!p.err.includes(text) && !p.out.includes(text)) {
+    if (p.child.exitCode !== null)
+      throw new DemoError(`${p.name} exited (${p.child.exitCode}): ${p.err.trim()}`)
+    if (Date.now() > end)
+      throw new DemoError(`${p.name} did not start within ${timeoutMs} ms: ${p.err.trim()}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return out
+  }
+  for (const n of names.sort()) {
+    const p = join(dir, n)
+    if (statSync(p).isDirectory()) walk(p, out)
+    else if (!n.startsWith('.')) out.push(p)
+  }
+  return out
+}
+
+/** Records (lines after the header) in a delivered flow-log object. */
+export function countRecords(file: string): number {
+  const text = gunzipSync(readFileSync(file)).toString('utf8').trim()
+  return Math.max(0, text.split('\n').length - 1)
+}
+
+/** Runs the whole demo; always tears everything down before it resolves or rejects. */
+export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
+  const dataDir = resolve(o.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const t0 = Date.now()
+  const log = (l: string): void => o.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${l}`)
+  log(`building the lab VPC (namespaces ${o.prefix}-*)`)
+  const lab = await VpcLab.create(o.prefix)
+  lab.cleanupOnExit()
+  const procs: Proc[] = []
+  let server: RunningServer | null = null
+  let ec2: EC2Client | null = null
+  try {
+    server = await startServer({ dataDir: join(dataDir, 'server'), host: lab.mgmtAddress, port: 0 })
+    const endpoint = server.url
+    log(`server listening on ${endpoint} (credentials: ${server.credentialsFile}, profile mirrorflow)`)
+    // The SDK warns once that *future* SDK releases will need Node 22; ours is pinned and runs on
+    // Node 20 (package.json engines), so the notice would only be noise in the demo's output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    ec2 = new EC2Client({
+      endpoint,
+      region: 'us-east-1',
+      credentials: server.credentials,
+      maxAttempts: 1,
+    })
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: LAB_VPC_CIDR }))
+    const vpcId = vpc.Vpc!.VpcId!
+    const subnetIds: string[] = []
+    for (const cidr of [LAB_SUBNETS.a, LAB_SUBNETS.b]) {
+      const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr }))
+      subnetIds.push(s.Subnet!.SubnetId!)
+    }
+    log(`created ${vpcId} with subnets ${subnetIds.join(', ')}`)
+
+    const monitor = lab.host('monitor')
+    const target = start(monitor.ns, 'target', [
+      'target',
+      '--listen',
+      '0.0.0.0:4789',
+      '--data-dir',
+      join(dataDir, 'target'),
+      '--account-id',
+      '123456789012',
+    ])
+    procs.push(target)
+    await waitFor(target, 'receiving VXLAN', 20_000)
+    log(`mirror target receiving VXLAN on ${monitor.address}:4789 (in ${monitor.ns})`)
+
+    const agents = new Map<LabHost['name'], Proc>()
+    for (const h of lab.hosts) {
+      const a = start(h.ns, `agent ${h.name}`, [
+        'agent',
+        '--server',
+        endpoint,
+        '--credentials-file',
+        server.credentialsFile,
+        '--data-dir',
+        join(dataDir, 'agents', h.name),
+        '--s3-dir',
+        join(dataDir, 's3'),
+        '--hostname',
+        h.name,
+        '--poll-wait',
+        '10',
+      ])
+      agents.set(h.name, a)
+      procs.push(a)
+    }
+    for (const a of agents.values()) await waitFor(a, 'registered', 30_000)
+    const enis = await ec2.send(new DescribeNetworkInterfacesCommand({}))
+    const instances: DemoSummary['instances'] = {}
+    for (const h of lab.hosts) {
+      const e = enis.NetworkInterfaces?.find((x) => x.PrivateIpAddress === h.address)
+      if (e === undefined) throw new DemoError(`the agent of ${h.name} did not register ${h.address}`)
+      instances[h.name] = {
+        instanceId: e.Attachment?.InstanceId ?? '',
+        networkInterfaceId: e.NetworkInterfaceId!,
+        address: h.address,
+      }
+    }
+    log(
+      `agents registered ${lab.hosts.length} instances: ${lab.hosts.map((h) => `${h.name}=${instances[h.name]!.instanceId}`).join(' ')}`,
+    )
+
+    const tmt = await ec2.send(
+      new CreateTrafficMirrorTargetCommand({
+        NetworkInterfaceId: instances.monitor!.networkInterfaceId,
+        Description: 'monitoring appliance',
+      }),
+    )
+    const targetId = tmt.TrafficMirrorTarget!.TrafficMirrorTargetId!
+    const tmf = await ec2.send(new CreateTrafficMirrorFilterCommand({ Description: 'all TCP, UDP and ICMP' }))
+    const filterId = tmf.TrafficMirrorFilter!.TrafficMirrorFilterId!
+    for (const dir of ['ingress', 'egress'] as const) {
+      await ec2.send(
+        new CreateTrafficMirrorFilterRuleCommand({
+          TrafficMirrorFilterId: filterId,
+          TrafficDirection: dir,
+          RuleNumber: 100,
+          RuleAction: 'accept',
+          SourceCidrBlock: '0.0.0.0/0',
+          DestinationCidrBlock: '0.0.0.0/0',
+        }),
+      )
+    }
+    const sessions: DemoSummary['mirror']['sessions'] = []
+    const tms = await ec2.send(
+      new CreateTrafficMirrorSessionCommand({
+        NetworkInterfaceId: instances.web!.networkInterfaceId,
+        TrafficMirrorTargetId: targetId,
+        TrafficMirrorFilterId: filterId,
+        SessionNumber: 1,
+        Description: 'web server → monitor',
+      }),
+    )
+    sessions.push({
+      sessionId: tms.TrafficMirrorSession!.TrafficMirrorSessionId!,
+      source: 'web',
+      vni: tms.TrafficMirrorSession!.VirtualNetworkId!,
+      packetsMirrored: 0,
+      bytesMirrored: 0,
+      pcapFiles: [],
+    })
+    log(
+      `mirroring web (${instances.web!.networkInterfaceId}) to ${targetId} with ${filterId}: session ${sessions[0]!.sessionId}, VNI ${sessions[0]!.vni}`,
+    )
+    const fl = await ec2.send(
+      new CreateFlowLogsCommand({
+        ResourceType: 'VPC',
+        ResourceIds: [vpcId],
+        TrafficType: 'ALL',
+        LogDestinationType: 's3',
+        LogDestination: `arn:aws:s3:::${DEMO_BUCKET}/flowlogs`,
+        MaxAggregationInterval: 60,
+      }),
+    )
+    const flowLogId = fl.FlowLogIds![0]!
+    log(
+      `VPC flow log ${flowLogId} → arn:aws:s3:::${DEMO_BUCKET}/flowlogs (delivered to ${join(dataDir, 's3', DEMO_BUCKET)})`,
+    )
+    const env = `AWS_SHARED_CREDENTIALS_FILE=${server.credentialsFile} AWS_PROFILE=mirrorflow AWS_REGION=us-east-1`
+    const awsCli = [
+      `${env} aws --endpoint-url ${endpoint} ec2 describe-traffic-mirror-sessions`,
+      `${env} aws --endpoint-url ${endpoint} ec2 describe-traffic-mirror-filters`,
+      `${env} aws --endpoint-url ${endpoint} ec2 describe-flow-logs`,
+      `${env} aws --endpoint-url ${endpoint} ec2 describe-network-interfaces --filters Name=subnet-id,Values=${subnetIds[0]}`,
+    ]
+    log('while it runs, try:')
+    for (const c of awsCli) log(`  ${c}`)
+
+    // Give the agents a moment to apply the session and start the flow-log captures.
+    await new Promise((r) => setTimeout(r, 1500))
+    log(`traffic for ${o.durationSeconds} s: client → web → db, attacker scanning web and trying SSH logins`)
+    await lab.startServers(o.durationSeconds)
+    const stopEarly = o.interrupted ?? new Promise<void>(() => undefined)
+    const traffic = await Promise.race([
+      lab.runClients(o.durationSeconds, { scanPorts: o.scanPorts ?? 1024 }),
+      stopEarly.then(() => ({ client: null, attacker: null }) as LabTrafficReport),
+    ])
+    await lab.stopTraffic()
+    await new Promise((r) => setTimeout(r, 500))
+
+    log('stopping agents (their open flow-log intervals are written and delivered), then the target')
+    for (const a of agents.values()) a.child.kill('SIGTERM')
+    for (const a of agents.values()) await Promise.race([a.exited, delay(15_000)])
+    log('agents stopped')
+    target.child.kill('SIGTERM')
+    await Promise.race([target.exited, delay(10_000)])
+    log('target stopped')
+    const tstatus = JSON.parse(target.out) as {
+      datagrams: number
+      malformed: Record<string, number>
+      drops: Record<string, number>
+      sessions: Array<{ vni: number; packets: number; bytes: number; files: Array<{ path: string }> }>
+    }
+    for (const s of sessions) {
+      for (const ts of tstatus.sessions.filter((x) => x.vni === s.vni)) {
+        s.packetsMirrored += ts.packets
+        s.bytesMirrored += ts.bytes
+        s.pcapFiles.push(...ts.files.map((f) => f.path))
+      }
+    }
+    const files = walk(join(dataDir, 's3', DEMO_BUCKET)).filter((f) => f.includes(`_${flowLogId}_`))
+    const summary: DemoSummary = {
+      dataDir,
+      durationSeconds: o.durationSeconds,
+      endpoint,
+      vpcId,
+      subnetIds,
+      instances,
+      mirror: { targetId, filterId, sessions },
+      flowLogs: [
+        {
+          flowLogId,
+          destination: `arn:aws:s3:::${DEMO_BUCKET}/flowlogs`,
+          files,
+          records: files.reduce((n, f) => n + countRecords(f), 0),
+        },
+      ],
+      traffic,
+      target: {
+        statusFile: join(dataDir, 'target', 'status.json'),
+        datagrams: tstatus.datagrams,
+        malformed: tstatus.malformed,
+        drops: tstatus.drops,
+      },
+      awsCli,
+    }
+    return summary
+  } catch (err) {
+    const e = err as Error & { Code?: string }
+    throw new DemoError(`demo failed: ${e.Code !== undefined ? `${e.Code}: ` : ''}${e.message}`, {
+      cause: err,
+    })
+  } finally {
+    await Promise.all(procs.map((p) => stopProcess(p.child, 3000)))
+    ec2?.destroy()
+    if (server !== null) await server.close().catch(() => undefined)
+    log('server closed')
+    await lab.cleanup()
+    log('lab removed')
+  }
+}

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
+/** Errors of the lab and the demo. @module */
+import { MirrorflowError } from '../errors.ts'
+
+/** The demo could not complete a step (a process did not start, the API refused a call…). */
+export class DemoError extends MirrorflowError {
+  readonly code = 'MF_DEMO'
+}

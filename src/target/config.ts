@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Configuration of the mirror target: where it listens, where it writes, and how large its pcap
+ * rings grow. `defaultTargetConfig()` is what "embedded defaults" means for `mirrorflow target`.
+ * @module
+ */
+import { isIP } from 'node:net'
+import { TargetConfigError } from './errors.ts'
+
+/** Limits of one session's rotating pcap ring. */
+export interface PcapRingConfig {
+  /** Rotate the current file once it holds at least this many bytes. */
+  maxFileBytes: number
+  /** Rotate the current file once it is this old (seconds since its first packet). */
+  maxFileSeconds: number
+  /** Files kept per session, the current one included; older ones are deleted. */
+  keepFiles: number
+  /** Bytes kept of each inner frame (pcap snaplen); longer frames are truncated with orig_len kept. */
+  snaplen: number
+}
+
+/** Flow logs made from the inner packets of every session. */
+export interface TargetFlowLogConfig {
+  enabled: boolean
+  /** Root of the S3-layout directory (AWSLogs/… is created below it). */
+  dir: string
+  accountId: string
+  region: string
+  /** Aggregation interval, 60 or 600 seconds. */
+  aggregationSeconds: 60 | 600
+}
+
+export interface TargetConfig {
+  /** UDP address the VXLAN socket binds. */
+  listenHost: string
+  listenPort: number
+  /** Root directory: pcaps under `pcap/`, the status file, flow logs (by default) under `flowlogs/`. */
+  dataDir: string
+  pcap: PcapRingConfig
+  flowLogs: TargetFlowLogConfig
+  /** Interface to hand decapsulated frames to (null: none). */
+  forwardTo: string | null
+  /** host:port of the Prometheus /metrics listener (null: none). */
+  metricsListen: string | null
+  /** Status file rewritten every `statusIntervalMs` (null: none). */
+  statusFile: string | null
+  statusIntervalMs: number
+  /** SO_RCVBUF asked for the VXLAN socket (the kernel caps it at net.core.rmem_max unless root). */
+  recvBufferBytes: number
+}
+
+/** The embedded defaults, rooted at `dataDir`. */
+export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig {
+  return {
+    listenHost: '0.0.0.0',
+    listenPort: 4789,
+    dataDir,
+    pcap: { maxFileBytes: 64 * 1024 * 1024, maxFileSeconds: 300, keepFiles: 10, snaplen: 65535 },
+    flowLogs: {
+      enabled: true,
+      dir: `${dataDir}/flowlogs`,
+      accountId: '000000000000',
+      region: 'us-east-1',
+      aggregationSeconds: 60,
+    },
+    forwardTo: null,
+    metricsListen: null,
+    statusFile: `${dataDir}/status.json`,
+    statusIntervalMs: 1000,
+    recvBufferBytes: 32 * 1024 * 1024,
+  }
+}
+
+/** Splits `ADDR:PORT` (IPv6 as `[ADDR]:PORT`); throws TargetConfigError on anything else. */
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
+  if (!m) throw new TargetConfigError(`${what}: expected ADDR:PORT, got '${s}'`)
+  const host = m[1] as string
+  const port = Number(m[2])
+  if (isIP(host) === 0 && host !== 'localhost')
+    throw new TargetConfigError(`${what}: '${host}' is not an IP address`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TargetConfigError(`${what}: bad port ${m[2]}`)
+  return { host, port }
+}
+
+/** Checks a configuration; throws TargetConfigError naming the first bad field. */
+export function validateTargetConfig(c: TargetConfig): void {
+  const p = c.pcap
+  if (!(p.maxFileBytes >= 4096))
+    throw new TargetConfigError(`pcap.maxFileBytes must be >= 4096 (got ${p.maxFileBytes})`)
+  if (!(p.maxFileSeconds >= 1))
+    throw new TargetConfigError(`pcap.maxFileSeconds must be >= 1 (got ${p.maxFileSeconds})`)
+  if (!Number.isInteger(p.keepFiles) || p.keepFiles < 1) {
+    throw new TargetConfigError(`pcap.keepFiles must be an integer >= 1 (got ${p.keepFiles})`)
+  }
+  if (!Number.isInteger(p.snaplen) || p.snaplen < 64 || p.snaplen > 262144) {
+    throw new TargetConfigError(`pcap.snaplen must be 64..262144 (got ${p.snaplen})`)
+  }
+  if (c.flowLogs.aggregationSeconds !== 60 && c.flowLogs.aggregationSeconds !== 600) {
+    throw new TargetConfigError(`flowLogs.aggregationSeconds must be 60 or 600`)
+  }
+  if (!/^\d{12}$/.test(c.flowLogs.accountId))
+    throw new TargetConfigError(`flowLogs.accountId must be 12 digits`)
+  if (c.forwardTo !== null && !/^[A-Za-z0-9_.:-]{1,15}$/.test(c.forwardTo)) {
+    throw new TargetConfigError(`forwardTo: '${c.forwardTo}' is not an interface name`)
+  }
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+import assert from 'node:assert/strict'
+import { createSocket } from 'node:dgram'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { readCapture } from '../packet/index.ts'
+import { defaultTargetConfig, parseHostPort, validateTargetConfig } from './config.ts'
+import { MirrorTarget, type TargetStatus } from './target.ts'
+
+/** A VXLAN payload: 8-byte header (flags, VNI) + an Ethernet frame of `len` bytes tagged with `tag`. */
+function vxlan(vni: number, len: number, tag: number, flags = 0x08): Buffer {
+  const b = Buffer.alloc(8 + len)
+  b[0] = flags
+  b.writeUIntBE(vni, 4, 3)
+  b.fill(0x02, 8, 20) // MACs
+  b.writeUInt16BE(0x0800, 20) // EtherType IPv4 (payload does not matter to the target)
+  b.writeUInt32BE(tag, 22)
+  return b
+}
+
+const dirs: string[] = []
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'mf-target-unit-'))
+  dirs.push(d)
+  return d
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+async function send(port: number, msgs: Buffer[], from = '127.0.0.1'): Promise<void> {
+  const s = createSocket('udp4')
+  await new Promise<void>((r) => s.bind(0, from, () => r()))
+  for (const m of msgs) await new Promise<void>((r) => s.send(m, port, '127.0.0.1', () => r()))
+  s.close()
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10))
+}
+
+async function readTags(path: string): Promise<number[]> {
+  const tags: number[] = []
+  for await (const batch of readCapture(path)) {
+    for (let i = 0; i < batch.count; i++) tags.push(batch.view.getUint32(batch.starts[i]! + 14))
+  }
+  return tags
+}
+
+describe('config', () => {
+  test('parseHostPort', () => {
+    assert.deepEqual(parseHostPort('0.0.0.0:4789', 'x'), { host: '0.0.0.0', port: 4789 })
+    assert.deepEqual(parseHostPort('[::1]:9', 'x'), { host: '::1', port: 9 })
+    assert.throws(() => parseHostPort('4789', 'x'), { code: 'MF_TARGET_CONFIG' })
+    assert.throws(() => parseHostPort('host:70000', 'x'), { code: 'MF_TARGET_CONFIG' })
+  })
+  test('validate rejects bad limits', () => {
+    const c = defaultTargetConfig('/tmp/x')
+    validateTargetConfig(c)
+    assert.throws(() => validateTargetConfig({ ...c, pcap: { ...c.pcap, keepFiles: 0 } }), {
+      code: 'MF_TARGET_CONFIG',
+    })
+    assert.throws(() => validateTargetConfig({ ...c, forwardTo: 'a b' }), { code: 'MF_TARGET_CONFIG' })
+  })
+})
+
+describe('MirrorTarget', () => {
+  test('demuxes by VNI and source, counts malformed, writes inner frames in order', async () => {
+    const dir = tmp()
+    const cfg = defaultTargetConfig(dir)
+    cfg.listenHost = '127.0.0.1'
+    cfg.listenPort = 0
+    cfg.metricsListen = '127.0.0.1:0'
+    const t = await MirrorTarget.start(cfg)
+    try {
+      const port = t.address.port
+      const a = Array.from({ length: 50 }, (_, i) => vxlan(7, 60 + i, i))
+      const b = Array.from({ length: 20 }, (_, i) => vxlan(5569041, 100, 1000 + i))
+      const bad = [Buffer.alloc(4), vxlan(9, 60, 0, 0x00), Buffer.from([8, 0, 0, 0, 0, 0, 9, 0, 1, 2])]
+      await send(port, [...a, ...b, ...bad])
+      await send(port, [vxlan(7, 60, 5000)], '127.0.0.2')
+      await until(() => t.datagrams === 74)
+      const res = await fetch(`http://127.0.0.1:${t.metricsAddressPort}/metrics`)
+      const text = await res.text()
+      assert.match(text, /mirrorflow_target_packets_total\{vni="7",source="127.0.0.1"\} 50/)
+      assert.match(text, /mirrorflow_target_packets_total\{vni="5569041",source="127.0.0.1"\} 20/)
+      assert.match(text, /mirrorflow_target_malformed_total\{reason="vxlan_flags"\} 1/)
+      assert.match(text, /mirrorflow_target_datagrams_total 74/)
+      const st: TargetStatus = await t.stop()
+      assert.equal(st.datagrams, 74)
+      assert.deepEqual(st.malformed, { vxlan_truncated: 1, vxlan_flags: 1, inner_truncated: 1 })
+      assert.deepEqual(
+        st.sessions.map((s) => [s.vni, s.source, s.packets]),
+        [
+          [7, '127.0.0.1', 50],
+          [5569041, '127.0.0.1', 20],
+          [7, '127.0.0.2', 1],
+        ],
+      )
+      assert.equal(
+        st.sessions[0]!.bytes,
+        a.reduce((n, m) => n + m.length - 8, 0),
+      )
+      const file = st.sessions[0]!.files[0]!.path
+      assert.deepEqual(
+        await readTags(file),
+        a.map((_, i) => i),
+      )
+      assert.deepEqual(
+        await readTags(st.sessions[1]!.files[0]!.path),
+        b.map((_, i) => 1000 + i),
+      )
+      const onDisk = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as TargetStatus
+      assert.equal(onDisk.packets, 71)
+    } finally {
+      await t.stop()
+    }
+  })
+
+  test('the pcap ring rotates by size and keeps only the newest files, continuing across restarts', async () => {
+    const dir = tmp()
+    const cfg = defaultTargetConfig(dir)
+    cfg.listenHost = '127.0.0.1'
+    cfg.listenPort = 0
+    cfg.pcap.maxFileBytes = 4096
+    cfg.pcap.keepFiles = 3
+    let t = await MirrorTarget.start(cfg)
+    // 1000-byte frames: 5 records per file (24 + 4 × 1016 < 4096 ≤ 24 + 5 × 1016), so 8 files.
+    await send(
+      t.address.port,
+      Array.from({ length: 40 }, (_, i) => vxlan(3, 1000, i)),
+    )
+    await until(() => t.datagrams === 40)
+    let st = await t.stop()
+    const files = st.sessions[0]!.files
+    assert.equal(files.length, 3)
+    assert.deepEqual(await readTags(files[2]!.path), [35, 36, 37, 38, 39])
+    assert.deepEqual(await readTags(files[0]!.path), [25, 26, 27, 28, 29])
+    const sessionDir = st.sessions[0]!.pcapDir
+    assert.equal(readdirSync(sessionDir).length, 3)
+    t = await MirrorTarget.start(cfg)
+    await send(t.address.port, [vxlan(3, 100, 77)])
+    await until(() => t.datagrams === 1)
+    st = await t.stop()
+    const names = readdirSync(sessionDir).sort()
+    assert.equal(names.length, 3)
+    assert.match(names[2]!, /^vni-3_127\.0\.0\.1-000008-\d{8}T\d{6}Z\.pcap$/)
+    assert.deepEqual(await readTags(join(sessionDir, names[2]!)), [77])
+  })
+
+  test('the pcap ring rotates by age', async () => {
+    const dir = tmp()
+    const cfg = defaultTargetConfig(dir)
+    cfg.listenHost = '127.0.0.1'
+    cfg.listenPort = 0
+    cfg.pcap.maxFileSeconds = 1
+    const t = await MirrorTarget.start(cfg)
+    await send(t.address.port, [vxlan(4, 60, 1)])
+    await until(() => t.datagrams === 1)
+    await new Promise((r) => setTimeout(r, 1100))
+    await send(t.address.port, [vxlan(4, 60, 2)])
+    await until(() => t.datagrams === 2)
+    const st = await t.stop()
+    assert.equal(st.sessions[0]!.files.length, 2)
+    assert.deepEqual(await readTags(st.sessions[0]!.files[1]!.path), [2])
+  })
+})

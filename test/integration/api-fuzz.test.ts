@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Fuzz: at least 10,000 malformed or random requests from a seeded PRNG (FUZZ_SEED, default 1;
+ * FUZZ_COUNT, default 10,000): bad percent-encodings and invalid UTF-8, huge values, missing and
+ * repeated parameters, wrong types, bad enums, absurd list indices, random bytes, unsigned and
+ * mis-signed requests. Every answer must be a well-formed EC2 XML error (spec-traffic-mirroring
+ * §5.7) — or, for a read-only Describe that happens to be valid, a well-formed success — never a
+ * 5xx other than InternalError; the server must still answer afterwards, and a full Describe
+ * snapshot must be identical before and after (every mutating request is built with at least one
+ * fatal defect, so every one of them must be rejected).
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import {
+  CreateFlowLogsCommand,
+  CreateSubnetCommand,
+  CreateTrafficMirrorFilterCommand,
+  CreateTrafficMirrorFilterRuleCommand,
+  CreateTrafficMirrorSessionCommand,
+  CreateTrafficMirrorTargetCommand,
+  CreateVpcCommand,
+} from '@aws-sdk/client-ec2'
+import {
+  EC2_NS,
+  httpClient,
+  parseEc2Error,
+  parseXml,
+  prng,
+  registerInterfaceApi,
+  signRequest,
+  snapshot,
+  startApiTestServer,
+  type ApiTestServer,
+  type HttpResult,
+  type RawRequest,
+} from '../helpers/api-server.ts'
+
+const SEED = Number(process.env.FUZZ_SEED ?? 1)
+const COUNT = Number(process.env.FUZZ_COUNT ?? 10_000)
+const CONCURRENCY = 16
+
+let srv: ApiTestServer
+const real = {
+  vpc: '',
+  subnet: '',
+  eni: '',
+  eni2: '',
+  target: '',
+  filter: '',
+  rule: '',
+  session: '',
+  flowLog: '',
+}
+
+before(async () => {
+  srv = await startApiTestServer({ prefix: 'mf-api-fuzz' })
+  const ec2 = srv.ec2
+  real.vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }))).Vpc!.VpcId!
+  real.subnet = (
+    await ec2.send(new CreateSubnetCommand({ VpcId: real.vpc, CidrBlock: '10.40.1.0/24' }))
+  ).Subnet!.SubnetId!
+  const [a, b] = await Promise.all([
+    registerInterfaceApi(srv, {
+      subnetId: real.subnet,
+      privateIp: '10.40.1.5',
+      instanceId: 'i-0fedcba9876543210',
+    }),
+    registerInterfaceApi(srv, { subnetId: real.subnet, privateIp: '10.40.1.6' }),
+  ])
+  real.eni = a.NetworkInterfaceId
+  real.eni2 = b.NetworkInterfaceId
+  real.target = (
+    await ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkInterfaceId: real.eni2 }))
+  ).TrafficMirrorTarget!.TrafficMirrorTargetId!
+  real.filter = (
+    await ec2.send(
+      new CreateTrafficMirrorFilterCommand({
+        Description: 'fuzz',
+        TagSpecifications: [{ ResourceType: 'traffic-mirror-filter', Tags: [{ Key: 'k', Value: 'v' }] }],
+      }),
+    )
+  ).TrafficMirrorFilter!.TrafficMirrorFilterId!
+  real.rule = (
+    await ec2.send(
+      new CreateTrafficMirrorFilterRuleCommand({
+        TrafficMirrorFilterId: real.filter,
+        TrafficDirection: 'ingress',
+        RuleNumber: 10,
+        RuleAction: 'accept',
+        Protocol: 6,
+        DestinationPortRange: { FromPort: 80, ToPort: 80 },
+        SourceCidrBlock: '0.0.0.0/0',
+        DestinationCidrBlock: '0.0.0.0/0',
+      }),
+    )
+  ).TrafficMirrorFilterRule!.TrafficMirrorFilterRuleId!
+  real.session = (
+    await ec2.send(
+      new CreateTrafficMirrorSessionCommand({
+        NetworkInterfaceId: real.eni,
+        TrafficMirrorTargetId: real.target,
+        TrafficMirrorFilterId: real.filter,
+        SessionNumber: 1,
+      }),
+    )
+  ).TrafficMirrorSession!.TrafficMirrorSessionId!
+  real.flowLog = (
+    await ec2.send(
+      new CreateFlowLogsCommand({
+        ResourceType: 'VPC',
+        ResourceIds: [real.vpc],
+        TrafficType: 'ALL',
+        LogDestinationType: 's3',
+        LogDestination: 'arn:aws:s3:::fuzz',
+      }),
+    )
+  ).FlowLogIds![0]
+})
+
+after(async () => {
+  await srv?.close()
+})
+
+type Params = [string, string][]
+
+/** A valid request per action (built from the real ids), from which defects are made. */
+function templates(): Record<string, { params: Params; mutating: boolean; fatal: Params[] }> {
+  const V = real
+  const bad = (k: string, ...vals: string[]): Params[] => vals.map((v) => [[k, v]])
+  return {
+    CreateVpc: {
+      params: [['CidrBlock', '10.99.0.0/16']],
+      mutating: true,
+      fatal: bad('CidrBlock', '10.99.0.0/33', 'x', '', '10.99.0.0/40'),
+    },
+    CreateSubnet: {
+      params: [
+        ['VpcId', V.vpc],
+        ['CidrBlock', '10.40.2.0/24'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('VpcId', 'vpc-zz', 'vpc-0000000000000000f'),
+        ...bad('CidrBlock', '11.0.0.0/24', '10.40.1.0/24', '10.40.2.0/99'),
+      ],
+    },
+    DeleteVpc: {
+      params: [['VpcId', V.vpc]],
+      mutating: true,
+      fatal: bad('VpcId', 'vpc-0000000000000000f', 'vpc-', 'subnet-0000000000000000f'),
+    },
+    DeleteSubnet: {
+      params: [['SubnetId', V.subnet]],
+      mutating: true,
+      fatal: bad('SubnetId', 'subnet-0000000000000000f', 'subnet-', V.vpc),
+    },
+    CreateTrafficMirrorTarget: {
+      params: [
+        ['NetworkInterfaceId', V.eni2],
+        ['Description', 'd'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('NetworkInterfaceId', 'eni-0000000000000000f', 'eni-', V.eni, V.eni2),
+        [['NetworkLoadBalancerArn', 'not-an-arn']],
+      ],
+    },
+    CreateTrafficMirrorFilter: {
+      params: [['Description', 'x']],
+      mutating: true,
+      fatal: [
+        [
+          ['TagSpecification.1.ResourceType', 'traffic-mirror-session'],
+          ['TagSpecification.1.Tag.1.Key', 'a'],
+          ['TagSpecification.1.Tag.1.Value', 'b'],
+        ],
+        [
+          ['TagSpecification.1.ResourceType', 'traffic-mirror-filter'],
+          ['TagSpecification.1.Tag.1.Key', 'aws:x'],
+          ['TagSpecification.1.Tag.1.Value', 'b'],
+        ],
+        [['DryRun', 'true']],
+      ],
+    },
+    CreateTrafficMirrorFilterRule: {
+      params: [
+        ['TrafficMirrorFilterId', V.filter],
+        ['TrafficDirection', 'egress'],
+        ['RuleNumber', '20'],
+        ['RuleAction', 'accept'],
+        ['Protocol', '17'],
+        ['DestinationPortRange.FromPort', '53'],
+        ['DestinationPortRange.ToPort', '53'],
+        ['SourceCidrBlock', '0.0.0.0/0'],
+        ['DestinationCidrBlock', '0.0.0.0/0'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('TrafficDirection', 'both', 'INGRESS', ''),
+        ...bad('RuleAction', 'drop', 'Accept'),
+        ...bad('RuleNumber', '0', '32767', '-1', 'ten', '1.5', '99999999999999999999'),
+        ...bad('Protocol', '256', '-6', 'tcp'),
+        ...bad('SourceCidrBlock', '::/0', '0.0.0.0/33', '1.2.3.4', 'a/b'),
+        ...bad('DestinationPortRange.FromPort', '70000', '-1', 'x', '54'),
+        ...bad('TrafficMirrorFilterId', 'tmf-0000000000000000f', 'tmf-x', V.target),
+      ],
+    },
+    CreateTrafficMirrorSession: {
+      params: [
+        ['NetworkInterfaceId', V.eni],
+        ['TrafficMirrorTargetId', V.target],
+        ['TrafficMirrorFilterId', V.filter],
+        ['SessionNumber', '2'],
+        ['PacketLength', '100'],
+        ['VirtualNetworkId', '77'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SessionNumber', '0', '32767', 'two', '1'),
+        ...bad('PacketLength', '0', '8501', '-5', '1e3'),
+        ...bad('VirtualNetworkId', '16777216', '-1', 'vni'),
+        ...bad('NetworkInterfaceId', V.eni2, 'eni-0000000000000000f', 'eni-'),
+        ...bad('TrafficMirrorTargetId', 'tmt-0000000000000000f', 'tmt-'),
+        ...bad('TrafficMirrorFilterId', 'tmf-0000000000000000f', V.rule),
+      ],
+    },
+    ModifyTrafficMirrorFilterNetworkServices: {
+      params: [
+        ['TrafficMirrorFilterId', V.filter],
+        ['AddNetworkService.1', 'amazon-dns'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('AddNetworkService.1', 'amazon-ntp', 'AMAZON-DNS'),
+        ...bad('TrafficMirrorFilterId', 'tmf-0000000000000000f', 'tmf-'),
+      ],
+    },
+    ModifyTrafficMirrorFilterRule: {
+      params: [
+        ['TrafficMirrorFilterRuleId', V.rule],
+        ['RuleAction', 'reject'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('RuleAction', 'nope'),
+        ...bad('TrafficDirection', 'sideways'),
+        ...bad('RemoveField.1', 'cidr', 'source-cidr-block'),
+        ...bad('SourceCidrBlock', '::/0', '999.0.0.0/8'),
+        ...bad('TrafficMirrorFilterRuleId', 'tmfr-0000000000000000f', 'tmfr-'),
+        ...bad('RuleNumber', '0', 'x'),
+      ],
+    },
+    ModifyTrafficMirrorSession: {
+      params: [
+        ['TrafficMirrorSessionId', V.session],
+        ['SessionNumber', '3'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SessionNumber', '0', 'x', '40000'),
+        ...bad('PacketLength', '9000'),
+        ...bad('RemoveField.1', 'session-number', 'PACKET-LENGTH'),
+        ...bad('TrafficMirrorTargetId', 'tmt-0000000000000000f'),
+        ...bad('TrafficMirrorSessionId', 'tms-0000000000000000f', 'tms-'),
+      ],
+    },
+    DeleteTrafficMirrorTarget: {
+      params: [['TrafficMirrorTargetId', V.target]],
+      mutating: true,
+      fatal: bad('TrafficMirrorTargetId', 'tmt-0000000000000000f', 'tmt-', V.filter),
+    },
+    DeleteTrafficMirrorFilter: {
+      params: [['TrafficMirrorFilterId', V.filter]],
+      mutating: true,
+      fatal: bad('TrafficMirrorFilterId', 'tmf-0000000000000000f', 'tmf-'),
+    },
+    DeleteTrafficMirrorFilterRule: {
+      params: [['TrafficMirrorFilterRuleId', V.rule]],
+      mutating: true,
+      fatal: bad('TrafficMirrorFilterRuleId', 'tmfr-0000000000000000f', 'tmfr-', V.filter),
+    },
+    DeleteTrafficMirrorSession: {
+      params: [['TrafficMirrorSessionId', V.session]],
+      mutating: true,
+      fatal: bad('TrafficMirrorSessionId', 'tms-0000000000000000f', 'tms-', V.target),
+    },
+    CreateFlowLogs: {
+      params: [
+        ['ResourceType', 'VPC'],
+        ['ResourceId.1', V.vpc],
+        ['TrafficType', 'ACCEPT'],
+        ['LogDestinationType', 's3'],
+        ['LogDestination', 'arn:aws:s3:::fuzz2'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('ResourceType', 'Vpc', 'Elephant'),
+        ...bad('TrafficType', 'accept', 'SOME'),
+        ...bad('LogDestinationType', 'ftp'),
+        ...bad('MaxAggregationInterval', '61', 'x'),
+        ...bad('LogFormat', '${nope}', '$version'),
+      ],
+    },
+    DeleteFlowLogs: {
+      params: [['FlowLogId.1', V.flowLog]],
+      mutating: true,
+      fatal: [[['DryRun', 'true']], [['DryRun', 'yes']]],
+    },
+    CreateTags: {
+      params: [
+        ['ResourceId.1', V.filter],
+        ['Tag.1.Key', 'fz'],
+        ['Tag.1.Value', 'v'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('Tag.1.Key', 'aws:x', 'k'.repeat(200)),
+        ...bad('Tag.1.Value', 'v'.repeat(300)),
+        ...bad('ResourceId.1', 'nothing-123', 'tmf-0000000000000000f'),
+      ],
+    },
+    DeleteTags: {
+      params: [
+        ['ResourceId.1', V.filter],
+        ['Tag.1.Key', 'k'],
+      ],
+      mutating: true,
+      fatal: [...bad('ResourceId.1', 'nothing-123'), [['DryRun', 'true']]],
+    },
+    DescribeVpcs: {
+      params: [
+        ['Filter.1.Name', 'vpc-id'],
+        ['Filter.1.Value.1', V.vpc],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeSubnets: { params: [['SubnetId.1', V.subnet]], mutating: false, fatal: [] },
+    DescribeNetworkInterfaces: { params: [['NetworkInterfaceId.1', V.eni]], mutating: false, fatal: [] },
+    DescribeInstances: {
+      params: [
+        ['Filter.1.Name', 'instance-id'],
+        ['Filter.1.Value.1', 'i-0fedcba9876543210'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeTrafficMirrorTargets: { params: [['MaxResults', '5']], mutating: false, fatal: [] },
+    DescribeTrafficMirrorFilters: {
+      params: [['TrafficMirrorFilterId.1', V.filter]],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeTrafficMirrorSessions: {
+      params: [
+        ['Filter.1.Name', 'session-number'],
+        ['Filter.1.Value.1', '1'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeTrafficMirrorFilterRules: {
+      params: [['TrafficMirrorFilterId', V.filter]],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeFlowLogs: { params: [['FlowLogId.1', V.flowLog]], mutating: false, fatal: [] },
+    DescribeTags: {
+      params: [
+        ['Filter.1.Name', 'resource-id'],
+        ['Filter.1.Value.1', V.filter],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+  }
+}
+
+/** Noise that may be added to any request: it must never make a server crash or 500. */
+function noise(r: () => number): [string, string] {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]
+  const huge = (n: number): string => 'A'.repeat(n)
+  const kind = Math.floor(r() * 12)
+  switch (kind) {
+    case 0:
+      return [pick(['Description', 'Foo', 'X']), huge(pick([300, 5000, 100_000]))]
+    case 1:
+      return [`Filter.${pick(['0', '-1', '99999999999999999999', '1.5', 'x', ''])}.Name`, 'description']
+    case 2:
+      return [`Filter.1.Value.${pick(['0', '1001', '2', 'a'])}`, 'v']
+    case 3:
+      return [
+        pick(['MaxResults', 'NextToken']),
+        pick(['-1', '0', '3', '1001', 'NaN', '1e400', 'Infinity', '%%%', huge(2000), 'eyJ2IjoxfQ==']),
+      ]
+    case 4:
+      return ['TagSpecification.1.Tag.1.Key', pick(['', 'aws:', '\u0000', '\ud800', huge(200)])]
+    case 5:
+      return [pick(['Unknown', 'action', 'ACTION', 'Version ']), pick(['1', ''])]
+    case 6:
+      return [
+        String.fromCharCode(
+          ...Array.from({ length: 1 + Math.floor(r() * 8) }, () => Math.floor(r() * 0x3000)),
+        ),
+        'x',
+      ]
+    case 7:
+      return ['DryRun', pick(['false', 'FALSE', '0', ''])]
+    case 8:
+      return ['Description', pick(['<script>', ']]>', '&amp;', '\u202e', '😀'.repeat(50), '\r\n'])]
+    case 9:
+      return [`ResourceId.${Math.floor(r() * 2000)}`, 'vpc-0000000000000000f']
+    case 10:
+      return ['ClientToken', pick([huge(65), huge(10_000), '', ' '])]
+    default:
+      return ['Version', pick(['2016-11-15', '2014-01-01', ''])]
+  }
+}
+
+interface Case {
+  req: RawRequest
+  action: string
+  mutating: boolean
+  kind: string
+}
+
+test(`fuzz: ${COUNT} malformed or random requests, seed ${SEED}`, { timeout: 120_000 }, async () => {
+  const before = await snapshot(srv.ec2)
+  const T = templates()
+  const actions = Object.keys(T)
+  const r = prng(SEED)
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]
+  const cases: Case[] = []
+
+  const enc = (s: string): string => {
+    try {
+      return encodeURIComponent(s)
+    } catch {
+      return escape(s) // lone surrogates: send them %uXXXX-style, which is itself malformed
+    }
+  }
+
+  const bodyOf = (params: Params): string => params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&')
+  for (let i = 0; i < COUNT; i++) {
+    const action = pick(actions)
+    const t = T[action]
+    let params: Params = [['Action', action], ['Version', '2016-11-15'], ...t.params]
+    const mode = r()
+    const kind =
+      mode < 0.1
+        ? 'unsigned'
+        : mode < 0.2
+          ? 'mis-signed'
+          : mode < 0.27
+            ? 'random-bytes'
+            : mode < 0.35
+              ? 'bad-encoding'
+              : mode < 0.4
+                ? 'content-type'
+                : mode < 0.43
+                  ? 'method'
+                  : mode < 0.47
+                    ? 'get-query'
+                    : mode < 0.472
+                      ? 'oversize'
+                      : 'mutated'
+    // Noise first, then (for mutating actions) one fatal defect that the noise never touches.
+    const nNoise = Math.floor(r() * 4)
+    for (let j = 0; j < nNoise; j++) params.push(noise(r))
+    const m = r()
+    if (m < 0.2 && t.params.length > 0) {
+      const drop = pick(t.params)[0]
+      params = params.filter(([k]) => k !== drop)
+    } else if (m < 0.35 && t.params.length > 0) {
+      params.push([pick(t.params)[0], pick(['', 'x', '1', '-1'])])
+    } else if (m < 0.5) {
+      params = params.map(([k, v]) =>
+        k === 'Action' || k === 'Version' || r() < 0.5
+          ? [k, v]
+          : [k, pick(['', 'null', '[]', '{}', 'true', '-0', '0x1f', ' 1'])],
+      )
+    }
+    const authFails = kind === 'unsigned' || kind === 'mis-signed' || kind === 'method'
+    if (t.mutating && !authFails) {
+      if (t.fatal.length === 0) throw new Error(`no fatal defect for ${action}`)
+      const defect = pick(t.fatal)
+      const keys = new Set(defect.map(([k]) => k))
+      params = params.filter(([k]) => !keys.has(k)).concat(defect)
+    }
+    let body: string | Buffer = bodyOf(params)
+    if (kind === 'random-bytes')
+      body = Buffer.from(Array.from({ length: Math.floor(r() * 400) }, () => Math.floor(r() * 256)))
+    if (kind === 'oversize') body += '&Description=' + 'A'.repeat(2_000_000)
+    if (kind === 'bad-encoding') {
+      body += pick([
+        '&Description=%ZZ',
+        '&Description=%C3%28',
+        '&Description=%',
+        '&Des%00cription=x',
+        '&=&&&=',
+        '&Description=%ED%A0%80',
+        '&%FF%FE=1',
+      ])
+    }
+    const contentType =
+      kind === 'content-type'
+        ? pick(['application/json', 'text/plain', 'multipart/form-data; boundary=x', 'application/xml'])
+        : 'application/x-www-form-urlencoded; charset=utf-8'
+    let req: RawRequest
+    if (kind === 'unsigned') {
+      req = { method: 'POST', path: '/', headers: { 'content-type': contentType }, body }
+    } else if (kind === 'mis-signed') {
+      req = await signRequest(srv.url, body, {
+        credentials: pick([
+          { accessKeyId: srv.credentials.accessKeyId, secretAccessKey: 'wrong-secret' },
+          { accessKeyId: 'AKIAFUZZFUZZFUZZFUZZ', secretAccessKey: 'x' },
+        ]),
+        region: pick([srv.region, 'xx-fake-1']),
+        date: pick([new Date(), new Date(Date.now() - 3_600_000)]),
+      })
+    } else if (kind === 'method') {
+      // A correctly signed body sent with a method the Query API does not have.
+      req = await signRequest(srv.url, body, { credentials: srv.credentials, region: srv.region })
+      req.method = pick(['PUT', 'DELETE', 'PATCH'])
+    } else if (kind === 'get-query') {
+      req = await signRequest(srv.url, body, {
+        credentials: srv.credentials,
+        region: srv.region,
+        method: 'GET',
+      })
+    } else {
+      // Signed over the content type actually sent, so only the named defect is wrong.
+      req = await signRequest(srv.url, body, {
+        credentials: srv.credentials,
+        region: srv.region,
+        extraHeaders: { 'content-type': contentType },
+      })
+    }
+    const mustFail = t.mutating || authFails || kind === 'random-bytes' || kind === 'oversize'
+    cases.push({ req, action, mutating: mustFail, kind })
+  }
+
+  const client = httpClient(srv.url, CONCURRENCY)
+  const stats: Record<string, number> = {}
+  const failures: string[] = []
+  let next = 0
+  const check = (c: Case, res: HttpResult): void => {
+    const tag = `${c.kind} ${c.action} → ${res.status}`
+    if (res.status === 200) {
+      if (c.mutating)
+        throw new Error(
+          `${tag}: a request that must be rejected succeeded: ${String(c.req.body).slice(0, 300)}`,
+        )
+      const root = parseXml(res.body)
+      if (
+        root.name !== `${c.action}Response` ||
+        root.attrs.xmlns !== EC2_NS ||
+        root.children[0]?.name !== 'requestId'
+      ) {
+        throw new Error(`${tag}: bad success envelope ${res.body.slice(0, 200)}`)
+      }
+      stats['200'] = (stats['200'] ?? 0) + 1
+      return
+    }
+    const e = parseEc2Error(res.body)
+    if (res.status >= 500 && e.code !== 'InternalError') throw new Error(`${tag}: 5xx with ${e.code}`)
+    if (res.status < 400 || res.status >= 600) throw new Error(`${tag}: status out of range`)
+    stats[e.code] = (stats[e.code] ?? 0) + 1
+  }
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < cases.length) {
+        const c = cases[next++]
+        let res: HttpResult
+        try {
+          res = await client.request(c.req)
+        } catch (err) {
+          failures.push(`${c.kind} ${c.action}: transport error ${(err as Error).message}`)
+          continue
+        }
+        try {
+          check(c, res)
+        } catch (err) {
+          if (failures.length < 20) failures.push((err as Error).message)
+          else failures.push('…')
+        }
+      }
+    }),
+  )
+  client.close()
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} bad answers`)
+  // Alive, and nothing changed.
+  const health = await srv.raw({ method: 'GET', path: '/health' })
+  assert.equal(health.status, 200)
+  assert.deepEqual(await snapshot(srv.ec2), before)
+  const total = Object.values(stats).reduce((a, b) => a + b, 0)
+  assert.equal(total, COUNT)
+  // A spread of errors proves the defects reached the validators, not just one gate.
+  assert.ok(Object.keys(stats).length >= 8, `error codes seen: ${JSON.stringify(stats)}`)
+  process.stdout.write(`# fuzz answers: ${JSON.stringify(stats)}\n`)
+})

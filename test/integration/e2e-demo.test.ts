@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// `mirrorflow demo --duration 15 --json` runs the whole system in namespaces and exits 0 with a
+// summary that shows mirrored packets and flow-log records, and leaves nothing behind.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { listNamespaces } from '../../src/lab/netns.ts'
+import { countRecords, type DemoSummary } from '../../src/lab/index.ts'
+import { REPO_ROOT } from '../helpers/shared.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'mf-demo-test-'))
+const prefix = `mfdt${process.pid % 1000}`
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
+      'demo',
+      '--duration',
+      '15',
+      '--json',
+      '--data-dir',
+      join(dir, 'data'),
+      '--prefix',
+      prefix,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  assert.equal(code, 0, err)
+  const s = JSON.parse(out) as DemoSummary
+  assert.equal(s.mirror.sessions.length, 1)
+  const m = s.mirror.sessions[0]!
+  assert.ok(m.packetsMirrored > 100, `mirrored ${m.packetsMirrored}`)
+  assert.ok(m.pcapFiles.length >= 1 && m.pcapFiles.every((f) => existsSync(f)))
+  assert.equal(s.flowLogs.length, 1)
+  const fl = s.flowLogs[0]!
+  assert.ok(fl.records > 50, `records ${fl.records}`)
+  assert.equal(
+    fl.files.reduce((n, f) => n + countRecords(f), 0),
+    fl.records,
+  )
+  assert.ok(
+    fl.files.every((f) =>
+      f.includes('/mirrorflow-demo/flowlogs/AWSLogs/123456789012/vpcflowlogs/us-east-1/'),
+    ),
+  )
+  assert.equal(s.traffic.client?.failed, 0)
+  assert.equal(s.traffic.attacker?.open, '22,80')
+  assert.deepEqual(await listNamespaces(prefix), [])
+})

@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: Apache-2.0
+// End to end on real namespaces, driven with the real AWS CLI (/usr/bin/aws): the lab VPC, the
+// server on its management link, the mirror target in the monitoring appliance, agents in the
+// web, client and monitor hosts.
+// - A session created with the CLI makes the target's pcap hold exactly the mirrored packets
+//   (byte for byte what tcpdump sees on the source), starting within a second; deleting it stops them.
+// - A VPC flow log delivers S3-layout objects whose records equal a tshark count (flowsum.py) of
+//   the same interface, per direction — across a graceful restart of the agent.
+// - kill -9 of the agent: the restarted agent converges to one table and one vxlan device, and
+//   removes them when the session is gone.
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { gunzipSync } from 'node:zlib'
+import { startServer, type RunningServer } from '../../src/api/index.ts'
+import { nsArgv, nsExec } from '../../src/lab/netns.ts'
+import { VpcLab, type LabHost } from '../../src/lab/vpc-lab.ts'
+import { readCapture } from '../../src/packet/index.ts'
+import { REPO_ROOT, sharedData } from '../helpers/shared.ts'
+
+const FLOWSUM = sharedData('tools', 'flowsum.py')
+const BIN = join(REPO_ROOT, 'bin', 'mirrorflow.mjs')
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+let lab: VpcLab
+let server: RunningServer
+let dir: string
+let target: ChildProcess
+const agents = new Map<string, ChildProcess>()
+let vpcId = ''
+const eni: Record<string, string> = {}
+
+/**
+ * Deletes to run after a test whatever its outcome, newest first (errors ignored: on success the
+ * test already deleted them), so one failing test does not leave resources that fail the next.
+ */
+function undoList(t: { after: (fn: () => Promise<void>) => void }): string[][] {
+  const undo: string[][] = []
+  t.after(async () => {
+    for (const args of undo.reverse()) await aws(...args).catch(() => undefined)
+  })
+  return undo
+}
+
+/** Runs the real AWS CLI (asynchronously: the server runs in this process). */
+async function aws(...args: string[]): Promise<Record<string, unknown>> {
+  const child = spawn('/usr/bin/aws', ['--endpoint-url', server.url, '--output', 'json', 'ec2', ...args], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      AWS_SHARED_CREDENTIALS_FILE: server.credentialsFile,
+      AWS_CONFIG_FILE: join(dir, 'no-config'),
+      AWS_PROFILE: 'mirrorflow',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_PAGER: '',
+      AWS_MAX_ATTEMPTS: '1',
+    },
+  })
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+  assert.equal(code, 0, `aws ec2 ${args.join(' ')}: ${err}`)
+  return out.trim() === '' ? {} : (JSON.parse(out) as Record<string, unknown>)
+}
+
+function startAgent(h: LabHost): ChildProcess {
+  const argv = nsArgv(h.ns, [
+    process.execPath,
+    BIN,
+    'agent',
+    '--server',
+    server.url,
+    '--credentials-file',
+    server.credentialsFile,
+    '--data-dir',
+    join(dir, 'agents', h.name),
+    '--s3-dir',
+    join(dir, 's3'),
+    '--hostname',
+    h.name,
+    '--poll-wait',
+    '10',
+    '--metrics',
+    '127.0.0.1:9480',
+    '--inventory-interval',
+    '1',
+  ])
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout!.resume()
+  child.stderr!.resume()
+  agents.set(h.name, child)
+  return child
+}
+
+/** The agent's status file (rewritten every second). */
+function agentStatus(name: string): {
+  version: number | null
+  captures: Array<{ ifname: string; listening: boolean }>
+  mirror: { sessions: number }
+} | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'agents', name, 'agent-status.json'), 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+async function stopChild(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return
+  const done = new Promise<void>((r) => c.once('exit', () => r()))
+  c.kill(signal)
+  const t = setTimeout(() => c.kill('SIGKILL'), 15_000)
+  await done
+  clearTimeout(t)
+}
+
+/** Starts tcpdump in a namespace writing `file`; resolves once it listens. */
+async function tcpdump(ns: string, file: string, filter: string): Promise<ChildProcess> {
+  const argv = nsArgv(ns, [
+    'tcpdump',
+    '-i',
+    'eth0',
+    '-n',
+    '--immediate-mode',
+    '-B',
+    '8192',
+    '-U',
+    '-w',
+    file,
+    filter,
+  ])
+  const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  c.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+  await until('tcpdump', () => err.includes('listening on'))
+  return c
+}
+
+async function frames(file: string): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of readCapture(file)) {
+    for (let i = 0; i < b.count; i++)
+      out.push(Buffer.from(b.bytes.subarray(b.starts[i], b.ends[i])).toString('hex'))
+  }
+  return out
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mf-e2e-'))
+  lab = await VpcLab.create(`mfe2e${process.pid % 1000}`)
+  lab.cleanupOnExit()
+  server = await startServer({ dataDir: join(dir, 'server'), host: lab.mgmtAddress, port: 0 })
+  vpcId = ((await aws('create-vpc', '--cidr-block', '10.0.0.0/16')).Vpc as { VpcId: string }).VpcId
+  await aws('create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.0.1.0/24')
+  await aws('create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.0.2.0/24')
+  const monitor = lab.host('monitor')
+  const targs = nsArgv(monitor.ns, [
+    process.execPath,
+    BIN,
+    'target',
+    '--data-dir',
+    join(dir, 'target'),
+    '--no-flow-logs',
+  ])
+  target = spawn(targs[0]!, targs.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  target.stdout!.resume()
+  let terr = ''
+  target.stderr!.setEncoding('utf8').on('data', (d: string) => (terr += d))
+  for (const name of ['web', 'client', 'monitor'] as const) startAgent(lab.host(name))
+  await until('target', () => terr.includes('receiving VXLAN'))
+  await until('agents registered', () =>
+    ['web', 'client', 'monitor'].every((n) => agentStatus(n)?.version != null),
+  )
+  const ifs = (await aws('describe-network-interfaces')).NetworkInterfaces as Array<{
+    NetworkInterfaceId: string
+    PrivateIpAddress: string
+  }>
+  for (const h of lab.hosts) {
+    const e = ifs.find((x) => x.PrivateIpAddress === h.address)
+    if (e) eni[h.name] = e.NetworkInterfaceId
+  }
+  assert.ok(eni.web && eni.client && eni.monitor, JSON.stringify(ifs))
+  await lab.startServers(120)
+})
+
+after(async () => {
+  for (const a of agents.values()) await stopChild(a)
+  if (target) await stopChild(target)
+  if (server) await server.close()
+  if (lab) await lab.cleanup()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+test('a session created with the AWS CLI mirrors exactly the accepted packets within a second; deleting it stops them', async (t) => {
+  const undo = undoList(t)
+  const web = lab.host('web')
+  const client = lab.host('client')
+  const tmt = (
+    (await aws('create-traffic-mirror-target', '--network-interface-id', eni.monitor!))
+      .TrafficMirrorTarget as { TrafficMirrorTargetId: string }
+  ).TrafficMirrorTargetId
+  undo.push(['delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt])
+  const tmf = (
+    (await aws('create-traffic-mirror-filter')).TrafficMirrorFilter as { TrafficMirrorFilterId: string }
+  ).TrafficMirrorFilterId
+  undo.push(['delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf])
+  for (const d of ['ingress', 'egress']) {
+    await aws(
+      'create-traffic-mirror-filter-rule',
+      '--traffic-mirror-filter-id',
+      tmf,
+      '--traffic-direction',
+      d,
+      '--rule-number',
+      '100',
+      '--rule-action',
+      'accept',
+      '--protocol',
+      '1',
+      '--source-cidr-block',
+      '0.0.0.0/0',
+      '--destination-cidr-block',
+      '0.0.0.0/0',
+    )
+  }
+  const pcap = join(dir, 'web-icmp.pcap')
+  const dump = await tcpdump(web.ns, pcap, 'icmp')
+  const s = (
+    await aws(
+      'create-traffic-mirror-session',
+      '--network-interface-id',
+      eni.web!,
+      '--traffic-mirror-target-id',
+      tmt,
+      '--traffic-mirror-filter-id',
+      tmf,
+      '--session-number',
+      '1',
+    )
+  ).TrafficMirrorSession as { TrafficMirrorSessionId: string; VirtualNetworkId: number }
+  undo.push(['delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId])
+  const created = Date.now()
+  await sleep(Math.max(0, created + 1000 - Date.now()))
+  await nsExec(client.ns, ['ping', '-c', '20', '-i', '0.05', '-q', web.address])
+  // The agent's metrics, under AWS's names: 20 echo requests in, 20 replies out, nothing skipped.
+  // (Its header capture hands packets over in libpcap blocks retired every second.)
+  await sleep(1300)
+  const metrics = (await nsExec(web.ns, ['curl', '-s', 'http://127.0.0.1:9480/metrics'])).stdout
+  const labels = `instance_id="[^"]+",interface_id="${eni.web}",session_id="${s.TrafficMirrorSessionId}"`
+  assert.match(metrics, new RegExp(`mirrorflow_NetworkPacketsMirrorIn\\{${labels}\\} 20\n`))
+  assert.match(metrics, new RegExp(`mirrorflow_NetworkPacketsMirrorOut\\{${labels}\\} 20\n`))
+  assert.match(metrics, new RegExp(`mirrorflow_NetworkMirrorIn\\{${labels}\\} 1960\n`))
+  assert.match(metrics, new RegExp(`mirrorflow_NetworkPacketsSkipMirrorIn\\{${labels}\\} 0\n`))
+  // Delete, give it the same second, then traffic that must not be mirrored.
+  await sleep(300)
+  await aws('delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId)
+  await sleep(1000)
+  await nsExec(client.ns, ['ping', '-c', '10', '-i', '0.05', '-q', web.address])
+  await sleep(500)
+  await stopChild(dump, 'SIGINT')
+  const seen = await frames(pcap)
+  assert.equal(seen.length, 60)
+  const sessionDir = join(dir, 'target', 'pcap', `vni-${s.VirtualNetworkId}_${web.address}`)
+  const files = readdirSync(sessionDir).map((f) => join(sessionDir, f))
+  const mirrored: string[] = []
+  for (const f of files) mirrored.push(...(await frames(f)))
+  // Exactly the 20 requests (ingress) and 20 replies (egress), byte for byte, in order; nothing after the delete.
+  assert.deepEqual(mirrored, seen.slice(0, 40))
+  await until('agent removed the session', () => agentStatus('web')?.mirror.sessions === 0)
+  const tables = (await nsExec(web.ns, ['nft', 'list', 'tables'])).stdout
+  assert.doesNotMatch(tables, /netdev mirrorflow/)
+  await aws('delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf)
+  await aws('delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt)
+})
+
+interface Summed {
+  [key: string]: string
+}
+
+/** Flow-log records of one interface, summed per (src dst proto sport dport) → "packets bytes". */
+function flowLogSums(
+  root: string,
+  flowLogId: string,
+  interfaceId: string,
+  keep: (src: string, dst: string) => boolean,
+): Summed {
+  const sums = new Map<string, [number, number]>()
+  const walk = (d: string): string[] =>
+    readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
+  const files = walk(root).filter((f) => f.includes(`_${flowLogId}_`))
+  assert.ok(files.length > 0, `no objects for ${flowLogId} under ${root}`)
+  for (const f of files) {
+    assert.match(
+      f,
+      /\/AWSLogs\/123456789012\/vpcflowlogs\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/123456789012_vpcflowlogs_us-east-1_fl-[0-9a-f]{17}_\d{8}T\d{4}Z_[0-9a-f]{8}\.log\.gz$/,
+    )
+    const lines = gunzipSync(readFileSync(f)).toString('utf8').trim().split('\n')
+    for (const line of lines.slice(1)) {
+      const c = line.split(' ')
+      if (c[2] !== interfaceId || c[13] !== 'OK' || !keep(c[3]!, c[4]!)) continue
+      const key = [c[3], c[4], c[7], c[5], c[6]].join(' ')
+      const p = sums.get(key) ?? [0, 0]
+      sums.set(key, [p[0] + Number(c[8]), p[1] + Number(c[9])])
+    }
+  }
+  return Object.fromEntries([...sums].map(([k, [p, b]]) => [k, `${p} ${b}`]))
+}
+
+/** flowsum.py (tshark) of a capture: (src dst proto sport dport) → "packets ip_bytes". */
+function tsharkSums(file: string, keep: (src: string, dst: string) => boolean): Summed {
+  const r = spawnSync('/usr/bin/python3', [FLOWSUM, file, '--level', 'outer'], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const out: Summed = {}
+  for (const line of r.stdout.split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith('vni\t')) continue
+    const c = line.split('\t')
+    if (!keep(c[1]!, c[2]!)) continue
+    out[c.slice(1, 6).join(' ')] = `${c[6]} ${c[7]}`
+  }
+  return out
+}
+
+test('a VPC flow log: S3-layout objects whose records equal tshark per direction, across kill -9 and graceful restarts', async (t) => {
+  const client = lab.host('client')
+  const web = lab.host('web')
+  const fl = await aws(
+    'create-flow-logs',
+    '--resource-type',
+    'VPC',
+    '--resource-ids',
+    vpcId,
+    '--traffic-type',
+    'ALL',
+    '--log-destination-type',
+    's3',
+    '--log-destination',
+    'arn:aws:s3:::e2e-bucket/lab',
+    '--max-aggregation-interval',
+    '60',
+  )
+  const flowLogId = (fl.FlowLogIds as string[])[0]!
+  undoList(t).push(['delete-flow-logs', '--flow-log-ids', flowLogId])
+  // Only the lab's own flows are compared: the agent's own long-poll to the server (10.253.x) runs
+  // before its capture starts and after it ends, so tcpdump would see more of it.
+  const lab10 = (s: string, d: string): boolean => s.startsWith('10.0.') && d.startsWith('10.0.')
+  const restartClientAgent = async (signal: NodeJS.Signals): Promise<void> => {
+    await stopChild(agents.get('client')!, signal)
+    rmSync(join(dir, 'agents', 'client', 'agent-status.json'), { force: true })
+    startAgent(client)
+    await until(
+      'restarted agent captures',
+      () => agentStatus('client')?.captures.some((c) => c.listening) === true,
+    )
+  }
+  const pcap = join(dir, 'client-all.pcap')
+  const dump = await tcpdump(client.ns, pcap, 'not (udp port 4789)')
+  await until(
+    'flow-log capture on the client',
+    () => agentStatus('client')?.captures.some((c) => c.listening) === true,
+  )
+  await lab.runClients(3, { scanPorts: 50, clientIntervalMs: 100 })
+  await nsExec(client.ns, ['ping', '-c', '5', '-i', '0.1', '-q', web.address])
+  await sleep(1500)
+  // kill -9: what the agent had read is in its journal and is replayed by the next start.
+  await restartClientAgent('SIGKILL')
+  await nsExec(client.ns, ['ping', '-c', '7', '-i', '0.1', '-q', web.address])
+  await lab.runClients(2, { scanPorts: 20, clientIntervalMs: 100 })
+  await sleep(1500)
+  // Graceful restart: the open interval is written at stop, the new agent carries on.
+  await restartClientAgent('SIGTERM')
+  await nsExec(client.ns, ['ping', '-c', '3', '-i', '0.1', '-q', web.address])
+  await lab.runClients(1, { scanPorts: 10, clientIntervalMs: 100 })
+  await sleep(1500)
+  await stopChild(agents.get('client')!)
+  await sleep(300)
+  await stopChild(dump, 'SIGINT')
+  const got = flowLogSums(join(dir, 's3', 'e2e-bucket', 'lab'), flowLogId, eni.client!, lab10)
+  const want = tsharkSums(pcap, lab10)
+  assert.ok(Object.keys(want).length > 10)
+  assert.deepEqual(got, want)
+  await aws('delete-flow-logs', '--flow-log-ids', flowLogId)
+})
+
+test('kill -9 of the agent: the restarted agent converges without duplicates and removes leftovers', async (t) => {
+  const undo = undoList(t)
+  const web = lab.host('web')
+  const tmt = (
+    (await aws('create-traffic-mirror-target', '--network-interface-id', eni.monitor!))
+      .TrafficMirrorTarget as { TrafficMirrorTargetId: string }
+  ).TrafficMirrorTargetId
+  undo.push(['delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt])
+  const tmf = (
+    (await aws('create-traffic-mirror-filter')).TrafficMirrorFilter as { TrafficMirrorFilterId: string }
+  ).TrafficMirrorFilterId
+  undo.push(['delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf])
+  await aws(
+    'create-traffic-mirror-filter-rule',
+    '--traffic-mirror-filter-id',
+    tmf,
+    '--traffic-direction',
+    'ingress',
+    '--rule-number',
+    '10',
+    '--rule-action',
+    'accept',
+    '--protocol',
+    '1',
+    '--source-cidr-block',
+    '0.0.0.0/0',
+    '--destination-cidr-block',
+    '0.0.0.0/0',
+  )
+  const s = (
+    await aws(
+      'create-traffic-mirror-session',
+      '--network-interface-id',
+      eni.web!,
+      '--traffic-mirror-target-id',
+      tmt,
+      '--traffic-mirror-filter-id',
+      tmf,
+      '--session-number',
+      '2',
+    )
+  ).TrafficMirrorSession as { TrafficMirrorSessionId: string; VirtualNetworkId: number }
+  undo.push(['delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId])
+  const kernelState = async (): Promise<{ tables: number; devices: number }> => {
+    const t = (await nsExec(web.ns, ['nft', 'list', 'tables'])).stdout
+    const d = JSON.parse(
+      (await nsExec(web.ns, ['ip', '-j', 'link', 'show', 'type', 'vxlan'])).stdout || '[]',
+    ) as unknown[]
+    return { tables: (t.match(/table netdev mirrorflow/g) ?? []).length, devices: d.length }
+  }
+  await until('session applied', async () => (await kernelState()).devices === 1)
+  await stopChild(agents.get('web')!, 'SIGKILL')
+  assert.deepEqual(await kernelState(), { tables: 1, devices: 1 }, 'kill -9 leaves the datapath in place')
+  startAgent(web)
+  await until(
+    'restarted agent',
+    () => (agentStatus('web')?.mirror.sessions ?? 0) === 1 && agentStatus('web')!.version !== null,
+  )
+  await sleep(1000)
+  assert.deepEqual(
+    await kernelState(),
+    { tables: 1, devices: 1 },
+    'no duplicate table or device after restart',
+  )
+  // Mirrored once, not twice: 5 echo requests in, 5 datagrams at the target for this VNI.
+  const before = readTargetPackets(s.VirtualNetworkId, web.address)
+  await nsExec(lab.host('client').ns, ['ping', '-c', '5', '-i', '0.05', '-q', web.address])
+  await until('mirrored', () => readTargetPackets(s.VirtualNetworkId, web.address) - before >= 5, 5000)
+  await sleep(500)
+  assert.equal(readTargetPackets(s.VirtualNetworkId, web.address) - before, 5)
+  // Killed again, and the session deleted while it is down: the next start removes the leftovers.
+  await stopChild(agents.get('web')!, 'SIGKILL')
+  await aws('delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId)
+  startAgent(web)
+  await until('leftovers removed', async () => {
+    const k = await kernelState()
+    return k.tables === 0 && k.devices === 0
+  })
+  await aws('delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf)
+  await aws('delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt)
+})
+
+/** Packets the target counted for one session, from its status file. */
+function readTargetPackets(vni: number, source: string): number {
+  try {
+    const st = JSON.parse(readFileSync(join(dir, 'target', 'status.json'), 'utf8')) as {
+      sessions: Array<{ vni: number; source: string; packets: number }>
+    }
+    return st.sessions.find((x) => x.vni === vni && x.source === source)?.packets ?? 0
+  } catch {
+    return 0
+  }
+}
+
+test('interfaces come and go: the agent registers a new one and deregisters it once it is gone', async () => {
+  const client = lab.host('client')
+  // The flow-log test ends with the client's agent stopped: start it again.
+  const running = agents.get('client')
+  if (running === undefined || running.exitCode !== null || running.signalCode !== null) startAgent(client)
+  const find = async (): Promise<
+    { NetworkInterfaceId: string; Attachment?: { InstanceId?: string } } | undefined
+  > =>
+    (
+      (await aws('describe-network-interfaces')).NetworkInterfaces as Array<{
+        NetworkInterfaceId: string
+        PrivateIpAddress: string
+        Attachment?: { InstanceId?: string }
+      }>
+    ).find((e) => e.PrivateIpAddress === '10.0.1.31')
+  // A /32 on a veth inside the client: a new interface in subnet A that changes no route.
+  await nsExec(client.ns, ['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p'])
+  await nsExec(client.ns, ['ip', 'addr', 'add', '10.0.1.31/32', 'dev', 'eth1'])
+  await nsExec(client.ns, ['ip', 'link', 'set', 'eth1', 'up'])
+  let eni1: Awaited<ReturnType<typeof find>>
+  await until('eth1 registered', async () => (eni1 = await find()) !== undefined, 15_000)
+  const clientInstance = (
+    (await aws('describe-network-interfaces', '--network-interface-ids', eni.client!))
+      .NetworkInterfaces as Array<{ Attachment?: { InstanceId?: string } }>
+  )[0]!.Attachment?.InstanceId
+  assert.equal(eni1!.Attachment?.InstanceId, clientInstance)
+  await nsExec(client.ns, ['ip', 'link', 'del', 'eth1'])
+  await until('eth1 deregistered', async () => (await find()) === undefined, 15_000)
+  // eth0 is still there.
+  assert.equal(
+    (
+      (await aws('describe-network-interfaces', '--network-interface-ids', eni.client!))
+        .NetworkInterfaces as unknown[]
+    ).length,
+    1,
+  )
+})
