@@ -280,7 +280,7 @@ export class MirrorEvaluator {
     if (m.ipVersion === 0) return false
     if (m.ipProto === IPPROTO_UDP) {
       if (m.fragOffset !== 0) {
-        // reverted
+        if (this.#targets.hasDst(m, bytes)) return true
       } else {
         const a = DHCP_PORT[m.srcPort]!
         if (a !== 0 && a === DHCP_PORT[m.dstPort]) return true
