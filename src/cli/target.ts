@@ -7,10 +7,20 @@
  * @module
  */
 import type { Command } from 'commander'
-import { UsageError } from '../errors.ts'
-import { defaultTargetConfig, parseHostPort, type TargetConfig } from '../target/index.ts'
+import { hasCode, UsageError } from '../errors.ts'
+import {
+  DEFAULT_RECEIVE_MODE,
+  defaultTargetConfig,
+  parseHostPort,
+  RECEIVE_MODES,
+  type ReceiveMode,
+  type TargetConfig,
+} from '../target/index.ts'
 
 interface TargetOptions {
+  receive?: string
+  captureInterface?: string
+  captureBuffer: string
   listen: string
   dataDir: string
   pcapMaxBytes: string
@@ -45,6 +55,13 @@ export function targetConfigFromOptions(o: TargetOptions): TargetConfig {
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
+  if (o.receive !== undefined) {
+    if (!RECEIVE_MODES.includes(o.receive as ReceiveMode))
+      throw new UsageError(`--receive must be ${RECEIVE_MODES.join(' or ')}, got '${o.receive}'`)
+    cfg.receive = o.receive as ReceiveMode
+  }
+  cfg.captureInterface = o.captureInterface ?? null
+  cfg.captureBufferKiB = Math.floor(positive('--capture-buffer', o.captureBuffer))
   cfg.listenHost = hp.host
   cfg.listenPort = hp.port
   cfg.pcap.maxFileBytes = Math.floor(positive('--pcap-max-bytes', o.pcapMaxBytes))
@@ -71,6 +88,15 @@ export function registerTarget(program: Command): void {
       'receive VXLAN mirror traffic (mirrorflow agents or AWS Traffic Mirroring): pcap per session, flow logs',
     )
     .option('--listen <addr:port>', 'UDP address to receive VXLAN on', '0.0.0.0:4789')
+    .option(
+      '--receive <mode>',
+      `capture (tcpdump on the interface: batches, kernel timestamps; needs root) or socket (UDP socket) [default: ${DEFAULT_RECEIVE_MODE}]`,
+    )
+    .option(
+      '--capture-interface <if>',
+      'capture mode: interface (default: the one holding --listen; any for 0.0.0.0)',
+    )
+    .option('--capture-buffer <KiB>', 'capture mode: kernel capture buffer (tcpdump -B)', '65536')
     .option('--data-dir <dir>', 'where pcaps, flow logs and status.json go', 'mirrorflow-target')
     .option('--pcap-max-bytes <n>', 'rotate a session pcap file at this size', String(64 * 1024 * 1024))
     .option('--pcap-max-seconds <n>', 'rotate a session pcap file at this age', '300')
@@ -94,10 +120,22 @@ export function registerTarget(program: Command): void {
       const cfg = targetConfigFromOptions(o)
       const { MirrorTarget, TargetFlowLogSink } = await import('../target/index.ts')
       const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
-      const target = await MirrorTarget.start(cfg, sinks)
+      let target: Awaited<ReturnType<typeof MirrorTarget.start>>
+      try {
+        target = await MirrorTarget.start(cfg, sinks)
+      } catch (err) {
+        // The default capture mode needs tcpdump and root; without them, fall back to the socket.
+        if (o.receive !== undefined || cfg.receive !== 'capture' || !hasCode(err, 'MF_TARGET_CAPTURE'))
+          throw err
+        process.stderr.write(
+          `mirrorflow target: ${(err as Error).message}; receiving with a UDP socket instead\n`,
+        )
+        cfg.receive = 'socket'
+        target = await MirrorTarget.start(cfg, sinks)
+      }
       const a = target.address
       process.stderr.write(
-        `mirrorflow target: receiving VXLAN on ${a.host}:${a.port}; pcaps in ${cfg.dataDir}/pcap` +
+        `mirrorflow target: receiving VXLAN on ${a.host}:${a.port} (${cfg.receive} mode); pcaps in ${cfg.dataDir}/pcap` +
           (cfg.flowLogs.enabled ? `; flow logs in ${cfg.flowLogs.dir}` : '') +
           (cfg.forwardTo !== null ? `; frames forwarded to ${cfg.forwardTo}` : '') +
           (cfg.metricsListen !== null ? `; metrics on http://${cfg.metricsListen}/metrics` : '') +

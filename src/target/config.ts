@@ -30,7 +30,22 @@ export interface TargetFlowLogConfig {
   aggregationSeconds: 60 | 600
 }
 
+/**
+ * How datagrams are received. `socket`: a UDP socket, one datagram per callback, stamped on
+ * receipt by this process. `capture`: tcpdump on the listening interface piped into the pcap
+ * reader, batches and kernel timestamps; the UDP socket stays bound (so the kernel sends no ICMP
+ * port unreachable) but what it receives is discarded.
+ */
+export type ReceiveMode = 'capture' | 'socket'
+
+export const RECEIVE_MODES: readonly ReceiveMode[] = ['capture', 'socket']
+
 export interface TargetConfig {
+  receive: ReceiveMode
+  /** Capture mode: kernel capture buffer (tcpdump -B), KiB. */
+  captureBufferKiB: number
+  /** Capture mode: interface to capture on (null: the one holding the listen address, `any` for 0.0.0.0). */
+  captureInterface: string | null
   /** UDP address the VXLAN socket binds. */
   listenHost: string
   listenPort: number
@@ -49,9 +64,15 @@ export interface TargetConfig {
   recvBufferBytes: number
 }
 
+/** The default receive mode (chosen by measurement: docs/target.md "Performance"). */
+export const DEFAULT_RECEIVE_MODE: ReceiveMode = 'capture'
+
 /** The embedded defaults, rooted at `dataDir`. */
 export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig {
   return {
+    receive: DEFAULT_RECEIVE_MODE,
+    captureBufferKiB: 65536,
+    captureInterface: null,
     listenHost: '0.0.0.0',
     listenPort: 4789,
     dataDir,
@@ -102,6 +123,12 @@ export function validateTargetConfig(c: TargetConfig): void {
   }
   if (!/^\d{12}$/.test(c.flowLogs.accountId))
     throw new TargetConfigError(`flowLogs.accountId must be 12 digits`)
+  if (!RECEIVE_MODES.includes(c.receive))
+    throw new TargetConfigError(`receive must be ${RECEIVE_MODES.join(' or ')} (got '${String(c.receive)}')`)
+  if (!Number.isInteger(c.captureBufferKiB) || c.captureBufferKiB < 64 || c.captureBufferKiB > 4194304)
+    throw new TargetConfigError(`captureBufferKiB must be 64..4194304 (got ${c.captureBufferKiB})`)
+  if (c.captureInterface !== null && !/^[A-Za-z0-9_.:-]{1,15}$/.test(c.captureInterface))
+    throw new TargetConfigError(`captureInterface: '${c.captureInterface}' is not an interface name`)
   if (c.forwardTo !== null && !/^[A-Za-z0-9_.:-]{1,15}$/.test(c.forwardTo)) {
     throw new TargetConfigError(`forwardTo: '${c.forwardTo}' is not an interface name`)
   }

@@ -16,3 +16,8 @@ export class TargetBindError extends MirrorflowError {
 export class TargetForwardError extends MirrorflowError {
   readonly code = 'MF_TARGET_FORWARD'
 }
+
+/** The capture receive mode could not start or run tcpdump. */
+export class TargetCaptureError extends MirrorflowError {
+  readonly code = 'MF_TARGET_CAPTURE'
+}

@@ -12,13 +12,23 @@
  * const status = await target.stop()
  * ```
  *
- * It does not reorder, deduplicate or reassemble: each datagram's inner frame is written as
- * received. GENEVE (a GWLB in front of the target) is not unwrapped.
+ * It does not reorder or deduplicate: each datagram's inner frame is written as received (fragmented
+ * datagrams are reassembled: by the kernel in socket mode, by `Ipv4Reassembler` in capture mode). GENEVE (a GWLB in front of the target) is not unwrapped.
  * @module
  */
-export { defaultTargetConfig, parseHostPort, validateTargetConfig } from './config.ts'
-export type { PcapRingConfig, TargetConfig, TargetFlowLogConfig } from './config.ts'
-export { TargetBindError, TargetConfigError, TargetForwardError } from './errors.ts'
+export {
+  DEFAULT_RECEIVE_MODE,
+  defaultTargetConfig,
+  parseHostPort,
+  RECEIVE_MODES,
+  validateTargetConfig,
+} from './config.ts'
+export type { PcapRingConfig, ReceiveMode, TargetConfig, TargetFlowLogConfig } from './config.ts'
+export { TargetBindError, TargetCaptureError, TargetConfigError, TargetForwardError } from './errors.ts'
+export { captureFilter, interfaceOf, tcpdumpArgv, TcpdumpCapture } from './capture.ts'
+export { demuxVxlanBatch } from './ingest.ts'
+export type { DemuxContext, DemuxSession } from './ingest.ts'
+export { Ipv4Reassembler } from './reassembly.ts'
 export { FrameForwarder } from './forwarder.ts'
 export { TargetFlowLogSink, targetFlowLogId } from './flowlog-sink.ts'
 export { PcapRing } from './pcap-ring.ts'

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -66,104 +67,137 @@ describe('config', () => {
   })
 })
 
-describe('MirrorTarget', () => {
-  test('demuxes by VNI and source, counts malformed, writes inner frames in order', async () => {
+for (const mode of ['socket', 'capture'] as const)
+  describe(`MirrorTarget, receive ${mode}`, () => {
+    test('demuxes by VNI and source, counts malformed, writes inner frames in order', async () => {
+      const dir = tmp()
+      const cfg = defaultTargetConfig(dir)
+      cfg.receive = mode
+      cfg.listenHost = '127.0.0.1'
+      cfg.listenPort = 0
+      cfg.metricsListen = '127.0.0.1:0'
+      const t = await MirrorTarget.start(cfg)
+      try {
+        const port = t.address.port
+        const a = Array.from({ length: 50 }, (_, i) => vxlan(7, 60 + i, i))
+        const b = Array.from({ length: 20 }, (_, i) => vxlan(5569041, 100, 1000 + i))
+        const bad = [Buffer.alloc(4), vxlan(9, 60, 0, 0x00), Buffer.from([8, 0, 0, 0, 0, 0, 9, 0, 1, 2])]
+        await send(port, [...a, ...b, ...bad])
+        await send(port, [vxlan(7, 60, 5000)], '127.0.0.2')
+        await until(() => t.datagrams === 74)
+        const res = await fetch(`http://127.0.0.1:${t.metricsAddressPort}/metrics`)
+        const text = await res.text()
+        assert.match(text, /mirrorflow_target_packets_total\{vni="7",source="127.0.0.1"\} 50/)
+        assert.match(text, /mirrorflow_target_packets_total\{vni="5569041",source="127.0.0.1"\} 20/)
+        assert.match(text, /mirrorflow_target_malformed_total\{reason="vxlan_flags"\} 1/)
+        assert.match(text, /mirrorflow_target_datagrams_total 74/)
+        const st: TargetStatus = await t.stop()
+        assert.equal(st.datagrams, 74)
+        assert.deepEqual(st.malformed, { vxlan_truncated: 1, vxlan_flags: 1, inner_truncated: 1 })
+        assert.deepEqual(
+          st.sessions.map((s) => [s.vni, s.source, s.packets]),
+          [
+            [7, '127.0.0.1', 50],
+            [5569041, '127.0.0.1', 20],
+            [7, '127.0.0.2', 1],
+          ],
+        )
+        assert.equal(
+          st.sessions[0]!.bytes,
+          a.reduce((n, m) => n + m.length - 8, 0),
+        )
+        const file = st.sessions[0]!.files[0]!.path
+        assert.deepEqual(
+          await readTags(file),
+          a.map((_, i) => i),
+        )
+        assert.deepEqual(
+          await readTags(st.sessions[1]!.files[0]!.path),
+          b.map((_, i) => 1000 + i),
+        )
+        const onDisk = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as TargetStatus
+        assert.equal(onDisk.packets, 71)
+      } finally {
+        await t.stop()
+      }
+    })
+
+    test('the pcap ring rotates by size and keeps only the newest files, continuing across restarts', async () => {
+      const dir = tmp()
+      const cfg = defaultTargetConfig(dir)
+      cfg.receive = mode
+      cfg.listenHost = '127.0.0.1'
+      cfg.listenPort = 0
+      cfg.pcap.maxFileBytes = 4096
+      cfg.pcap.keepFiles = 3
+      let t = await MirrorTarget.start(cfg)
+      // 1000-byte frames: 5 records per file (24 + 4 × 1016 < 4096 ≤ 24 + 5 × 1016), so 8 files.
+      await send(
+        t.address.port,
+        Array.from({ length: 40 }, (_, i) => vxlan(3, 1000, i)),
+      )
+      await until(() => t.datagrams === 40)
+      let st = await t.stop()
+      const files = st.sessions[0]!.files
+      assert.equal(files.length, 3)
+      assert.deepEqual(await readTags(files[2]!.path), [35, 36, 37, 38, 39])
+      assert.deepEqual(await readTags(files[0]!.path), [25, 26, 27, 28, 29])
+      const sessionDir = st.sessions[0]!.pcapDir
+      assert.equal(readdirSync(sessionDir).length, 3)
+      t = await MirrorTarget.start(cfg)
+      await send(t.address.port, [vxlan(3, 100, 77)])
+      await until(() => t.datagrams === 1)
+      st = await t.stop()
+      const names = readdirSync(sessionDir).sort()
+      assert.equal(names.length, 3)
+      assert.match(names[2]!, /^vni-3_127\.0\.0\.1-000008-\d{8}T\d{6}Z\.pcap$/)
+      assert.deepEqual(await readTags(join(sessionDir, names[2]!)), [77])
+    })
+
+    test('the pcap ring rotates by age', async () => {
+      const dir = tmp()
+      const cfg = defaultTargetConfig(dir)
+      cfg.receive = mode
+      cfg.listenHost = '127.0.0.1'
+      cfg.listenPort = 0
+      cfg.pcap.maxFileSeconds = 1
+      const t = await MirrorTarget.start(cfg)
+      await send(t.address.port, [vxlan(4, 60, 1)])
+      await until(() => t.datagrams === 1)
+      await new Promise((r) => setTimeout(r, 1100))
+      await send(t.address.port, [vxlan(4, 60, 2)])
+      await until(() => t.datagrams === 2)
+      const st = await t.stop()
+      assert.equal(st.sessions[0]!.files.length, 2)
+      assert.deepEqual(await readTags(st.sessions[0]!.files[1]!.path), [2])
+    })
+  })
+
+describe('MirrorTarget, receive capture: a capture that dies', () => {
+  test('is reported, restarted, and receiving goes on', async () => {
     const dir = tmp()
     const cfg = defaultTargetConfig(dir)
+    cfg.receive = 'capture'
     cfg.listenHost = '127.0.0.1'
     cfg.listenPort = 0
-    cfg.metricsListen = '127.0.0.1:0'
     const t = await MirrorTarget.start(cfg)
     try {
       const port = t.address.port
-      const a = Array.from({ length: 50 }, (_, i) => vxlan(7, 60 + i, i))
-      const b = Array.from({ length: 20 }, (_, i) => vxlan(5569041, 100, 1000 + i))
-      const bad = [Buffer.alloc(4), vxlan(9, 60, 0, 0x00), Buffer.from([8, 0, 0, 0, 0, 0, 9, 0, 1, 2])]
-      await send(port, [...a, ...b, ...bad])
-      await send(port, [vxlan(7, 60, 5000)], '127.0.0.2')
-      await until(() => t.datagrams === 74)
-      const res = await fetch(`http://127.0.0.1:${t.metricsAddressPort}/metrics`)
-      const text = await res.text()
-      assert.match(text, /mirrorflow_target_packets_total\{vni="7",source="127.0.0.1"\} 50/)
-      assert.match(text, /mirrorflow_target_packets_total\{vni="5569041",source="127.0.0.1"\} 20/)
-      assert.match(text, /mirrorflow_target_malformed_total\{reason="vxlan_flags"\} 1/)
-      assert.match(text, /mirrorflow_target_datagrams_total 74/)
-      const st: TargetStatus = await t.stop()
-      assert.equal(st.datagrams, 74)
-      assert.deepEqual(st.malformed, { vxlan_truncated: 1, vxlan_flags: 1, inner_truncated: 1 })
-      assert.deepEqual(
-        st.sessions.map((s) => [s.vni, s.source, s.packets]),
-        [
-          [7, '127.0.0.1', 50],
-          [5569041, '127.0.0.1', 20],
-          [7, '127.0.0.2', 1],
-        ],
-      )
-      assert.equal(
-        st.sessions[0]!.bytes,
-        a.reduce((n, m) => n + m.length - 8, 0),
-      )
-      const file = st.sessions[0]!.files[0]!.path
-      assert.deepEqual(
-        await readTags(file),
-        a.map((_, i) => i),
-      )
-      assert.deepEqual(
-        await readTags(st.sessions[1]!.files[0]!.path),
-        b.map((_, i) => 1000 + i),
-      )
-      const onDisk = JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')) as TargetStatus
-      assert.equal(onDisk.packets, 71)
+      await send(port, [vxlan(7, 60, 1)])
+      await until(() => t.datagrams === 1)
+      assert.equal(t.datagrams, 1)
+      // Kill this target's tcpdump (its filter names the port, unique to this test).
+      const killed = spawnSync('pkill', ['-KILL', '-f', `tcpdump .*udp dst port ${port}\\b`])
+      assert.equal(killed.status, 0, 'found no tcpdump to kill')
+      // The status shows no capture during the 1 s back-off, then the new one with its restart count.
+      for (let i = 0; i < 500 && (t.status().capture?.restarts ?? 0) < 1; i++)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.equal(t.status().capture?.restarts, 1)
+      await send(port, [vxlan(7, 60, 2)])
+      await until(() => t.datagrams === 2)
+      assert.equal(t.datagrams, 2)
     } finally {
       await t.stop()
     }
-  })
-
-  test('the pcap ring rotates by size and keeps only the newest files, continuing across restarts', async () => {
-    const dir = tmp()
-    const cfg = defaultTargetConfig(dir)
-    cfg.listenHost = '127.0.0.1'
-    cfg.listenPort = 0
-    cfg.pcap.maxFileBytes = 4096
-    cfg.pcap.keepFiles = 3
-    let t = await MirrorTarget.start(cfg)
-    // 1000-byte frames: 5 records per file (24 + 4 × 1016 < 4096 ≤ 24 + 5 × 1016), so 8 files.
-    await send(
-      t.address.port,
-      Array.from({ length: 40 }, (_, i) => vxlan(3, 1000, i)),
-    )
-    await until(() => t.datagrams === 40)
-    let st = await t.stop()
-    const files = st.sessions[0]!.files
-    assert.equal(files.length, 3)
-    assert.deepEqual(await readTags(files[2]!.path), [35, 36, 37, 38, 39])
-    assert.deepEqual(await readTags(files[0]!.path), [25, 26, 27, 28, 29])
-    const sessionDir = st.sessions[0]!.pcapDir
-    assert.equal(readdirSync(sessionDir).length, 3)
-    t = await MirrorTarget.start(cfg)
-    await send(t.address.port, [vxlan(3, 100, 77)])
-    await until(() => t.datagrams === 1)
-    st = await t.stop()
-    const names = readdirSync(sessionDir).sort()
-    assert.equal(names.length, 3)
-    assert.match(names[2]!, /^vni-3_127\.0\.0\.1-000008-\d{8}T\d{6}Z\.pcap$/)
-    assert.deepEqual(await readTags(join(sessionDir, names[2]!)), [77])
-  })
-
-  test('the pcap ring rotates by age', async () => {
-    const dir = tmp()
-    const cfg = defaultTargetConfig(dir)
-    cfg.listenHost = '127.0.0.1'
-    cfg.listenPort = 0
-    cfg.pcap.maxFileSeconds = 1
-    const t = await MirrorTarget.start(cfg)
-    await send(t.address.port, [vxlan(4, 60, 1)])
-    await until(() => t.datagrams === 1)
-    await new Promise((r) => setTimeout(r, 1100))
-    await send(t.address.port, [vxlan(4, 60, 2)])
-    await until(() => t.datagrams === 2)
-    const st = await t.stop()
-    assert.equal(st.sessions[0]!.files.length, 2)
-    assert.deepEqual(await readTags(st.sessions[0]!.files[1]!.path), [2])
   })
 })

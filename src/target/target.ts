@@ -4,10 +4,16 @@
  * Traffic Mirroring, decapsulates, separates sessions by (VNI, outer source address), and writes a
  * pcap ring per session; inner frames can also go to flow logs and to a local interface.
  *
- * Receiving is batched: datagrams are copied into one FrameBatch as they arrive and the batch is
- * processed once per event-loop turn (or when full), so the pcap, flow-log and forwarding stages
- * each run once per batch. The pcap timestamp is the time of receipt by this process (Node gives
- * no SO_TIMESTAMP), in microseconds.
+ * Two receive modes feed ONE batch path (`ingest`: `demuxVxlanBatch`, then the pcap, forwarding and
+ * flow-log stages, each once per batch):
+ * - `socket`: datagrams from a UDP socket are copied into a FrameBatch as they arrive, processed once
+ *   per event-loop turn (or when full), stamped with the time this process received them (Node gives
+ *   no SO_TIMESTAMP), in microseconds;
+ * - `capture`: tcpdump captures the UDP traffic to the listen address on its interface; each batch of
+ *   captured outer frames is decoded and decapsulated in place, with the kernel's timestamps (ns).
+ *   IPv4 fragments are reassembled (`Ipv4Reassembler`) and go through the copying path. The UDP
+ *   socket stays bound, so that the kernel does not answer ICMP port unreachable, with a minimal
+ *   receive buffer; what it receives is discarded and counted nowhere.
  *
  * A session is what AWS calls one: a VNI. AWS sends from the source ENI's primary address, so
  * (VNI, source) separates the same VNI coming from two sources, as the spec §2.1 describes.
@@ -19,16 +25,29 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Registry } from 'prom-client'
-import { LinkType, type FrameBatch } from '../packet/index.ts'
-import { parseHostPort, validateTargetConfig, type TargetConfig } from './config.ts'
+import {
+  decodeFrame,
+  formatIPv4,
+  formatIPv6,
+  IPPROTO_UDP,
+  LinkType,
+  PacketMeta,
+  type FrameBatch,
+} from '../packet/index.ts'
+import { captureFilter, interfaceOf, TcpdumpCapture } from './capture.ts'
+import { parseHostPort, validateTargetConfig, type ReceiveMode, type TargetConfig } from './config.ts'
 import { TargetBindError } from './errors.ts'
+import { demuxVxlanBatch, type DemuxContext } from './ingest.ts'
+import { Ipv4Reassembler } from './reassembly.ts'
 import { FrameForwarder } from './forwarder.ts'
 import { createTargetMetrics } from './metrics.ts'
 import { PcapRing } from './pcap-ring.ts'
 
-const VXLAN_HEADER = 8
-const ETHERNET_HEADER = 14
 const BATCH_FRAMES = 2048
+/** Frames per batch read from tcpdump. */
+const CAPTURE_BATCH = 2048
+/** SO_RCVBUF asked for the socket that capture mode keeps bound only to hold the port. */
+const DRAIN_RCVBUF = 4096
 const BATCH_BYTES = 4 * 1024 * 1024
 
 /** One mirror session as the target sees it. */
@@ -64,6 +83,20 @@ export interface TargetStatus {
   startedAt: string
   updatedAt: string
   listen: string
+  receive: ReceiveMode
+  /** Capture mode: tcpdump's interface, filter and own counters; null in socket mode. */
+  capture: {
+    interface: string
+    filter: string
+    linkType: string
+    bufferKiB: number
+    captured: number
+    kernelDrops: number
+    fragmentsReassembled: number
+    ignored: number
+    /** Times tcpdump ended on its own and a new capture was started. */
+    restarts: number
+  } | null
   /** SO_RCVBUF the kernel granted (capped by net.core.rmem_max; Linux doubles the request). */
   recvBufferBytes: number
   datagrams: number
@@ -107,6 +140,21 @@ export function readUdpSocketDrops(port: number): number {
   return drops
 }
 
+/**
+ * Capture mode: the socket only holds the port. Node has no public way to leave a bound UDP socket
+ * unread, and reading datagrams only to discard them costs a callback and a Buffer each; so this
+ * stops the libuv receive through the socket's internal handle when it is there (Node 20: the
+ * `state symbol` property's `handle.recvStop()`). Otherwise datagrams are read, into a minimal
+ * receive buffer, and discarded (no listener). Either way the kernel queues and drops them.
+ */
+function stopReceiving(sock: Socket): void {
+  const sym = Object.getOwnPropertySymbols(sock).find((x) => x.description === 'state symbol')
+  if (sym === undefined) return
+  const state = (sock as unknown as Record<symbol, { handle?: { recvStop?: () => number } } | undefined>)[sym]
+  const handle = state?.handle
+  if (typeof handle?.recvStop === 'function') handle.recvStop()
+}
+
 function sessionDirName(vni: number, source: string): string {
   return `vni-${vni}_${source.replace(/:/g, '-')}`
 }
@@ -116,7 +164,14 @@ export class MirrorTarget {
   readonly registry: Registry
   datagrams = 0
   readonly malformed: Record<string, number> = { vxlan_truncated: 0, vxlan_flags: 0, inner_truncated: 0 }
-  readonly drops: Record<string, number> = { socket: 0, forward: 0 }
+  /**
+   * `socket`: the kernel's drop counter of the VXLAN socket (socket mode); `capture`: frames the
+   * kernel capture ring dropped (capture mode); `reassembly`: fragmented datagrams never completed;
+   * `forward`: frames the interface hand-off could not queue.
+   */
+  readonly drops: Record<string, number> = { socket: 0, capture: 0, reassembly: 0, forward: 0 }
+  /** Capture mode: captured frames that were not VXLAN to our port (should stay 0). */
+  captureIgnored = 0
   private readonly list: TargetSession[] = []
   private readonly byKey = new Map<string, TargetSession>()
   private lastKeyVni = -1
@@ -135,7 +190,22 @@ export class MirrorTarget {
   private flushScheduled = false
   private stopped = false
   private readonly batch: FrameBatch
-  private readonly sessionOf = new Int32Array(BATCH_FRAMES)
+  /** Per frame of `batch`: where its VXLAN header starts, and its outer source address. */
+  private readonly copiedVx = new Int32Array(BATCH_FRAMES)
+  private readonly copiedSrc: string[] = new Array<string>(BATCH_FRAMES).fill('')
+  private readonly sessionOf = new Int32Array(Math.max(BATCH_FRAMES, CAPTURE_BATCH))
+  private readonly demux: DemuxContext
+  private capture: TcpdumpCapture | null = null
+  /** Capture mode: how often tcpdump ended on its own and was started again. */
+  captureRestarts = 0
+  /** Capture mode: kernel drops of the captures that ended before the current one. */
+  private captureDropsBase = 0
+  private reassembler: Ipv4Reassembler | null = null
+  private readonly meta = new PacketMeta()
+  private capVx = new Int32Array(CAPTURE_BATCH)
+  private capSrc: string[] = new Array<string>(CAPTURE_BATCH).fill('')
+  private lastSrc4 = -1
+  private lastSrc4Str = ''
   private readonly listeners: Array<(s: TargetSession) => void> = []
 
   private constructor(config: TargetConfig) {
@@ -153,6 +223,10 @@ export class MirrorTarget {
       tsNsec: new Uint32Array(BATCH_FRAMES),
       linkTypes: new Uint16Array(BATCH_FRAMES).fill(LinkType.Ethernet),
       ifIndex: new Uint16Array(BATCH_FRAMES),
+    }
+    this.demux = {
+      malformed: this.malformed,
+      sessionFor: (vni, source, tsSec) => this.sessionFor(vni, source, tsSec),
     }
     this.registry = createTargetMetrics({
       datagrams: () => this.datagrams,
@@ -177,6 +251,7 @@ export class MirrorTarget {
     try {
       if (config.forwardTo !== null) t.forwarder = new FrameForwarder(config.forwardTo)
       await t.bind()
+      if (config.receive === 'capture') await t.startCapture()
       if (config.metricsListen !== null) await t.listenMetrics(config.metricsListen)
     } catch (err) {
       await t.stop()
@@ -188,6 +263,7 @@ export class MirrorTarget {
         const now = Date.now() / 1000
         for (const s of t.sinks) s.tick(now)
         t.readSocketDrops()
+        t.readCaptureDrops(now)
       }, 1000),
     )
     if (config.statusFile !== null) t.timers.push(setInterval(() => t.writeStatus(), config.statusIntervalMs))
@@ -198,7 +274,8 @@ export class MirrorTarget {
   private bind(): Promise<void> {
     const c = this.config
     const family = c.listenHost.includes(':') ? 'udp6' : 'udp4'
-    const sock = createSocket({ type: family, recvBufferSize: c.recvBufferBytes })
+    const capture = c.receive === 'capture'
+    const sock = createSocket({ type: family, recvBufferSize: capture ? DRAIN_RCVBUF : c.recvBufferBytes })
     this.socket = sock
     return new Promise((resolvePromise, reject) => {
       sock.once('error', (err) =>
@@ -213,7 +290,8 @@ export class MirrorTarget {
         this.boundPort = a.port
         this.boundHost = a.address
         this.recvBuffer = sock.getRecvBufferSize()
-        sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo))
+        if (!capture) sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo))
+        else stopReceiving(sock)
         resolvePromise()
       })
     })
@@ -300,87 +378,195 @@ export class MirrorTarget {
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
-    this.datagrams++
-    const len = msg.length
-    if (len < VXLAN_HEADER) {
-      this.malformed.vxlan_truncated = (this.malformed.vxlan_truncated ?? 0) + 1
-      return
-    }
-    // RFC 7348 §5: the I flag (0x08) must be set for the VNI to be valid.
-    if (((msg[0] as number) & 0x08) === 0) {
-      this.malformed.vxlan_flags = (this.malformed.vxlan_flags ?? 0) + 1
-      return
-    }
-    if (len < VXLAN_HEADER + ETHERNET_HEADER) {
-      this.malformed.inner_truncated = (this.malformed.inner_truncated ?? 0) + 1
-      return
-    }
-    const frameLen = len - VXLAN_HEADER
-    const b = this.batch
-    if (b.count === BATCH_FRAMES || (b.count > 0 && b.ends[b.count - 1] + frameLen > b.bytes.length))
-      this.processBatch()
     const now = performance.timeOrigin + performance.now()
     const sec = Math.floor(now / 1000)
-    const vni = ((msg[4] as number) << 16) | ((msg[5] as number) << 8) | (msg[6] as number)
-    const s = this.sessionFor(vni, rinfo.address, sec)
+    this.enqueue(msg, 0, msg.length, rinfo.address, sec, Math.floor((now - sec * 1000) * 1000) * 1000)
+  }
+
+  /**
+   * Copies one VXLAN datagram payload `src[start, end)` into the receive batch (socket datagrams,
+   * reassembled fragments); the batch is ingested once per event-loop turn or when full.
+   */
+  private enqueue(
+    src: Uint8Array,
+    start: number,
+    end: number,
+    source: string,
+    sec: number,
+    nsec: number,
+  ): void {
+    const len = end - start
+    const b = this.batch
+    if (b.count === BATCH_FRAMES || (b.count > 0 && (b.ends[b.count - 1] as number) + len > b.bytes.length))
+      this.flushCopied()
     const i = b.count
-    const start = i === 0 ? 0 : b.ends[i - 1]
-    if (start + frameLen > b.bytes.length) {
-      // A datagram larger than the whole batch buffer cannot happen with UDP (64 KiB < 4 MiB).
-      this.drops.socket = (this.drops.socket ?? 0) + 1
-      return
-    }
-    b.bytes.set(msg.subarray(VXLAN_HEADER), start)
-    b.starts[i] = start
-    b.ends[i] = start + frameLen
-    b.origLens[i] = frameLen
+    const at = i === 0 ? 0 : (b.ends[i - 1] as number)
+    // A UDP datagram (< 64 KiB) always fits the 4 MiB batch.
+    b.bytes.set(src.subarray(start, end), at)
+    b.starts[i] = at
+    b.ends[i] = at + len
+    b.origLens[i] = len
     b.tsSec[i] = sec
-    b.tsNsec[i] = Math.floor((now - sec * 1000) * 1000) * 1000
-    this.sessionOf[i] = s.index
+    b.tsNsec[i] = nsec
+    this.copiedVx[i] = at
+    this.copiedSrc[i] = source
     b.count = i + 1
-    s.packets++
-    s.bytes += frameLen
-    s.lastSeen = sec
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(() => this.processBatch())
+      setImmediate(() => this.flushCopied())
     }
   }
 
-  /** Runs every stage over the frames received since the last call. */
-  private processBatch(): void {
+  private flushCopied(): void {
     this.flushScheduled = false
-    const b = this.batch
+    this.ingest(this.batch, this.copiedVx, this.copiedSrc)
+  }
+
+  /**
+   * THE batch path of both receive modes: decapsulates and demultiplexes the batch's VXLAN
+   * datagrams in place (`demuxVxlanBatch`), then runs every stage over the inner frames.
+   */
+  private ingest(b: FrameBatch, vxStart: Int32Array, sources: string[]): void {
+    if (b.count === 0) return
+    this.datagrams += demuxVxlanBatch(b, vxStart, sources, this.sessionOf, this.demux)
     const n = b.count
-    if (n === 0) return
-    const list = this.list
-    const sessionOf = this.sessionOf
-    for (let i = 0; i < n; i++) {
-      ;(list[sessionOf[i] as number] as TargetSession).ring.write(
-        b.bytes,
-        b.starts[i] as number,
-        b.ends[i] as number,
-        b.tsSec[i] as number,
-        b.tsNsec[i] as number,
-      )
+    if (n > 0) {
+      const list = this.list
+      const sessionOf = this.sessionOf
+      for (let i = 0; i < n; i++) {
+        ;(list[sessionOf[i] as number] as TargetSession).ring.write(
+          b.bytes,
+          b.starts[i] as number,
+          b.ends[i] as number,
+          b.tsSec[i] as number,
+          b.tsNsec[i] as number,
+        )
+      }
+      const fwd = this.forwarder
+      if (fwd !== null) {
+        for (let i = 0; i < n; i++) fwd.push(b.bytes, b.starts[i] as number, b.ends[i] as number)
+        fwd.flush()
+      }
+      for (const sink of this.sinks) sink.onBatch(b, sessionOf, list)
     }
-    const fwd = this.forwarder
-    if (fwd !== null) {
-      for (let i = 0; i < n; i++) fwd.push(b.bytes, b.starts[i] as number, b.ends[i] as number)
-      fwd.flush()
-    }
-    for (const sink of this.sinks) sink.onBatch(b, sessionOf, list)
     b.count = 0
   }
 
+  /** Capture mode: starts tcpdump on the listen address's interface. */
+  private async startCapture(): Promise<void> {
+    const c = this.config
+    this.reassembler = new Ipv4Reassembler(this.boundPort)
+    this.capture = await TcpdumpCapture.start(
+      {
+        iface: c.captureInterface ?? interfaceOf(this.boundHost),
+        filter: captureFilter(this.boundHost, this.boundPort),
+        bufferKiB: c.captureBufferKiB,
+      },
+      (batch) => this.onCaptured(batch),
+      (err) => this.onCaptureFailure(err),
+    )
+  }
+
+  /**
+   * Capture mode: tcpdump ended without being asked to. Says so on stderr, counts it, and starts a
+   * new capture after a back-off (1 s doubling to 30 s) until one runs or the target stops.
+   */
+  private onCaptureFailure(err: Error): void {
+    if (this.stopped) return
+    this.captureRestarts++
+    if (this.capture !== null) this.captureDropsBase += this.capture.kernelDrops
+    this.capture = null
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, this.captureRestarts - 1))
+    process.stderr.write(`mirrorflow target: ${err.message}; capturing again in ${delay / 1000} s\n`)
+    const timer = setTimeout(() => {
+      if (this.stopped) return
+      this.startCapture().catch((e: unknown) => this.onCaptureFailure(e as Error))
+    }, delay)
+    timer.unref()
+  }
+
+  /**
+   * Capture mode: locates the VXLAN payload of each captured outer frame (any link type the packet
+   * layer decodes: Ethernet, Linux SLL/SLL2 for `any`), hands fragments to the reassembler, and
+   * ingests the batch in place.
+   */
+  private onCaptured(b: FrameBatch): void {
+    const n = b.count
+    if (this.capVx.length < n) {
+      this.capVx = new Int32Array(n)
+      this.capSrc = new Array<string>(n).fill('')
+    }
+    const vx = this.capVx
+    const srcs = this.capSrc
+    const m = this.meta
+    const view = b.view
+    const port = this.boundPort
+    for (let i = 0; i < n; i++) {
+      vx[i] = -1
+      const end = b.ends[i] as number
+      decodeFrame(view, b.starts[i] as number, end, b.linkTypes[i] as number, m)
+      if (m.ipVersion === 4 && m.isFragment === 1) {
+        this.onFragment(b, i)
+        continue
+      }
+      if (m.ipProto !== IPPROTO_UDP || m.dstPort !== port || m.payloadOffset < 0) {
+        this.captureIgnored++
+        continue
+      }
+      // The UDP length bounds the payload (a short frame may carry link-layer padding).
+      const udpEnd = m.l4Offset + view.getUint16(m.l4Offset + 4, false)
+      if (udpEnd < m.payloadOffset) {
+        this.captureIgnored++
+        continue
+      }
+      if (udpEnd < end) {
+        b.origLens[i] = (b.origLens[i] as number) - (end - udpEnd)
+        b.ends[i] = udpEnd
+      }
+      vx[i] = m.payloadOffset
+      if (m.ipVersion === 4) {
+        if (m.src4 !== this.lastSrc4) {
+          this.lastSrc4 = m.src4
+          this.lastSrc4Str = formatIPv4(m.src4)
+        }
+        srcs[i] = this.lastSrc4Str
+      } else {
+        srcs[i] = formatIPv6(b.bytes, m.src6Offset)
+      }
+    }
+    this.ingest(b, vx, srcs)
+  }
+
+  /** Capture mode, slow path: one IPv4 fragment (the meta holds its decode). */
+  private onFragment(b: FrameBatch, i: number): void {
+    const m = this.meta
+    const end = b.ends[i] as number
+    const l3End = m.l3Offset + m.ipLength < end ? m.l3Offset + m.ipLength : end
+    const sec = b.tsSec[i] as number
+    const ip = (this.reassembler as Ipv4Reassembler).add(b.view, m.l3Offset, l3End, sec)
+    if (ip === null) return
+    const udpLen = ((ip[4] as number) << 8) | (ip[5] as number)
+    const udpEnd = udpLen >= 8 && udpLen < ip.length ? udpLen : ip.length
+    this.enqueue(ip, 8, udpEnd, formatIPv4(m.src4), sec, b.tsNsec[i] as number)
+  }
+
   private flushFiles(): void {
-    this.processBatch()
+    this.flushCopied()
     for (const s of this.list) s.ring.flush()
     if (this.forwarder !== null) this.drops.forward = this.forwarder.dropped
   }
 
+  private readCaptureDrops(nowSec: number): void {
+    if (this.capture !== null) this.drops.capture = this.captureDropsBase + this.capture.kernelDrops
+    if (this.reassembler !== null) {
+      this.reassembler.expire(nowSec)
+      this.drops.reassembly = this.reassembler.lost
+    }
+  }
+
   private readSocketDrops(): void {
-    if (this.socket === null || this.boundPort === 0) return
+    // In capture mode the socket only holds the port: its drops are expected and not counted.
+    if (this.socket === null || this.boundPort === 0 || this.config.receive !== 'socket') return
     const n = readUdpSocketDrops(this.boundPort)
     if (n > (this.drops.socket ?? 0)) this.drops.socket = n
   }
@@ -399,6 +585,21 @@ export class MirrorTarget {
       startedAt: this.startedAt.toISOString(),
       updatedAt: new Date().toISOString(),
       listen: `${this.boundHost}:${this.boundPort}`,
+      receive: this.config.receive,
+      capture:
+        this.capture === null
+          ? null
+          : {
+              interface: this.capture.spec.iface,
+              filter: this.capture.spec.filter,
+              linkType: this.capture.linkType,
+              bufferKiB: this.capture.spec.bufferKiB,
+              captured: this.capture.captured,
+              kernelDrops: this.capture.kernelDrops,
+              fragmentsReassembled: this.reassembler?.reassembled ?? 0,
+              ignored: this.captureIgnored,
+              restarts: this.captureRestarts,
+            },
       recvBufferBytes: this.recvBuffer,
       datagrams: this.datagrams,
       packets,
@@ -444,6 +645,11 @@ export class MirrorTarget {
       this.stopped = true
       for (const t of this.timers) clearInterval(t)
       this.timers = []
+      if (this.capture !== null) {
+        await this.capture.stop()
+        // Datagrams still missing fragments now never will be complete: count them lost.
+        this.readCaptureDrops(Number.POSITIVE_INFINITY)
+      }
       this.readSocketDrops()
       const sock = this.socket
       this.socket = null
@@ -456,7 +662,7 @@ export class MirrorTarget {
           }
         })
       }
-      this.processBatch()
+      this.flushCopied()
       for (const s of this.list) s.ring.close()
       for (const sink of this.sinks) await sink.close()
       if (this.forwarder !== null) {
