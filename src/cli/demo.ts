@@ -5,12 +5,13 @@
  * mirror target on embedded defaults; mirroring and a VPC flow log created through the EC2 API;
  * real traffic for `--duration` seconds (default 30); then a summary of where the pcaps and
  * flow-log files are (`--json` for scripts). Ctrl-C stops early and still tears everything down.
- * Without `--data-dir`, results go to a temporary directory that is removed at the end.
+ * Without `--data-dir`, results are kept in a new directory `./mirrorflow-demo/<UTC time>/`, so that the
+ * pcaps and flow-log files the summary names can be opened afterwards; `--discard` removes them at
+ * the end instead.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { UsageError } from '../errors.ts'
 import type { DemoSummary } from '../lab/index.ts'
@@ -19,14 +20,13 @@ interface DemoCliOptions {
   duration: string
   dataDir?: string
   json?: boolean
+  discard?: boolean
   prefix?: string
 }
 
 function text(s: DemoSummary, kept: boolean): string {
   const lines: string[] = ['', '== mirrorflow demo: summary ==', '']
-  lines.push(
-    `data directory: ${s.dataDir}${kept ? '' : ' (temporary: removed now; use --data-dir DIR to keep it)'}`,
-  )
+  lines.push(`data directory: ${s.dataDir}${kept ? '' : ' (removed now, as --discard asked)'}`)
   lines.push('', 'Traffic Mirroring (pcap per session, written by the mirror target):')
   for (const m of s.mirror.sessions) {
     lines.push(
@@ -55,7 +55,11 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('run a small VPC in network namespaces with mirroring and flow logs, end to end')
     .option('--duration <s>', 'seconds of traffic', '30')
-    .option('--data-dir <dir>', 'keep pcaps, flow logs and state here')
+    .option(
+      '--data-dir <dir>',
+      'keep pcaps, flow logs and state here (default: ./mirrorflow-demo/<UTC time>)',
+    )
+    .option('--discard', 'remove the data directory at the end')
     .option('--json', 'print the summary as JSON')
     .option('--prefix <p>', 'name prefix of the namespaces (at most 12 characters)')
     .action(async (o: DemoCliOptions) => {
@@ -63,8 +67,12 @@ export function registerDemo(program: Command): void {
       if (!Number.isFinite(duration) || duration <= 0 || duration > 3600)
         throw new UsageError('--duration must be 1 to 3600 seconds')
       if (process.getuid?.() !== 0) throw new UsageError('the demo builds network namespaces: run it as root')
-      const kept = o.dataDir !== undefined
-      const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'mirrorflow-demo-'))
+      const kept = o.discard !== true
+      const stamp = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')
+      const dataDir = resolve(o.dataDir ?? join('mirrorflow-demo', stamp))
       let stop: () => void = () => undefined
       const interrupted = new Promise<void>((r) => (stop = r))
       const onSignal = (): void => {
