@@ -11,6 +11,14 @@ import { desiredState, type ControlPlane, type DesiredState } from '../control/i
 
 export type VersionedState = DesiredState & { version: number }
 
+/** A poll whose client disconnected before the answer: normal (agents stop), never an error to log. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client went away')
+    this.name = 'ClientGone'
+  }
+}
+
 interface Waiter {
   instanceId: string
   version: number
@@ -80,7 +88,7 @@ export class DesiredStateWatch {
         ),
       }
       this.waiters.add(w)
-      signal?.addEventListener('abort', () => w.resolve(new Error('the client went away')))
+      signal?.addEventListener('abort', () => w.resolve(new ClientGone()))
     })
   }
 

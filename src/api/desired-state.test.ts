@@ -118,6 +118,23 @@ describe('desired state over HTTP (long polling)', () => {
       },
     )
 
+    // A client that hangs up during a long poll is normal: no InternalError.
+    const now = await getState(`instanceId=${id}`)
+    const url = new URL(
+      `${srv.url}/mirrorflow/v1/desired-state?instanceId=${id}&version=${now.json.version}&wait=30`,
+    )
+    const hdrs = signRequest({ method: 'GET', url, headers: {}, body: '', ...creds, service: 'ec2' })
+    delete hdrs.host
+    const ac = new AbortController()
+    const hung = fetch(url, { headers: hdrs, signal: ac.signal }).catch(() => 'aborted')
+    await new Promise((r) => setTimeout(r, 100))
+    ac.abort()
+    assert.equal(await hung, 'aborted')
+    await new Promise((r) => setTimeout(r, 100))
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text()
+    assert.match(metrics, /action="MirrorflowGetDesiredState",code="ClientClosed"\} 1/)
+    assert.doesNotMatch(metrics, /code="InternalError"/)
+
     const missing = await getState('instanceId=i-0123456789abcdef0')
     assert.equal(missing.status, 400)
     assert.match(JSON.stringify(missing.json), /InvalidInstanceID\.NotFound/)

@@ -16,7 +16,7 @@ import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
 import { ACTIONS, type ActionContext } from './actions.ts'
 import { ADMIN_ACTIONS } from './admin-actions.ts'
-import { DesiredStateWatch, MAX_WAIT_SECONDS } from './desired-state-watch.ts'
+import { ClientGone, DesiredStateWatch, MAX_WAIT_SECONDS } from './desired-state-watch.ts'
 import { ApiMetrics } from './metrics.ts'
 import { Params, parseForm, truncate } from './params.ts'
 import { verifySigV4 } from './sigv4.ts'
@@ -110,6 +110,11 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     action: string,
     json = false,
   ): FastifyReply {
+    if (err instanceof ClientGone) {
+      // The long poll's client disconnected: nothing to log, nobody to answer.
+      metrics.count(action, 'ClientClosed')
+      return reply.code(499).send()
+    }
     let e: ApiError
     if (err instanceof ApiError || hasCode(err, 'MF_API')) e = err as ApiError
     else if (isFastifyClientError(err)) {
