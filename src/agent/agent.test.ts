@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -323,8 +332,28 @@ describe('FlowLogRunner', () => {
     const survivor = new FlowLogRunner(opts)
     await survivor.replayJournal()
     assert.equal(survivor.stats.replayedFrames, 1000)
+    assert.equal(survivor.stats.journalDamaged, 0)
     await survivor.stop()
     assert.deepEqual(await records(join(b, 'spool')), await records(join(a, 'spool')))
     assert.deepEqual(walk(join(b, 'journal')), [])
+  })
+
+  test('a damaged journal file is replayed up to the damage and counted', async () => {
+    const d = tmp()
+    const dir = join(d, 'journal', interfaces[0]!.interfaceId)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, '0-1-0.pcap'), Buffer.from('not a capture file at all'))
+    const r = new FlowLogRunner({
+      flowLog,
+      interfaces,
+      deliverer: new SpoolDeliverer(join(d, 'spool'), new LocalBucketStore(join(d, 's3'))),
+      spoolMaxBytes: 1 << 30,
+      spoolBytes: () => 0,
+      journalDir: join(d, 'journal'),
+    })
+    await r.replayJournal()
+    assert.equal(r.stats.journalDamaged, 1)
+    assert.equal(r.stats.replayedFrames, 0)
+    await r.stop()
   })
 })

@@ -69,6 +69,11 @@ export class FlowLogRunner {
   private readonly journal: Array<JournalFile | null>
   /** Frames replayed from a predecessor's journal. */
   replayedFrames = 0
+  /**
+   * Journal files whose replay stopped at damage (STYLE.md §3.4: counted, not dropped silently). A
+   * crash normally cuts the last one short; every whole frame before the damage was replayed.
+   */
+  journalDamaged = 0
   /** Journal files this runner wrote or replayed: the only ones it ever deletes. */
   private readonly owned = new Set<string>()
 
@@ -156,6 +161,7 @@ export class FlowLogRunner {
           }
         } catch {
           // A journal cut short by the crash: every whole frame before the cut was replayed.
+          this.journalDamaged++
         }
       }
     }
@@ -283,8 +289,10 @@ export class FlowLogRunner {
       nodataRecords: s.nodataRecords,
       skipdataRecords: s.skipdataRecords + this.skipdataRecords,
       skippedPackets: s.skippedPackets,
+      malformedPackets: s.malformedPackets,
       skippedRecordsSpoolFull: this.skippedRecords,
       replayedFrames: this.replayedFrames,
+      journalDamaged: this.journalDamaged,
     }
   }
 }

@@ -362,3 +362,27 @@ describe('aggregation', () => {
     )
   })
 })
+
+describe('VXLAN decapsulation', () => {
+  test('an inner frame that does not decode is counted and the packet keyed by its outer UDP flow', () => {
+    // Outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 + 10 bytes of a cut inner IPv4 header.
+    const batch = synthBatch([
+      { src: '10.0.0.5', dst: '10.0.0.9', proto: 17, sport: 65400, dport: 4789, ipLength: 60, ts: T0 },
+    ])
+    const vx = batch.starts[0]! + 28
+    batch.bytes[vx] = 0x08
+    batch.bytes.set([0x00, 0x00, 0x07], vx + 4) // VNI 7
+    batch.view.setUint16(vx + 8 + 12, 0x0800)
+    batch.bytes[vx + 8 + 14] = 0x45
+    const { records, aggregator } = aggregate(
+      { interfaces: [ENI], maxAggregationInterval: 0, decapVxlan: true },
+      [{ batch }],
+    )
+    assert.equal(aggregator.stats.innerMalformedPackets, 1)
+    assert.equal(aggregator.stats.malformedPackets, 0)
+    assert.equal(records.length, 1)
+    assert.equal(records[0]!.dstport, 4789)
+    assert.equal(records[0]!.vni, -1)
+    assert.equal(records[0]!.packets, 1)
+  })
+})

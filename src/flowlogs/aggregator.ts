@@ -88,6 +88,11 @@ export interface FlowAggregatorStats {
   /** Frames the decoder rejected (see `malformedByReason`, indexed by `Malformed`). */
   malformedPackets: number
   malformedByReason: Float64Array
+  /**
+   * With `decapVxlan`: VXLAN packets whose inner frame did not decode (they count as their outer UDP
+   * flow, see the module comment); the reasons are not split.
+   */
+  innerMalformedPackets: number
   /** Packets dropped by the traffic-type filter or the AWS exclusions. */
   filteredPackets: number
   excludedPackets: number
@@ -235,6 +240,7 @@ export class FlowAggregator {
       nonIpPackets: 0,
       malformedPackets: 0,
       malformedByReason: new Float64Array(64),
+      innerMalformedPackets: 0,
       filteredPackets: 0,
       excludedPackets: 0,
       skippedPackets: 0,
@@ -299,7 +305,11 @@ export class FlowAggregator {
         // layer (the reference TSVs and Zeek count such VXLAN packets as outer UDP flows).
         let q = this.inner
         for (let depth = 0; p.vni >= 0 && p.innerOffset >= 0 && depth < 4; depth++) {
-          if (decodeFrame(view, p.innerOffset, end, LinkType.Ethernet, q) < 0 || q.ipVersion === 0) break
+          if (decodeFrame(view, p.innerOffset, end, LinkType.Ethernet, q) < 0) {
+            st.innerMalformedPackets++
+            break
+          }
+          if (q.ipVersion === 0) break
           vni = p.vni
           p = q
           q = q === this.inner ? this.inner2 : this.inner

@@ -347,6 +347,8 @@ function putUint(buf: Uint8Array, p: number, n: number): number {
 }
 
 const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
+/** `::ffff:`, the text before an IPv4-mapped address's dotted tail (built once, not per record). */
+const MAPPED_PREFIX = enc('::ffff:')
 
 /** Lowercase hex of a 16-bit group, no leading zeros. */
 function putHex16(buf: Uint8Array, p: number, g: number): number {
@@ -367,10 +369,7 @@ function putIPv6(buf: Uint8Array, p: number, w: Uint32Array, o: number): number 
   const w2 = w[o + 2]!
   const w3 = w[o + 3]!
   if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
-    buf[p] = 58
-    buf[p + 1] = 58
-    p += 2
-    for (const c of [102, 102, 102, 102, 58]) buf[p++] = c
+    p = putBytes(buf, p, MAPPED_PREFIX)
     return putIPv4(buf, p, w3)
   }
   // Groups g0..g7 and the longest zero run (≥ 2).

@@ -41,6 +41,13 @@ export interface PipelineStats {
   mirrored: number
   /** Frames the capture had cut (captured length < wire length): their mirrors are cut too. */
   cut: number
+  /**
+   * Frames the decoder rejected (STYLE.md §3.4: counted, not thrown). They are still evaluated on
+   * what decoded before the damage: AWS mirrors the frames an interface sees, damaged or not.
+   */
+  malformed: number
+  /** `malformed` by reason, indexed by `Malformed`. */
+  malformedByReason: Float64Array
   /** Mirrored packets per evaluator session index. */
   perSession: Float64Array
 }
@@ -59,7 +66,14 @@ export class MirrorPipeline {
   constructor(evaluator: MirrorEvaluator, sink: MirrorSink) {
     this.evaluator = evaluator
     this.#sink = sink
-    this.stats = { frames: 0, mirrored: 0, cut: 0, perSession: new Float64Array(evaluator.sessions.length) }
+    this.stats = {
+      frames: 0,
+      mirrored: 0,
+      cut: 0,
+      malformed: 0,
+      malformedByReason: new Float64Array(64),
+      perSession: new Float64Array(evaluator.sessions.length),
+    }
     const active: number[] = []
     for (let i = 0; i < evaluator.sourceCount; i++) {
       if (evaluator.sessionSource.includes(i)) active.push(i)
@@ -76,7 +90,10 @@ export class MirrorPipeline {
     for (let f = 0; f < batch.count; f++) {
       this.stats.frames++
       if (batch.origLens[f]! > batch.ends[f]! - batch.starts[f]!) this.stats.cut++
-      decodeFrame(batch.view, batch.starts[f]!, batch.ends[f]!, batch.linkTypes[f]!, m)
+      if (decodeFrame(batch.view, batch.starts[f]!, batch.ends[f]!, batch.linkTypes[f]!, m) < 0) {
+        this.stats.malformed++
+        this.stats.malformedByReason[m.malformed]!++
+      }
       for (let j = 0; j < srcs.length; j++) {
         const s = srcs[j]!
         const d = ev.directionOf(s, m, bytes)

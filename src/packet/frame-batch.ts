@@ -24,3 +24,23 @@ export interface FrameBatch {
   /** Interface index (pcapng interface id; 0 for classic pcap). */
   ifIndex: Uint16Array
 }
+
+/**
+ * A batch of `size` frame slots over `bytes` (count 0, link types 0). Every producer builds its batch
+ * here, so that all batches share one object shape (STYLE.md §3.5.8) and `view` always carries the
+ * byte offset (§3.5.2).
+ */
+export function newFrameBatch(size: number, bytes: Uint8Array): FrameBatch {
+  return {
+    bytes,
+    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    count: 0,
+    starts: new Uint32Array(size),
+    ends: new Uint32Array(size),
+    origLens: new Uint32Array(size),
+    tsSec: new Float64Array(size),
+    tsNsec: new Uint32Array(size),
+    linkTypes: new Uint16Array(size),
+    ifIndex: new Uint16Array(size),
+  }
+}

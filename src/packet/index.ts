@@ -6,6 +6,7 @@
  */
 export { PacketMeta } from './packet-meta.ts'
 export type { FrameBatch } from './frame-batch.ts'
+export { newFrameBatch } from './frame-batch.ts'
 export { LinkType } from './link-type.ts'
 export { Malformed, MALFORMED_NAMES } from './malformed.ts'
 export * from './constants.ts'

@@ -8,7 +8,7 @@
  */
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import type { FrameBatch } from './frame-batch.ts'
+import { newFrameBatch, type FrameBatch } from './frame-batch.ts'
 import { CaptureFormatError } from './errors.ts'
 
 export interface ReadCaptureOptions {
@@ -119,21 +119,6 @@ function ticksToTsBig(hi: number, lo: number, tpsBig: bigint): void {
   tsNsecOut = Number(((t % tpsBig) * 1_000_000_000n) / tpsBig)
 }
 
-function newBatch(size: number, bytes: Uint8Array): FrameBatch {
-  return {
-    bytes,
-    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    count: 0,
-    starts: new Uint32Array(size),
-    ends: new Uint32Array(size),
-    origLens: new Uint32Array(size),
-    tsSec: new Float64Array(size),
-    tsNsec: new Uint32Array(size),
-    linkTypes: new Uint16Array(size),
-    ifIndex: new Uint16Array(size),
-  }
-}
-
 /** One interface of a pcapng section. */
 interface NgInterface {
   linkType: number
@@ -186,7 +171,7 @@ async function* parse(
   let len = 0
   let base = 0
   let eof = false
-  const batch = newBatch(batchSize, buf)
+  const batch = newFrameBatch(batchSize, buf)
 
   /** Makes at least `need` bytes available from `pos` (fewer only at the end of input). */
   async function fill(need: number): Promise<void> {

@@ -3,9 +3,9 @@
 // IPv4 reassembler of fragmented VXLAN datagrams.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { LinkType, type FrameBatch } from '../packet/index.ts'
+import { LinkType, parseIPv6, type FrameBatch } from '../packet/index.ts'
 import { captureFilter } from './capture.ts'
-import { demuxVxlanBatch, type DemuxContext, type DemuxSession } from './ingest.ts'
+import { demuxVxlanBatch, Ipv6SourceName, type DemuxContext, type DemuxSession } from './ingest.ts'
 import { Ipv4Reassembler } from './reassembly.ts'
 
 function emptyBatch(size: number, bytes: number): FrameBatch {
@@ -237,4 +237,20 @@ describe('Ipv4Reassembler', () => {
     assert.equal(r.size, 4)
     assert.equal(r.lost, 6)
   })
+})
+
+test('Ipv6SourceName gives the text of each address, remembering only the last one', () => {
+  const names = new Ipv6SourceName()
+  const bytes = new Uint8Array(48)
+  bytes.set(parseIPv6('2001:db8::1'), 0)
+  bytes.set(parseIPv6('2001:db8::2'), 16)
+  bytes.set(parseIPv6('2001:db8::1'), 32)
+  assert.equal(names.of(bytes, 0), '2001:db8::1')
+  assert.equal(names.of(bytes, 32), '2001:db8::1')
+  assert.equal(names.of(bytes, 16), '2001:db8::2')
+  assert.equal(names.of(bytes, 0), '2001:db8::1')
+  // The same bytes changed in place (a reused batch buffer) are a different address.
+  bytes[15] = 3
+  assert.equal(names.of(bytes, 0), '2001:db8::3')
+  assert.equal(names.of(new Uint8Array(16), 0), '::')
 })

@@ -28,16 +28,16 @@ import type { Registry } from 'prom-client'
 import {
   decodeFrame,
   formatIPv4,
-  formatIPv6,
   IPPROTO_UDP,
   LinkType,
+  newFrameBatch,
   PacketMeta,
   type FrameBatch,
 } from '../packet/index.ts'
 import { captureFilter, interfaceOf, TcpdumpCapture } from './capture.ts'
 import { parseHostPort, validateTargetConfig, type ReceiveMode, type TargetConfig } from './config.ts'
 import { TargetBindError } from './errors.ts'
-import { demuxVxlanBatch, type DemuxContext } from './ingest.ts'
+import { demuxVxlanBatch, Ipv6SourceName, type DemuxContext } from './ingest.ts'
 import { Ipv4Reassembler } from './reassembly.ts'
 import { FrameForwarder } from './forwarder.ts'
 import { createTargetMetrics } from './metrics.ts'
@@ -206,24 +206,14 @@ export class MirrorTarget {
   private capSrc: string[] = new Array<string>(CAPTURE_BATCH).fill('')
   private lastSrc4 = -1
   private lastSrc4Str = ''
+  private readonly src6Name = new Ipv6SourceName()
   private readonly listeners: Array<(s: TargetSession) => void> = []
 
   private constructor(config: TargetConfig) {
     validateTargetConfig(config)
     this.config = config
-    const bytes = new Uint8Array(BATCH_BYTES)
-    this.batch = {
-      bytes,
-      view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      count: 0,
-      starts: new Uint32Array(BATCH_FRAMES),
-      ends: new Uint32Array(BATCH_FRAMES),
-      origLens: new Uint32Array(BATCH_FRAMES),
-      tsSec: new Float64Array(BATCH_FRAMES),
-      tsNsec: new Uint32Array(BATCH_FRAMES),
-      linkTypes: new Uint16Array(BATCH_FRAMES).fill(LinkType.Ethernet),
-      ifIndex: new Uint16Array(BATCH_FRAMES),
-    }
+    this.batch = newFrameBatch(BATCH_FRAMES, new Uint8Array(BATCH_BYTES))
+    this.batch.linkTypes.fill(LinkType.Ethernet)
     this.demux = {
       malformed: this.malformed,
       sessionFor: (vni, source, tsSec) => this.sessionFor(vni, source, tsSec),
@@ -531,7 +521,7 @@ export class MirrorTarget {
         }
         srcs[i] = this.lastSrc4Str
       } else {
-        srcs[i] = formatIPv6(b.bytes, m.src6Offset)
+        srcs[i] = this.src6Name.of(b.bytes, m.src6Offset)
       }
     }
     this.ingest(b, vx, srcs)

@@ -103,12 +103,18 @@ function captureSizing(cfg: WorkerConfig): string[] {
   return ['-s', String(Math.min(65535, mtu + 14 + 8)), '-B', '65536', '--immediate-mode']
 }
 
+/** Index of the socket of (`family` 4 or 6, outer source port 0xff80–0xffff) in the socket table. */
+function socketSlot(family: number, srcPort: number): number {
+  return (family === 6 ? 128 : 0) | (srcPort & 0x7f)
+}
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.MF_MIRROR_WORKER ?? '{}') as WorkerConfig
   const ev = new MirrorEvaluator(cfg.state)
   const src = cfg.state.sources[0]!
-  // One socket per (family, outer source port), bound to the interface's primary address.
-  const sockets = new Map<string, Socket>()
+  // One socket per (family, outer source port), bound to the interface's primary address, indexed by
+  // socketSlot() so that the per-packet lookup builds no string (STYLE.md §3.5).
+  const sockets: (Socket | undefined)[] = new Array<Socket | undefined>(256).fill(undefined)
   const families = new Set(
     ev.sessionTargets.flatMap((t) => t.addresses.map((a) => (a.includes(':') ? 6 : 4))),
   )
@@ -123,7 +129,7 @@ async function main(): Promise<void> {
       })
       try {
         if (fam === 4) s.setTTL(255)
-        sockets.set(`${fam}/${p}`, s)
+        sockets[socketSlot(fam, p)] = s
       } catch {
         s.close()
       }
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
   const fams = ev.sessionTargets.map((t) => t.addresses.map((a) => (a.includes(':') ? 6 : 4)))
   const pipeline = new MirrorPipeline(ev, {
     send(k, appliance, srcPort, buf, _view, vxlanStart, end) {
-      const sock = sockets.get(`${fams[k]![appliance]!}/${srcPort}`)
+      const sock = sockets[socketSlot(fams[k]![appliance]!, srcPort)]
       if (sock === undefined) {
         ring.errors++
         return
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
         event,
         frames: st.frames,
         cut: st.cut,
+        malformed: st.malformed,
         mirrored: st.mirrored,
         sent: ring.sent,
         dropped: ring.dropped,
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
   // Let queued sends finish before reporting and closing.
   await new Promise((r) => setTimeout(r, 100))
   report('exit')
-  for (const s of sockets.values()) s.close()
+  for (const s of sockets) s?.close()
   if (!ready) process.stderr.write(`mirror worker: tcpdump failed: ${stderr}`)
 }
 

@@ -37,6 +37,8 @@ export interface UserspaceStats {
   frames: number
   /** Frames longer than the capture's snap length (immediate mode: MTU + L2 headers). */
   cut: number
+  /** Frames the decoder rejected (still mirrored on what decoded, see `PipelineStats.malformed`). */
+  malformed: number
   mirrored: number
   sent: number
   dropped: number
@@ -123,6 +125,7 @@ export class UserspaceDatapath implements Datapath {
     const stats: UserspaceStats = {
       frames: 0,
       cut: 0,
+      malformed: 0,
       mirrored: 0,
       sent: 0,
       dropped: 0,
