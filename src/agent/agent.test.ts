@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -18,6 +19,8 @@ import { readCapture } from '../packet/index.ts'
 import { LocalBucketStore, parseS3Arn, SpoolDeliverer, type ObjectStore } from './delivery.ts'
 import { toMirrorState, type DesiredState } from './desired.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
+import { captureStdout } from './capture.ts'
+import { hasCode } from '../errors.ts'
 import { parseIpAddr } from './inventory.ts'
 
 const SAMPLE = new URL('../packet/testdata/sample.pcap', import.meta.url).pathname
@@ -34,6 +37,21 @@ function walk(d: string): string[] {
   if (!existsSync(d)) return []
   return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
 }
+
+describe('capture', () => {
+  test('a capture child without stdout is killed and rejected with MF_AGENT_CAPTURE', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' })
+    const exited = new Promise((r) => child.once('exit', r))
+    assert.throws(
+      () => captureStdout(child, 'eth9'),
+      (e: Error) => hasCode(e, 'MF_AGENT_CAPTURE'),
+    )
+    assert.equal(await exited, null) // killed by a signal, not left running
+    const piped = spawn('true', [], { stdio: ['ignore', 'pipe', 'ignore'] })
+    assert.equal(captureStdout(piped, 'eth9'), piped.stdout)
+    await new Promise((r) => piped.once('close', r))
+  })
+})
 
 describe('inventory', () => {
   test('parseIpAddr keeps addressed interfaces, skips loopback and our vxlan devices', () => {
@@ -337,6 +355,56 @@ describe('FlowLogRunner', () => {
     assert.deepEqual(await records(join(b, 'spool')), await records(join(a, 'spool')))
     assert.deepEqual(walk(join(b, 'journal')), [])
   })
+
+  test(
+    'a journal on a full disk is counted in writeErrors, reported once, and records are still made',
+    { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false },
+    async () => {
+      const d = tmp()
+      const journal = join(d, 'journal')
+      mkdirSync(journal)
+      // 8 KiB of space: the first flush of the 720 KB sample's frames fails with ENOSPC.
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'mfagentunit', journal])
+      assert.equal(m.status, 0, String(m.stderr))
+      const rejections: unknown[] = []
+      const onRejection = (e: unknown): void => {
+        rejections.push(e)
+      }
+      process.on('unhandledRejection', onRejection)
+      const said: string[] = []
+      const write = process.stderr.write.bind(process.stderr)
+      process.stderr.write = ((chunk: string) => {
+        said.push(String(chunk))
+        return true
+      }) as typeof process.stderr.write
+      try {
+        const r = new FlowLogRunner({
+          flowLog,
+          interfaces,
+          deliverer: new SpoolDeliverer(join(d, 'spool'), new LocalBucketStore(join(d, 's3'))),
+          spoolMaxBytes: 1 << 30,
+          spoolBytes: () => 0,
+          journalDir: journal,
+        })
+        assert.equal(await feed(r), 1000)
+        await new Promise((res) => setImmediate(res))
+        await r.stop()
+        await new Promise((res) => setImmediate(res))
+        assert.deepEqual(rejections, [])
+        assert.ok(r.stats.writeErrors! > 0, `writeErrors ${r.stats.writeErrors}`)
+        assert.ok(r.stats.records! > 0)
+        assert.equal(said.filter((l) => l.includes('MF_AGENT_WRITE')).length, 1)
+        assert.match(
+          said.find((l) => l.includes('MF_AGENT_WRITE'))!,
+          /ENOSPC/,
+        )
+      } finally {
+        process.stderr.write = write
+        process.off('unhandledRejection', onRejection)
+        spawnSync('umount', [journal])
+      }
+    },
+  )
 
   test('a damaged journal file is replayed up to the damage and counted', async () => {
     const d = tmp()

@@ -195,6 +195,7 @@ export class Agent {
             nodataRecords: s.nodataRecords ?? 0,
             skipdataRecords: s.skipdataRecords ?? 0,
             skippedRecordsSpoolFull: s.skippedRecordsSpoolFull ?? 0,
+            writeErrors: s.writeErrors ?? 0,
           }
         }),
       delivery: () => this.deliverer.stats,

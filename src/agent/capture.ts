@@ -12,7 +12,9 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { readCapture, type FrameBatch } from '../packet/index.ts'
+import { AgentCaptureError } from './errors.ts'
 
 /** Bytes captured per packet. */
 export const CAPTURE_SNAPLEN = 128
@@ -20,6 +22,16 @@ export const CAPTURE_SNAPLEN = 128
 const BLOCK_TIMEOUT_MS = 1000
 /** Kernel filter of the flow-log capture. */
 export const CAPTURE_FILTER = 'not (udp port 4789)'
+
+/**
+ * The capture child's stdout (the pcap stream). Without one (it was not spawned with a pipe) the
+ * child is killed and `MF_AGENT_CAPTURE` thrown: nothing could ever be read from it.
+ */
+export function captureStdout(child: ChildProcess, ifname: string): Readable {
+  if (child.stdout !== null) return child.stdout
+  child.kill('SIGKILL')
+  throw new AgentCaptureError(`tcpdump -i ${ifname}: no stdout to read the capture from`)
+}
 
 export class LiveCapture {
   readonly ifname: string
@@ -50,8 +62,7 @@ export class LiveCapture {
         f()
       }
     })
-    const stdout = this.child.stdout
-    if (stdout === null) throw new Error('tcpdump has no stdout')
+    const stdout = captureStdout(this.child, ifname)
     const exit = new Promise<void>((resolve) => this.child.once('close', () => resolve()))
     this.done = (async () => {
       try {

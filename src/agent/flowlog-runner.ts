@@ -30,7 +30,7 @@ import { join } from 'node:path'
 import { PcapWriter, readCapture, type FrameBatch } from '../packet/index.ts'
 import type { DesiredFlowLog } from './desired.ts'
 import { parseS3Arn, type SpoolDeliverer } from './delivery.ts'
-import { AgentDestinationError } from './errors.ts'
+import { AgentDestinationError, AgentWriteError } from './errors.ts'
 
 export interface FlowLogRunnerOptions {
   flowLog: DesiredFlowLog
@@ -74,6 +74,13 @@ export class FlowLogRunner {
    * crash normally cuts the last one short; every whole frame before the damage was replayed.
    */
   journalDamaged = 0
+  /**
+   * Failed opens, writes, flushes and closes of journal files (disk full, I/O error). Aggregation
+   * goes on (records are not lost), only the crash safety of the frames involved is; the first
+   * failure is reported once on stderr as `MF_AGENT_WRITE`.
+   */
+  writeErrors = 0
+  private writeErrorReported = false
   /** Journal files this runner wrote or replayed: the only ones it ever deletes. */
   private readonly owned = new Set<string>()
 
@@ -167,7 +174,27 @@ export class FlowLogRunner {
     }
   }
 
+  /** Counts a failed journal file operation; the first one is reported on stderr. */
+  private onWriteError(e: unknown): void {
+    this.writeErrors++
+    if (this.writeErrorReported) return
+    this.writeErrorReported = true
+    const err = new AgentWriteError(
+      `flow log ${this.flowLogId}: capture journal: ${(e as Error).message} (records are still made; further errors are only counted)`,
+      { cause: e },
+    )
+    process.stderr.write(`mirrorflow agent: ${err.code}: ${err.message}\n`)
+  }
+
   private appendJournal(batch: FrameBatch, iface: number): void {
+    try {
+      this.appendJournalFrames(batch, iface)
+    } catch (e) {
+      this.onWriteError(e)
+    }
+  }
+
+  private appendJournalFrames(batch: FrameBatch, iface: number): void {
     const dir = this.journalDirOf(iface)
     if (dir === null) return
     let j = this.journal[iface] ?? null
@@ -175,7 +202,8 @@ export class FlowLogRunner {
       const ts = batch.tsSec[i] as number
       const w = this.interval > 0 ? Math.floor(ts / this.interval) * this.interval : 0
       if (j === null || j.window !== w) {
-        if (j !== null) void j.writer.close()
+        if (j !== null) j.writer.close().catch((e: unknown) => this.onWriteError(e))
+        this.journal[iface] = null
         mkdirSync(dir, { recursive: true })
         const path = join(dir, `${w}-${process.pid}-${journalSeq++}.pcap`)
         this.owned.add(path)
@@ -199,7 +227,7 @@ export class FlowLogRunner {
       )
     }
     // Hand the bytes to the kernel now: a kill -9 after this callback loses nothing.
-    if (j !== null) void j.writer.flush()
+    if (j !== null) j.writer.flush().catch((e: unknown) => this.onWriteError(e))
   }
 
   /** Deletes journal files of intervals that ended before `beforeSec` (their records are spooled). */
@@ -218,7 +246,7 @@ export class FlowLogRunner {
         if (!this.owned.has(join(dir, n)) || !(w + this.interval <= beforeSec)) continue
         const cur = this.journal[k]
         if (cur !== null && cur !== undefined && cur.window === w) {
-          void cur.writer.close()
+          cur.writer.close().catch((e: unknown) => this.onWriteError(e))
           this.journal[k] = null
         }
         this.owned.delete(join(dir, n))
@@ -274,7 +302,14 @@ export class FlowLogRunner {
     this.agg.finish()
     if (this.lost.size > 0) this.writeSkipdata()
     await this.dest.close()
-    for (const j of this.journal) if (j !== null) await j.writer.close()
+    for (const j of this.journal) {
+      if (j === null) continue
+      try {
+        await j.writer.close()
+      } catch (e) {
+        this.onWriteError(e)
+      }
+    }
     this.journal.fill(null)
     // Every record is in the spool now: this runner's journal is no longer needed.
     for (const f of this.owned) rmSync(f, { force: true })
@@ -293,6 +328,7 @@ export class FlowLogRunner {
       skippedRecordsSpoolFull: this.skippedRecords,
       replayedFrames: this.replayedFrames,
       journalDamaged: this.journalDamaged,
+      writeErrors: this.writeErrors,
     }
   }
 }

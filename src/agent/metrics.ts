@@ -38,6 +38,8 @@ export interface AgentMetricsSource {
     nodataRecords: number
     skipdataRecords: number
     skippedRecordsSpoolFull: number
+    /** Failed capture-journal file operations (MF_AGENT_WRITE). */
+    writeErrors: number
   }>
   delivery(): { delivered: number; failures: number; spooledObjects: number; spooledBytes: number }
   reconciles(): { ok: number; failed: number; version: number }
@@ -111,6 +113,11 @@ export function createAgentMetrics(src: AgentMetricsSource): Registry {
       'spool_full_records',
       'skippedRecordsSpoolFull',
       'Records not spooled because the spool was full (accounted by SKIPDATA)',
+    ],
+    [
+      'write_errors',
+      'writeErrors',
+      'Failed capture-journal writes, flushes and closes (disk full, I/O error)',
     ],
   ] as const) {
     new Counter({

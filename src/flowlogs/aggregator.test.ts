@@ -6,7 +6,7 @@ import { sharedData } from '../../test/helpers/shared.ts'
 import { aggregate, synthBatch, type SynthPacket } from './testing.ts'
 import { parseLogFormat } from './log-format.ts'
 import { Action, Direction } from './record.ts'
-import { FlowAggregator } from './aggregator.ts'
+import { FlowAggregator, MAX_NODATA_INTERVALS } from './aggregator.ts'
 import { hasCode } from '../errors.ts'
 
 const ENI = { interfaceId: 'eni-0123456789abcdef0', accountId: '123456789012' }
@@ -174,6 +174,20 @@ describe('aggregation', () => {
       `2 123456789012 eni-22222222222222222 - - - - - - - ${ws + 120} ${ws + 179} - NODATA`,
     ])
     assert.equal(aggregator.stats.nodataRecords, 4)
+  })
+
+  test('NODATA stops after MAX_NODATA_INTERVALS idle intervals of one gap and counts the rest', () => {
+    const W = 1_700_000_100
+    const gap = MAX_NODATA_INTERVALS + 6 // idle intervals between the two packets' intervals
+    const { lines, aggregator } = aggregate(
+      { interfaces: [ENI], maxAggregationInterval: 60, nodata: true },
+      [{ batch: synthBatch([tcp(W, FLAG.ACK), tcp(W + 60 * (gap + 1), FLAG.ACK)]) }],
+      parseLogFormat(),
+    )
+    assert.equal(aggregator.stats.nodataRecords, MAX_NODATA_INTERVALS)
+    assert.equal(aggregator.stats.nodataSkippedIntervals, 6)
+    assert.equal(lines.filter((l) => l.endsWith('NODATA')).length, MAX_NODATA_INTERVALS)
+    assert.equal(aggregator.stats.nodataSkippedIntervals + aggregator.stats.nodataRecords, gap)
   })
 
   test('live flush(now) closes the interval without a packet of the next one', () => {

@@ -104,6 +104,11 @@ export interface FlowAggregatorStats {
   records: number
   skipdataRecords: number
   nodataRecords: number
+  /**
+   * Idle intervals that got no NODATA records because one gap (e.g. a clock jump) spanned more than
+   * `MAX_NODATA_INTERVALS`: only the first that many intervals of a gap are written.
+   */
+  nodataSkippedIntervals: number
   /** Windows closed. */
   windows: number
 }
@@ -121,6 +126,8 @@ const R_PKTS = 11
 const R_BYTES_F64 = 6 // float64 index within the row (words 12..13)
 const R_FIRST = 14
 const R_LAST = 15
+/** NODATA is written for at most this many idle intervals of one gap; the rest are only counted. */
+export const MAX_NODATA_INTERVALS = 10_000
 /** Slots the open-addressing index starts with (it doubles as flows arrive). */
 const INITIAL_SLOTS = 1 << 14
 
@@ -248,6 +255,7 @@ export class FlowAggregator {
       records: 0,
       skipdataRecords: 0,
       nodataRecords: 0,
+      nodataSkippedIntervals: 0,
       windows: 0,
     }
   }
@@ -607,7 +615,8 @@ export class FlowAggregator {
       // Idle intervals between the closed one and the new one: NODATA for every interface.
       // Bounded so that a clock jump cannot produce an unbounded burst.
       let w = this.we
-      for (let c = 0; w < ns && c < 10_000; w += I, c++) this.emitNodata(w, w + I - 1)
+      for (let c = 0; w < ns && c < MAX_NODATA_INTERVALS; w += I, c++) this.emitNodata(w, w + I - 1)
+      if (w < ns) this.stats.nodataSkippedIntervals += Math.round((ns - w) / I)
     }
     this.ws = ns
     this.we = ns + I

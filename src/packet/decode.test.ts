@@ -183,11 +183,24 @@ const cases: {
     r: -1,
   },
   {
-    name: 'VXLAN truncated',
+    // RFC 7348: too short for a VXLAN header, still a valid UDP datagram (tshark: UDP flow, no VNI).
+    name: 'UDP/4789 shorter than a VXLAN header stays plain UDP',
     bytes: hex(`4500001f 0000 0000 40 11 0000 0a000001 0a000002 1234 12b5 000b 0000 080000`),
     linkType: LinkType.Raw,
-    want: { malformed: Malformed.VxlanTruncated, dstPort: 4789, vni: -1 },
-    r: -1,
+    want: {
+      malformed: Malformed.None,
+      ipProto: 17,
+      dstPort: 4789,
+      vni: -1,
+      innerOffset: -1,
+      payloadOffset: 28,
+    },
+  },
+  {
+    name: 'UDP/4789 with empty payload stays plain UDP',
+    bytes: hex(`4500001c 0000 0000 40 11 0000 0a000001 0a000002 1234 12b5 0008 0000`),
+    linkType: LinkType.Raw,
+    want: { malformed: Malformed.None, ipProto: 17, srcPort: 0x1234, dstPort: 4789, vni: -1 },
   },
   {
     name: 'unknown link type',

@@ -292,9 +292,10 @@ function decodeL4(view: DataView, off: number, end: number, m: PacketMeta, proto
     m.dstPort = dstPort
     const p = off + 8
     m.payloadOffset = p
-    if (dstPort === VXLAN_PORT) {
-      if (end - p < 8) return m.fail(Malformed.VxlanTruncated, p)
-      // RFC 7348: I flag (0x08) says the VNI is valid; without it this is not VXLAN for us.
+    // A UDP/4789 datagram too short for the 8-byte VXLAN header (RFC 7348 section 5) is still a valid UDP
+    // datagram: it stays plain UDP (vni -1, not malformed) so flow logs count it, as tshark's UDP layer does.
+    // RFC 7348: I flag (0x08) says the VNI is valid; without it this is not VXLAN for us.
+    if (dstPort === VXLAN_PORT && end - p >= 8) {
       if ((view.getUint8(p) & 0x08) !== 0) {
         m.vni = view.getUint32(p + 4, false) >>> 8
         m.innerOffset = p + 8

@@ -20,6 +20,7 @@ export const Malformed = {
   TcpBadDataOffset: 15,
   UdpTruncated: 16,
   IcmpTruncated: 17,
+  /** No longer set: a UDP/4789 datagram too short for VXLAN decodes as plain UDP (kept: never renumber). */
   VxlanTruncated: 18,
   UnknownLinkType: 19,
   MplsTruncated: 20,

@@ -90,11 +90,15 @@ export class PcapWriter {
   /** Flushes and closes the file (a stream given by the caller is flushed, not ended). */
   async close(): Promise<void> {
     if (this.closed) return
-    await this.flush()
     this.closed = true
-    if (this.fd >= 0) {
-      closeSync(this.fd)
-      this.fd = -1
+    try {
+      await this.flush()
+    } finally {
+      // The file is closed even when the last write failed (disk full): no descriptor leaks.
+      if (this.fd >= 0) {
+        closeSync(this.fd)
+        this.fd = -1
+      }
     }
   }
 }

@@ -21,3 +21,8 @@ export class TargetForwardError extends MirrorflowError {
 export class TargetCaptureError extends MirrorflowError {
   readonly code = 'MF_TARGET_CAPTURE'
 }
+
+/** A pcap ring file could not be written, flushed or closed (disk full, I/O error); the frames are lost. */
+export class TargetWriteError extends MirrorflowError {
+  readonly code = 'MF_TARGET_WRITE'
+}

@@ -12,6 +12,7 @@ export interface TargetCounters {
   datagrams(): number
   malformed: Record<string, number>
   drops: Record<string, number>
+  writeErrors(): number
   sessions(): Array<{ vni: number; source: string; packets: number; bytes: number; pcapFiles: number }>
 }
 
@@ -64,6 +65,15 @@ export function createTargetMetrics(src: TargetCounters): Registry {
     collect() {
       this.reset()
       for (const [stage, n] of Object.entries(src.drops)) this.inc({ stage }, n)
+    },
+  })
+  new Counter({
+    name: 'mirrorflow_target_write_errors_total',
+    help: 'Failed pcap file writes, flushes and closes (disk full, I/O error); their frames are lost',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(src.writeErrors())
     },
   })
   new Gauge({

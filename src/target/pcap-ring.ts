@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { LinkType, PcapWriter } from '../packet/index.ts'
 import type { PcapRingConfig } from './config.ts'
+import { TargetWriteError } from './errors.ts'
 
 const PCAP_HEADER = 24
 const RECORD_HEADER = 16
@@ -34,6 +35,12 @@ export class PcapRing {
   private kept: string[] = []
   /** Files deleted by retention since the ring was opened. */
   deletedFiles = 0
+  /**
+   * Failed opens, writes, flushes and closes of the ring's files (disk full, I/O error). The frames
+   * involved are lost; the first failure is reported once on stderr as `MF_TARGET_WRITE`.
+   */
+  writeErrors = 0
+  private reported = false
 
   constructor(dir: string, base: string, cfg: PcapRingConfig) {
     this.dir = dir
@@ -52,16 +59,25 @@ export class PcapRing {
     if (old.length > 0) this.seq = (old[old.length - 1] as [number, string])[0] + 1
   }
 
-  /** Appends one inner frame; rotates first when a limit is reached. */
-  write(bytes: Uint8Array, start: number, end: number, tsSec: number, tsNsec: number): void {
-    if (
-      this.writer === null ||
-      this.currentBytes >= this.cfg.maxFileBytes ||
-      tsSec - this.currentStartSec >= this.cfg.maxFileSeconds
-    ) {
-      this.rotate(tsSec)
+  /**
+   * Appends one inner frame `bytes[start, end)` whose original (wire) length was `origLen` — more
+   * than `end - start` when the capture that received it cut it short; rotates first when a limit is
+   * reached. A failed write is counted in `writeErrors`, never thrown.
+   */
+  write(bytes: Uint8Array, start: number, end: number, origLen: number, tsSec: number, tsNsec: number): void {
+    try {
+      if (
+        this.writer === null ||
+        this.currentBytes >= this.cfg.maxFileBytes ||
+        tsSec - this.currentStartSec >= this.cfg.maxFileSeconds
+      ) {
+        this.rotate(tsSec)
+      }
+      ;(this.writer as PcapWriter).write(bytes, start, end, origLen, tsSec, tsNsec)
+    } catch (e) {
+      this.onWriteError(e)
+      return
     }
-    ;(this.writer as PcapWriter).write(bytes, start, end, end - start, tsSec, tsNsec)
     const incl = end - start < this.cfg.snaplen ? end - start : this.cfg.snaplen
     this.currentBytes += RECORD_HEADER + incl
   }
@@ -91,14 +107,27 @@ export class PcapRing {
   }
 
   private closeCurrent(): void {
-    if (this.writer === null) return
-    void this.writer.close()
+    const w = this.writer
+    if (w === null) return
     this.writer = null
+    w.close().catch((e: unknown) => this.onWriteError(e))
   }
 
   /** Writes buffered frames to the current file (the target calls this every ~100 ms). */
   flush(): void {
-    if (this.writer !== null) void this.writer.flush()
+    if (this.writer !== null) this.writer.flush().catch((e: unknown) => this.onWriteError(e))
+  }
+
+  /** Counts a failed file operation; the first one is reported on stderr. */
+  private onWriteError(e: unknown): void {
+    this.writeErrors++
+    if (this.reported) return
+    this.reported = true
+    const err = new TargetWriteError(
+      `pcap ring ${this.dir}: ${(e as Error).message} (frames are lost; further errors are only counted)`,
+      { cause: e },
+    )
+    process.stderr.write(`mirrorflow target: ${err.code}: ${err.message}\n`)
   }
 
   /** The file being written, or null before the first frame. */

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { readCapture } from '../packet/index.ts'
+import { LinkType, newFrameBatch, readCapture, type FrameBatch } from '../packet/index.ts'
 import { defaultTargetConfig, parseHostPort, validateTargetConfig } from './config.ts'
 import { MirrorTarget, type TargetStatus } from './target.ts'
 
@@ -196,6 +196,80 @@ describe('MirrorTarget, receive capture: a capture that dies', () => {
       await send(port, [vxlan(7, 60, 2)])
       await until(() => t.datagrams === 2)
       assert.equal(t.datagrams, 2)
+    } finally {
+      await t.stop()
+    }
+  })
+})
+
+describe('MirrorTarget, captured outer frames (the capture path, fed directly)', () => {
+  /** Ethernet + IPv4 10.9.9.9 → 127.0.0.1 with `l4` after the IP header (total length `ipTotal`). */
+  function outer(proto: number, ipTotal: number, l4: Buffer, ihl = 5): Buffer {
+    const b = Buffer.alloc(14 + 20 + l4.length)
+    b.writeUInt16BE(0x0800, 12)
+    b[14] = 0x40 | ihl
+    b.writeUInt16BE(ipTotal, 16)
+    b[22] = 64
+    b[23] = proto
+    b.writeUInt32BE(0x0a090909, 26)
+    b.writeUInt32BE(0x7f000001, 30)
+    l4.copy(b, 34)
+    return b
+  }
+
+  test('records the inner original length of a cut frame and counts damaged outer frames by reason', async () => {
+    const dir = tmp()
+    const cfg = defaultTargetConfig(dir)
+    cfg.listenHost = '127.0.0.1'
+    cfg.listenPort = 0
+    const t = await MirrorTarget.start(cfg)
+    try {
+      const port = t.address.port
+      // A VXLAN datagram whose 1000-byte inner frame the capture cut to 40 bytes (orig 1050 on the wire).
+      const udp = Buffer.alloc(8)
+      udp.writeUInt16BE(65400, 0)
+      udp.writeUInt16BE(port, 2)
+      udp.writeUInt16BE(8 + 8 + 1000, 4)
+      const cut = outer(17, 20 + 8 + 8 + 1000, Buffer.concat([udp, vxlan(42, 40, 77)]))
+      const udpShort = Buffer.alloc(4)
+      udpShort.writeUInt16BE(port, 2)
+      const tcp = Buffer.alloc(20)
+      tcp.writeUInt16BE(80, 2)
+      tcp[12] = 0x50
+      const frames: Array<[Buffer, number]> = [
+        [cut, 14 + 20 + 8 + 8 + 1000],
+        [outer(17, 60, Buffer.alloc(20), 4), 54], // IPv4 header length 16: damaged
+        [outer(17, 24, udpShort), 38], // UDP header cut off: damaged
+        [outer(6, 40, tcp), 54], // not VXLAN to our port
+      ]
+      const bytes = new Uint8Array(4096)
+      const b = newFrameBatch(frames.length, bytes)
+      let at = 0
+      for (const [f, orig] of frames) {
+        const i = b.count++
+        bytes.set(f, at)
+        b.starts[i] = at
+        b.ends[i] = at + f.length
+        b.origLens[i] = orig
+        b.tsSec[i] = 1_700_000_000
+        b.linkTypes[i] = LinkType.Ethernet
+        at += f.length
+      }
+      ;(t as unknown as { onCaptured(b: FrameBatch): void }).onCaptured(b)
+      assert.equal(t.captureIgnored, 1)
+      assert.equal(t.malformed.outer_ipv4_bad_header_length, 1)
+      assert.equal(t.malformed.outer_udp_truncated, 1)
+      const st: TargetStatus = await t.stop()
+      assert.equal(st.writeErrors, 0)
+      assert.deepEqual(
+        st.sessions.map((s) => [s.vni, s.source, s.packets, s.pcapWriteErrors]),
+        [[42, '10.9.9.9', 1, 0]],
+      )
+      const file = st.sessions[0]!.files[0]!.path
+      const lens: Array<[number, number]> = []
+      for await (const r of readCapture(file))
+        for (let i = 0; i < r.count; i++) lens.push([r.ends[i]! - r.starts[i]!, r.origLens[i]!])
+      assert.deepEqual(lens, [[40, 1000]])
     } finally {
       await t.stop()
     }

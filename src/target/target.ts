@@ -30,6 +30,7 @@ import {
   formatIPv4,
   IPPROTO_UDP,
   LinkType,
+  MALFORMED_NAMES,
   newFrameBatch,
   PacketMeta,
   type FrameBatch,
@@ -104,6 +105,8 @@ export interface TargetStatus {
   bytes: number
   malformed: Record<string, number>
   drops: Record<string, number>
+  /** Failed pcap file writes/flushes/closes over all sessions (disk full); see `MF_TARGET_WRITE`. */
+  writeErrors: number
   forward: { interface: string; forwarded: number; dropped: number } | null
   sessions: Array<{
     vni: number
@@ -115,6 +118,7 @@ export interface TargetStatus {
     pcapDir: string
     currentFile: string | null
     files: Array<{ path: string; bytes: number }>
+    pcapWriteErrors: number
   }>
   flowLogs: Record<string, unknown> | null
 }
@@ -155,6 +159,14 @@ function stopReceiving(sock: Socket): void {
   if (typeof handle?.recvStop === 'function') handle.recvStop()
 }
 
+/**
+ * Capture mode: the malformed-counter key of each packet-layer reason a captured outer frame can
+ * fail with (`Ipv4BadHeaderLength` → `outer_ipv4_bad_header_length`).
+ */
+const OUTER_MALFORMED_KEYS: readonly string[] = MALFORMED_NAMES.map(
+  (n) => `outer_${n.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`,
+)
+
 function sessionDirName(vni: number, source: string): string {
   return `vni-${vni}_${source.replace(/:/g, '-')}`
 }
@@ -163,6 +175,10 @@ export class MirrorTarget {
   readonly config: TargetConfig
   readonly registry: Registry
   datagrams = 0
+  /**
+   * Invalid VXLAN datagrams by reason; in capture mode also damaged outer frames, keyed
+   * `outer_<packet-layer reason>` (added at their first occurrence).
+   */
   readonly malformed: Record<string, number> = { vxlan_truncated: 0, vxlan_flags: 0, inner_truncated: 0 }
   /**
    * `socket`: the kernel's drop counter of the VXLAN socket (socket mode); `capture`: frames the
@@ -222,6 +238,7 @@ export class MirrorTarget {
       datagrams: () => this.datagrams,
       malformed: this.malformed,
       drops: this.drops,
+      writeErrors: () => this.writeErrors(),
       sessions: () =>
         this.list.map((s) => ({
           vni: s.vni,
@@ -428,6 +445,7 @@ export class MirrorTarget {
           b.bytes,
           b.starts[i] as number,
           b.ends[i] as number,
+          b.origLens[i] as number,
           b.tsSec[i] as number,
           b.tsNsec[i] as number,
         )
@@ -494,7 +512,12 @@ export class MirrorTarget {
     for (let i = 0; i < n; i++) {
       vx[i] = -1
       const end = b.ends[i] as number
-      decodeFrame(view, b.starts[i] as number, end, b.linkTypes[i] as number, m)
+      if (decodeFrame(view, b.starts[i] as number, end, b.linkTypes[i] as number, m) < 0) {
+        // A damaged outer frame: counted by the packet layer's reason, not as "not for us".
+        const key = OUTER_MALFORMED_KEYS[m.malformed] ?? `outer_reason${m.malformed}`
+        this.malformed[key] = (this.malformed[key] ?? 0) + 1
+        continue
+      }
       if (m.ipVersion === 4 && m.isFragment === 1) {
         this.onFragment(b, i)
         continue
@@ -561,6 +584,13 @@ export class MirrorTarget {
     if (n > (this.drops.socket ?? 0)) this.drops.socket = n
   }
 
+  /** Failed pcap file operations over all sessions. */
+  writeErrors(): number {
+    let n = 0
+    for (const s of this.list) n += s.ring.writeErrors
+    return n
+  }
+
   /** A snapshot of every counter and of each session's files. */
   status(): TargetStatus {
     const iso = (sec: number): string => new Date(sec * 1000).toISOString()
@@ -596,6 +626,7 @@ export class MirrorTarget {
       bytes,
       malformed: { ...this.malformed },
       drops: { ...this.drops },
+      writeErrors: this.writeErrors(),
       forward:
         this.forwarder === null
           ? null
@@ -614,6 +645,7 @@ export class MirrorTarget {
         pcapDir: resolve(s.ring.dir),
         currentFile: s.ring.current === null ? null : resolve(s.ring.current),
         files: s.ring.files().map((f) => ({ path: resolve(f.path), bytes: f.bytes })),
+        pcapWriteErrors: s.ring.writeErrors,
       })),
       flowLogs:
         flow === null ? null : flow.length === 1 ? (flow[0] as Record<string, unknown>) : { sinks: flow },
