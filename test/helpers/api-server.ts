@@ -22,6 +22,7 @@ import {
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
   DescribeTagsCommand,
+  DescribeTrafficMirrorFilterRulesCommand,
   DescribeTrafficMirrorFiltersCommand,
   DescribeTrafficMirrorSessionsCommand,
   DescribeTrafficMirrorTargetsCommand,
@@ -523,6 +524,24 @@ export async function registerInterface(srv: ApiTestServer, o: RegisterOptions):
   return eni
 }
 
+/** Every Describe action called once without arguments, in parallel: the raw SDK outputs by kind. */
+export async function describeAll(ec2: EC2Client) {
+  const [vpcs, subnets, enis, instances, targets, filters, rules, sessions, flowLogs, tags] =
+    await Promise.all([
+      ec2.send(new DescribeVpcsCommand({})),
+      ec2.send(new DescribeSubnetsCommand({})),
+      ec2.send(new DescribeNetworkInterfacesCommand({})),
+      ec2.send(new DescribeInstancesCommand({})),
+      ec2.send(new DescribeTrafficMirrorTargetsCommand({})),
+      ec2.send(new DescribeTrafficMirrorFiltersCommand({})),
+      ec2.send(new DescribeTrafficMirrorFilterRulesCommand({})),
+      ec2.send(new DescribeTrafficMirrorSessionsCommand({})),
+      ec2.send(new DescribeFlowLogsCommand({})),
+      ec2.send(new DescribeTagsCommand({})),
+    ])
+  return { vpcs, subnets, enis, instances, targets, filters, rules, sessions, flowLogs, tags }
+}
+
 /**
  * Everything the API can show, as plain data (request ids and metadata dropped): used to prove that
  * a rejected request changed nothing. Lists are sorted by id so the comparison ignores order.
@@ -530,17 +549,8 @@ export async function registerInterface(srv: ApiTestServer, o: RegisterOptions):
 export async function snapshot(ec2: EC2Client): Promise<Record<string, unknown>> {
   const byId = <T>(xs: T[] | undefined, key: keyof T): T[] =>
     [...(xs ?? [])].sort((a, b) => String(a[key]).localeCompare(String(b[key])))
-  const [vpcs, subnets, enis, instances, targets, filters, sessions, flowLogs, tags] = await Promise.all([
-    ec2.send(new DescribeVpcsCommand({})),
-    ec2.send(new DescribeSubnetsCommand({})),
-    ec2.send(new DescribeNetworkInterfacesCommand({})),
-    ec2.send(new DescribeInstancesCommand({})),
-    ec2.send(new DescribeTrafficMirrorTargetsCommand({})),
-    ec2.send(new DescribeTrafficMirrorFiltersCommand({})),
-    ec2.send(new DescribeTrafficMirrorSessionsCommand({})),
-    ec2.send(new DescribeFlowLogsCommand({})),
-    ec2.send(new DescribeTagsCommand({})),
-  ])
+  const { vpcs, subnets, enis, instances, targets, filters, sessions, flowLogs, tags } =
+    await describeAll(ec2)
   return {
     vpcs: byId(vpcs.Vpcs, 'VpcId'),
     subnets: byId(subnets.Subnets, 'SubnetId'),

@@ -15,21 +15,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import {
-  DescribeFlowLogsCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSubnetsCommand,
-  DescribeTagsCommand,
-  DescribeTrafficMirrorFilterRulesCommand,
-  DescribeTrafficMirrorFiltersCommand,
-  DescribeTrafficMirrorSessionsCommand,
-  DescribeTrafficMirrorTargetsCommand,
-  DescribeVpcsCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2'
+import { DescribeTrafficMirrorFiltersCommand, EC2Client } from '@aws-sdk/client-ec2'
 import {
   child,
   cliEnv,
+  describeAll,
   httpClient,
   parseXml,
   readCredentials,
@@ -254,17 +244,17 @@ test(
     assert.deepEqual(readCredentials(dataDir), creds)
     const ec2 = new EC2Client({ endpoint: server.url, region: REGION, credentials: creds, maxAttempts: 1 })
     try {
-      const [vpcs, subnets, enisNow, targets, filters, rules, sessions, flowLogs, tags] = await Promise.all([
-        ec2.send(new DescribeVpcsCommand({})),
-        ec2.send(new DescribeSubnetsCommand({})),
-        ec2.send(new DescribeNetworkInterfacesCommand({})),
-        ec2.send(new DescribeTrafficMirrorTargetsCommand({})),
-        ec2.send(new DescribeTrafficMirrorFiltersCommand({})),
-        ec2.send(new DescribeTrafficMirrorFilterRulesCommand({})),
-        ec2.send(new DescribeTrafficMirrorSessionsCommand({})),
-        ec2.send(new DescribeFlowLogsCommand({})),
-        ec2.send(new DescribeTagsCommand({})),
-      ])
+      const {
+        vpcs,
+        subnets,
+        enis: enisNow,
+        targets,
+        filters,
+        rules,
+        sessions,
+        flowLogs,
+        tags,
+      } = await describeAll(ec2)
       const have = {
         vpcs: new Set(vpcs.Vpcs!.map((x) => x.VpcId!)),
         subnets: new Set(subnets.Subnets!.map((x) => x.SubnetId!)),

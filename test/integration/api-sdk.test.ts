@@ -39,6 +39,10 @@ import {
   ModifyTrafficMirrorFilterRuleCommand,
   ModifyTrafficMirrorSessionCommand,
   type CreateTrafficMirrorFilterRuleCommandInput,
+  type ModifyTrafficMirrorSessionCommandInput,
+  type ModifyTrafficMirrorFilterRuleCommandInput,
+  type ModifyTrafficMirrorFilterNetworkServicesCommandInput,
+  type CreateFlowLogsCommandInput,
   type DescribeTrafficMirrorFiltersCommandOutput,
   type EC2Client,
 } from '@aws-sdk/client-ec2'
@@ -67,6 +71,14 @@ async function rejects(p: Promise<unknown>, codes: string | string[], status = 4
   assert.ok(want.includes(e.code), `error code ${e.code} (${e.message}), want one of ${want.join(', ')}`)
   assert.equal(e.status, status, `HTTP status for ${e.code}`)
   return e.code
+}
+
+/** Sends each case's input with `send`, in order, and expects its error code(s) as `rejects` does. */
+async function rejectsAll<I>(
+  send: (input: I) => Promise<unknown>,
+  cases: [I, string | string[]][],
+): Promise<void> {
+  for (const [input, codes] of cases) await rejects(send(input), codes)
 }
 
 async function newFilter(description?: string): Promise<string> {
@@ -433,23 +445,22 @@ describe('traffic mirror filters and rules (§1.3, §1.4, §5.3)', () => {
       }),
     )
     assert.deepEqual(rm.TrafficMirrorFilter!.NetworkServices, [])
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterNetworkServicesCommand({
-          TrafficMirrorFilterId: f.TrafficMirrorFilterId!,
-          AddNetworkServices: ['amazon-ntp' as 'amazon-dns'],
-        }),
-      ),
-      'InvalidParameterValue',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterNetworkServicesCommand({
-          TrafficMirrorFilterId: 'tmf-0123456789abcdef0',
-          AddNetworkServices: ['amazon-dns'],
-        }),
-      ),
-      'InvalidTrafficMirrorFilterId.NotFound',
+    await rejectsAll(
+      (i: ModifyTrafficMirrorFilterNetworkServicesCommandInput) =>
+        ec2.send(new ModifyTrafficMirrorFilterNetworkServicesCommand(i)),
+      [
+        [
+          {
+            TrafficMirrorFilterId: f.TrafficMirrorFilterId!,
+            AddNetworkServices: ['amazon-ntp' as 'amazon-dns'],
+          },
+          'InvalidParameterValue',
+        ],
+        [
+          { TrafficMirrorFilterId: 'tmf-0123456789abcdef0', AddNetworkServices: ['amazon-dns'] },
+          'InvalidTrafficMirrorFilterId.NotFound',
+        ],
+      ],
     )
     const del = await ec2.send(
       new DeleteTrafficMirrorFilterCommand({ TrafficMirrorFilterId: f.TrafficMirrorFilterId! }),
@@ -652,32 +663,22 @@ describe('traffic mirror filters and rules (§1.3, §1.4, §5.3)', () => {
       [10, 20],
     )
     // The two CIDRs must stay in one family; bad enums; unknown rule.
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterRuleCommand({
-          TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!,
-          SourceCidrBlock: '::/0',
-        }),
-      ),
-      ['InvalidParameterValue', 'InvalidParameterCombination'],
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterRuleCommand({
-          TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!,
-          RemoveFields: ['cidr' as 'protocol'],
-        }),
-      ),
-      'InvalidParameterValue',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterRuleCommand({
-          TrafficMirrorFilterRuleId: 'tmfr-0123456789abcdef0',
-          RuleAction: 'accept',
-        }),
-      ),
-      'InvalidTrafficMirrorFilterRuleId.NotFound',
+    await rejectsAll(
+      (i: ModifyTrafficMirrorFilterRuleCommandInput) => ec2.send(new ModifyTrafficMirrorFilterRuleCommand(i)),
+      [
+        [
+          { TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!, SourceCidrBlock: '::/0' },
+          ['InvalidParameterValue', 'InvalidParameterCombination'],
+        ],
+        [
+          { TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!, RemoveFields: ['cidr' as 'protocol'] },
+          'InvalidParameterValue',
+        ],
+        [
+          { TrafficMirrorFilterRuleId: 'tmfr-0123456789abcdef0', RuleAction: 'accept' },
+          'InvalidTrafficMirrorFilterRuleId.NotFound',
+        ],
+      ],
     )
     const del = await ec2.send(
       new DeleteTrafficMirrorFilterRuleCommand({ TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId! }),
@@ -908,41 +909,29 @@ describe('traffic mirror sessions (§1.5, §3, §5.3)', () => {
       new DescribeTrafficMirrorSessionsCommand({ TrafficMirrorSessionIds: [s.TrafficMirrorSessionId!] }),
     )
     assert.deepEqual(d.TrafficMirrorSessions, [cleared.TrafficMirrorSession])
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: s.TrafficMirrorSessionId!,
-          TrafficMirrorTargetId: 'tmt-0123456789abcdef0',
-        }),
-      ),
-      'InvalidTrafficMirrorTargetId.NotFound',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: s.TrafficMirrorSessionId!,
-          PacketLength: 9000,
-        }),
-      ),
-      'InvalidParameterValue',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: s.TrafficMirrorSessionId!,
-          RemoveFields: ['session-number' as 'description'],
-        }),
-      ),
-      'InvalidParameterValue',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: 'tms-0123456789abcdef0',
-          SessionNumber: 1,
-        }),
-      ),
-      'InvalidTrafficMirrorSessionId.NotFound',
+    await rejectsAll(
+      (i: ModifyTrafficMirrorSessionCommandInput) => ec2.send(new ModifyTrafficMirrorSessionCommand(i)),
+      [
+        [
+          {
+            TrafficMirrorSessionId: s.TrafficMirrorSessionId!,
+            TrafficMirrorTargetId: 'tmt-0123456789abcdef0',
+          },
+          'InvalidTrafficMirrorTargetId.NotFound',
+        ],
+        [{ TrafficMirrorSessionId: s.TrafficMirrorSessionId!, PacketLength: 9000 }, 'InvalidParameterValue'],
+        [
+          {
+            TrafficMirrorSessionId: s.TrafficMirrorSessionId!,
+            RemoveFields: ['session-number' as 'description'],
+          },
+          'InvalidParameterValue',
+        ],
+        [
+          { TrafficMirrorSessionId: 'tms-0123456789abcdef0', SessionNumber: 1 },
+          'InvalidTrafficMirrorSessionId.NotFound',
+        ],
+      ],
     )
     const del = await ec2.send(
       new DeleteTrafficMirrorSessionCommand({ TrafficMirrorSessionId: s.TrafficMirrorSessionId! }),
@@ -1351,48 +1340,29 @@ describe('flow logs (FL §5)', () => {
     )
     assert.equal(dup, 'FlowLogAlreadyExists')
     const inval = ['InvalidParameter', 'InvalidParameterValue']
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ...base,
-          LogDestination: 'arn:aws:s3:::other',
-          MaxAggregationInterval: 120,
-        }),
-      ),
-      inval,
-    )
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ResourceType: 'VPC',
-          ResourceIds: [vpcId],
-          TrafficType: 'ALL',
-          LogDestinationType: 'cloud-watch-logs',
-          LogGroupName: 'my-group',
-        }),
-      ),
-      inval,
+    await rejectsAll(
+      (i: CreateFlowLogsCommandInput) => ec2.send(new CreateFlowLogsCommand(i)),
+      [
+        [{ ...base, LogDestination: 'arn:aws:s3:::other', MaxAggregationInterval: 120 }, inval],
+        [
+          {
+            ResourceType: 'VPC',
+            ResourceIds: [vpcId],
+            TrafficType: 'ALL',
+            LogDestinationType: 'cloud-watch-logs',
+            LogGroupName: 'my-group',
+          },
+          inval,
+        ],
+      ],
     )
     await rejects(ec2.send(new CreateFlowLogsCommand({ ...base, ResourceType: 'Elephant' as 'VPC' })), inval)
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ...base,
-          TrafficType: 'SOME' as 'ALL',
-          LogDestination: 'arn:aws:s3:::xxx-bucket',
-        }),
-      ),
-      inval,
-    )
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ...base,
-          LogDestination: 'arn:aws:s3:::yyy-bucket',
-          LogFormat: '${version} ${nonsense}',
-        }),
-      ),
-      inval,
+    await rejectsAll(
+      (i: CreateFlowLogsCommandInput) => ec2.send(new CreateFlowLogsCommand(i)),
+      [
+        [{ ...base, TrafficType: 'SOME' as 'ALL', LogDestination: 'arn:aws:s3:::xxx-bucket' }, inval],
+        [{ ...base, LogDestination: 'arn:aws:s3:::yyy-bucket', LogFormat: '${version} ${nonsense}' }, inval],
+      ],
     )
     const unknown = await ec2.send(
       new CreateFlowLogsCommand({
@@ -1472,41 +1442,40 @@ describe('flow logs (FL §5)', () => {
 describe('more flow-log and tag rules (FL §4.1, §4.2, §5)', () => {
   test('CreateFlowLogs: TrafficType required, LogGroupName needs cloud-watch-logs, AWSLogs folder, unknown subnet', async () => {
     const inval = ['InvalidParameter', 'InvalidParameterValue', 'MissingParameter']
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ResourceType: 'VPC',
-          ResourceIds: [vpcId],
-          LogDestinationType: 's3',
-          LogDestination: 'arn:aws:s3:::no-traffic-type',
-        }),
-      ),
-      inval,
-    )
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ResourceType: 'VPC',
-          ResourceIds: [vpcId],
-          TrafficType: 'ALL',
-          LogDestinationType: 's3',
-          LogGroupName: 'my-group',
-          LogDestination: 'arn:aws:s3:::group-and-s3',
-        }),
-      ),
-      ['InvalidParameter', 'InvalidParameterValue', 'InvalidParameterCombination'],
-    )
-    await rejects(
-      ec2.send(
-        new CreateFlowLogsCommand({
-          ResourceType: 'VPC',
-          ResourceIds: [vpcId],
-          TrafficType: 'ALL',
-          LogDestinationType: 's3',
-          LogDestination: 'arn:aws:s3:::bucket-x/AWSLogs',
-        }),
-      ),
-      ['InvalidParameter', 'InvalidParameterValue'],
+    await rejectsAll(
+      (i: CreateFlowLogsCommandInput) => ec2.send(new CreateFlowLogsCommand(i)),
+      [
+        [
+          {
+            ResourceType: 'VPC',
+            ResourceIds: [vpcId],
+            LogDestinationType: 's3',
+            LogDestination: 'arn:aws:s3:::no-traffic-type',
+          },
+          inval,
+        ],
+        [
+          {
+            ResourceType: 'VPC',
+            ResourceIds: [vpcId],
+            TrafficType: 'ALL',
+            LogDestinationType: 's3',
+            LogGroupName: 'my-group',
+            LogDestination: 'arn:aws:s3:::group-and-s3',
+          },
+          ['InvalidParameter', 'InvalidParameterValue', 'InvalidParameterCombination'],
+        ],
+        [
+          {
+            ResourceType: 'VPC',
+            ResourceIds: [vpcId],
+            TrafficType: 'ALL',
+            LogDestinationType: 's3',
+            LogDestination: 'arn:aws:s3:::bucket-x/AWSLogs',
+          },
+          ['InvalidParameter', 'InvalidParameterValue'],
+        ],
+      ],
     )
     const r = await ec2.send(
       new CreateFlowLogsCommand({
@@ -1902,23 +1871,15 @@ describe('more business rules (§1.2–§1.5, §5.3)', () => {
       )
     ).TrafficMirrorFilterRule!
     const badOrCombo = ['InvalidParameterValue', 'InvalidParameterCombination']
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterRuleCommand({
-          TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!,
-          Protocol: 1,
-        }),
-      ),
-      badOrCombo,
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorFilterRuleCommand({
-          TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!,
-          RemoveFields: ['protocol'],
-        }),
-      ),
-      [...badOrCombo, 'MissingParameter'],
+    await rejectsAll(
+      (i: ModifyTrafficMirrorFilterRuleCommandInput) => ec2.send(new ModifyTrafficMirrorFilterRuleCommand(i)),
+      [
+        [{ TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!, Protocol: 1 }, badOrCombo],
+        [
+          { TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!, RemoveFields: ['protocol'] },
+          [...badOrCombo, 'MissingParameter'],
+        ],
+      ],
     )
     const d = await ec2.send(
       new DescribeTrafficMirrorFilterRulesCommand({
@@ -1941,24 +1902,19 @@ describe('more business rules (§1.2–§1.5, §5.3)', () => {
       )
     await mk(1)
     const b = (await mk(2)).TrafficMirrorSession!
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: b.TrafficMirrorSessionId!,
-          SessionNumber: 1,
-        }),
-      ),
-      'InvalidParameterValue',
-    )
-    await rejects(
-      ec2.send(
-        new ModifyTrafficMirrorSessionCommand({
-          TrafficMirrorSessionId: b.TrafficMirrorSessionId!,
-          PacketLength: 100,
-          RemoveFields: ['packet-length'],
-        }),
-      ),
-      ['InvalidParameterCombination', 'InvalidParameterValue'],
+    await rejectsAll(
+      (i: ModifyTrafficMirrorSessionCommandInput) => ec2.send(new ModifyTrafficMirrorSessionCommand(i)),
+      [
+        [{ TrafficMirrorSessionId: b.TrafficMirrorSessionId!, SessionNumber: 1 }, 'InvalidParameterValue'],
+        [
+          {
+            TrafficMirrorSessionId: b.TrafficMirrorSessionId!,
+            PacketLength: 100,
+            RemoveFields: ['packet-length'],
+          },
+          ['InvalidParameterCombination', 'InvalidParameterValue'],
+        ],
+      ],
     )
     const d = await ec2.send(
       new DescribeTrafficMirrorSessionsCommand({ TrafficMirrorSessionIds: [b.TrafficMirrorSessionId!] }),

@@ -68,6 +68,70 @@ async function aws(...args: string[]): Promise<Record<string, unknown>> {
   return out.trim() === '' ? {} : (JSON.parse(out) as Record<string, unknown>)
 }
 
+/**
+ * Creates a mirror target on the monitor's interface and a filter accepting all ICMP in the given
+ * directions (one rule each, numbered `ruleNumber`); queues their deletion in `undo`.
+ */
+async function icmpTargetAndFilter(
+  undo: string[][],
+  directions: string[],
+  ruleNumber: string,
+): Promise<{ tmt: string; tmf: string }> {
+  const tmt = (
+    (await aws('create-traffic-mirror-target', '--network-interface-id', eni.monitor!))
+      .TrafficMirrorTarget as { TrafficMirrorTargetId: string }
+  ).TrafficMirrorTargetId
+  undo.push(['delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt])
+  const tmf = (
+    (await aws('create-traffic-mirror-filter')).TrafficMirrorFilter as { TrafficMirrorFilterId: string }
+  ).TrafficMirrorFilterId
+  undo.push(['delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf])
+  for (const d of directions) {
+    await aws(
+      'create-traffic-mirror-filter-rule',
+      '--traffic-mirror-filter-id',
+      tmf,
+      '--traffic-direction',
+      d,
+      '--rule-number',
+      ruleNumber,
+      '--rule-action',
+      'accept',
+      '--protocol',
+      '1',
+      '--source-cidr-block',
+      '0.0.0.0/0',
+      '--destination-cidr-block',
+      '0.0.0.0/0',
+    )
+  }
+  return { tmt, tmf }
+}
+
+/** Creates a mirror session of the web host's interface to `tmt` through `tmf`; queues its deletion. */
+async function createSession(
+  undo: string[][],
+  tmt: string,
+  tmf: string,
+  sessionNumber: string,
+): Promise<{ TrafficMirrorSessionId: string; VirtualNetworkId: number }> {
+  const s = (
+    await aws(
+      'create-traffic-mirror-session',
+      '--network-interface-id',
+      eni.web!,
+      '--traffic-mirror-target-id',
+      tmt,
+      '--traffic-mirror-filter-id',
+      tmf,
+      '--session-number',
+      sessionNumber,
+    )
+  ).TrafficMirrorSession as { TrafficMirrorSessionId: string; VirtualNetworkId: number }
+  undo.push(['delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId])
+  return s
+}
+
 function startAgent(h: LabHost): ChildProcess {
   const argv = nsArgv(h.ns, [
     process.execPath,
@@ -212,50 +276,10 @@ test('a session created with the AWS CLI mirrors exactly the accepted packets wi
   const undo = undoList(t)
   const web = lab.host('web')
   const client = lab.host('client')
-  const tmt = (
-    (await aws('create-traffic-mirror-target', '--network-interface-id', eni.monitor!))
-      .TrafficMirrorTarget as { TrafficMirrorTargetId: string }
-  ).TrafficMirrorTargetId
-  undo.push(['delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt])
-  const tmf = (
-    (await aws('create-traffic-mirror-filter')).TrafficMirrorFilter as { TrafficMirrorFilterId: string }
-  ).TrafficMirrorFilterId
-  undo.push(['delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf])
-  for (const d of ['ingress', 'egress']) {
-    await aws(
-      'create-traffic-mirror-filter-rule',
-      '--traffic-mirror-filter-id',
-      tmf,
-      '--traffic-direction',
-      d,
-      '--rule-number',
-      '100',
-      '--rule-action',
-      'accept',
-      '--protocol',
-      '1',
-      '--source-cidr-block',
-      '0.0.0.0/0',
-      '--destination-cidr-block',
-      '0.0.0.0/0',
-    )
-  }
+  const { tmt, tmf } = await icmpTargetAndFilter(undo, ['ingress', 'egress'], '100')
   const pcap = join(dir, 'web-icmp.pcap')
   const dump = await tcpdump(web.ns, pcap, 'icmp')
-  const s = (
-    await aws(
-      'create-traffic-mirror-session',
-      '--network-interface-id',
-      eni.web!,
-      '--traffic-mirror-target-id',
-      tmt,
-      '--traffic-mirror-filter-id',
-      tmf,
-      '--session-number',
-      '1',
-    )
-  ).TrafficMirrorSession as { TrafficMirrorSessionId: string; VirtualNetworkId: number }
-  undo.push(['delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId])
+  const s = await createSession(undo, tmt, tmf, '1')
   const created = Date.now()
   await sleep(Math.max(0, created + 1000 - Date.now()))
   await nsExec(client.ns, ['ping', '-c', '20', '-i', '0.05', '-q', web.address])
@@ -401,46 +425,8 @@ test('a VPC flow log: S3-layout objects whose records equal tshark per direction
 test('kill -9 of the agent: the restarted agent converges without duplicates and removes leftovers', async (t) => {
   const undo = undoList(t)
   const web = lab.host('web')
-  const tmt = (
-    (await aws('create-traffic-mirror-target', '--network-interface-id', eni.monitor!))
-      .TrafficMirrorTarget as { TrafficMirrorTargetId: string }
-  ).TrafficMirrorTargetId
-  undo.push(['delete-traffic-mirror-target', '--traffic-mirror-target-id', tmt])
-  const tmf = (
-    (await aws('create-traffic-mirror-filter')).TrafficMirrorFilter as { TrafficMirrorFilterId: string }
-  ).TrafficMirrorFilterId
-  undo.push(['delete-traffic-mirror-filter', '--traffic-mirror-filter-id', tmf])
-  await aws(
-    'create-traffic-mirror-filter-rule',
-    '--traffic-mirror-filter-id',
-    tmf,
-    '--traffic-direction',
-    'ingress',
-    '--rule-number',
-    '10',
-    '--rule-action',
-    'accept',
-    '--protocol',
-    '1',
-    '--source-cidr-block',
-    '0.0.0.0/0',
-    '--destination-cidr-block',
-    '0.0.0.0/0',
-  )
-  const s = (
-    await aws(
-      'create-traffic-mirror-session',
-      '--network-interface-id',
-      eni.web!,
-      '--traffic-mirror-target-id',
-      tmt,
-      '--traffic-mirror-filter-id',
-      tmf,
-      '--session-number',
-      '2',
-    )
-  ).TrafficMirrorSession as { TrafficMirrorSessionId: string; VirtualNetworkId: number }
-  undo.push(['delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId])
+  const { tmt, tmf } = await icmpTargetAndFilter(undo, ['ingress'], '10')
+  const s = await createSession(undo, tmt, tmf, '2')
   const kernelState = async (): Promise<{ tables: number; devices: number }> => {
     const t = (await nsExec(web.ns, ['nft', 'list', 'tables'])).stdout
     const d = JSON.parse(

@@ -108,68 +108,12 @@ export class MirrorLab {
     const peerMac = await interfaceMac(this.peer, 'p0')
     const s1Mac = await interfaceMac(this.src, 's1')
     const t0Mac = await interfaceMac(this.tgt, 't0')
-    await l.exec(this.src, [
-      'ip',
-      'neigh',
-      'replace',
-      PEER_IP,
-      'lladdr',
-      peerMac,
-      'dev',
-      's0',
-      'nud',
-      'permanent',
-    ])
-    await l.exec(this.src, [
-      'ip',
-      'neigh',
-      'replace',
-      PEER_IP6,
-      'lladdr',
-      peerMac,
-      'dev',
-      's0',
-      'nud',
-      'permanent',
-    ])
-    await l.exec(this.peer, [
-      'ip',
-      'neigh',
-      'replace',
-      SRC_IP,
-      'lladdr',
-      this.srcMac,
-      'dev',
-      'p0',
-      'nud',
-      'permanent',
-    ])
-    await l.exec(this.peer, [
-      'ip',
-      'neigh',
-      'replace',
-      SRC_IP6,
-      'lladdr',
-      this.srcMac,
-      'dev',
-      'p0',
-      'nud',
-      'permanent',
-    ])
-    for (const a of [TGT_IP, ...APPLIANCES])
-      await l.exec(this.src, ['ip', 'neigh', 'replace', a, 'lladdr', t0Mac, 'dev', 's1', 'nud', 'permanent'])
-    await l.exec(this.tgt, [
-      'ip',
-      'neigh',
-      'replace',
-      '10.78.0.1',
-      'lladdr',
-      s1Mac,
-      'dev',
-      't0',
-      'nud',
-      'permanent',
-    ])
+    await pinNeighbor(l, this.src, PEER_IP, peerMac, 's0')
+    await pinNeighbor(l, this.src, PEER_IP6, peerMac, 's0')
+    await pinNeighbor(l, this.peer, SRC_IP, this.srcMac, 'p0')
+    await pinNeighbor(l, this.peer, SRC_IP6, this.srcMac, 'p0')
+    for (const a of [TGT_IP, ...APPLIANCES]) await pinNeighbor(l, this.src, a, t0Mac, 's1')
+    await pinNeighbor(l, this.tgt, '10.78.0.1', s1Mac, 't0')
     await l.exec(this.tgt, ['nft', '-f', '-'], {
       input:
         'table inet mfdrop {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tudp dport 4789 drop\n\t}\n}\n',
@@ -274,21 +218,8 @@ export class MirrorLab {
     const l = this.lab
     if (!this.#imds) {
       this.#imds = true
-      await l.exec(this.peer, ['ip', 'addr', 'add', `${IMDS}/32`, 'dev', 'p0'])
       await l.exec(this.src, ['ip', 'route', 'add', `${IMDS}/32`, 'dev', 's0'])
-      const peerMac = await interfaceMac(this.peer, 'p0')
-      await l.exec(this.src, [
-        'ip',
-        'neigh',
-        'replace',
-        IMDS,
-        'lladdr',
-        peerMac,
-        'dev',
-        's0',
-        'nud',
-        'permanent',
-      ])
+      await this.#addPeerAddress(IMDS)
       this.#bg.push(l.spawn(this.peer, ['socat', `TCP-LISTEN:80,bind=${IMDS},fork,reuseaddr`, 'EXEC:cat']))
       await waitFor(async () => (await l.exec(this.peer, ['ss', '-ltnH'])).stdout.includes(`${IMDS}:80`))
     }
@@ -301,6 +232,60 @@ export class MirrorLab {
     await l.exec(this.peer, ['ping', '-c', '2', '-i', '0.2', '-W', '1', SRC_IP])
   }
   #imds = false
+
+  /** Gives the peer's p0 the extra address `addr` and pins it in the source's neighbour table. */
+  async #addPeerAddress(addr: string): Promise<void> {
+    const l = this.lab
+    await l.exec(this.peer, ['ip', 'addr', 'add', `${addr}/32`, 'dev', 'p0'])
+    const peerMac = await interfaceMac(this.peer, 'p0')
+    await pinNeighbor(l, this.src, addr, peerMac, 's0')
+  }
+
+  /**
+   * Applies one accept-all IPv4 session (VNI `vni`) with `apply` and runs `neverMirroredTraffic()`:
+   * instance metadata and DHCP (UDP 67 → 68) must not be mirrored, all other IPv4 must be.
+   */
+  async assertNeverMirrored(
+    apply: (st: MirrorState) => Promise<unknown>,
+    vni: number,
+    settleMs?: number,
+  ): Promise<void> {
+    const all = [rule(1)]
+    await apply(this.state([{ n: 1, vni, ingress: all, egress: all }]))
+    const cap = await this.capture('never', () => this.neverMirroredTraffic(), settleMs)
+    assert.ok(cap.src.some((p) => p.dst === IMDS) && cap.src.some((p) => p.sport === 67 && p.dport === 68))
+    await assertMirrored(cap, (p) =>
+      p.family !== 4 ||
+      p.src === IMDS ||
+      p.dst === IMDS ||
+      (p.proto === 17 && p.sport === 67 && p.dport === 68)
+        ? 0
+        : vni,
+    )
+  }
+
+  /**
+   * Two sessions on the source, applied with `apply`: `tcp` mirrors IPv4 TCP, `rest` (listed first,
+   * with the higher session number) all IPv4. Each packet must reach the target once,
+   * TCP with `tcp.vni`, the rest of IPv4 with `rest.vni`.
+   */
+  async assertTwoSessions(
+    apply: (st: MirrorState) => Promise<unknown>,
+    tcp: { n: number; vni: number },
+    rest: { n: number; vni: number },
+    settleMs?: number,
+  ): Promise<void> {
+    const tcpRules = [rule(1, { protocol: 6 })]
+    const all = [rule(1)]
+    await apply(
+      this.state([
+        { n: rest.n, vni: rest.vni, ingress: all, egress: all },
+        { n: tcp.n, vni: tcp.vni, ingress: tcpRules, egress: tcpRules },
+      ]),
+    )
+    const cap = await this.capture('two', () => this.traffic(), settleMs)
+    await assertMirrored(cap, (p) => (p.family !== 4 ? 0 : p.proto === 6 ? tcp.vni : rest.vni))
+  }
 
   /** One TCP echo flow (source port 30000+i → 8080) and one UDP datagram (31000+i → 8005). */
   async flow(i: number): Promise<void> {
@@ -335,20 +320,7 @@ export class MirrorLab {
     const near = '10.77.0.100'
     if (!this.#near) {
       this.#near = true
-      await l.exec(this.peer, ['ip', 'addr', 'add', `${near}/32`, 'dev', 'p0'])
-      const peerMac = await interfaceMac(this.peer, 'p0')
-      await l.exec(this.src, [
-        'ip',
-        'neigh',
-        'replace',
-        near,
-        'lladdr',
-        peerMac,
-        'dev',
-        's0',
-        'nud',
-        'permanent',
-      ])
+      await this.#addPeerAddress(near)
       // The target drops what it receives (after reassembly), so it sends nothing back.
       await l.exec(this.peer, ['nft', '-f', '-'], {
         input: `table inet mfnear {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tip daddr ${near} udp dport 4789 drop\n\t}\n}\n`,
@@ -427,6 +399,11 @@ export class MirrorLab {
 }
 
 /** Polls `cond` every 50 ms for up to `ms`. */
+/** A permanent neighbour entry in `ns`: `addr` is at `mac` on `dev` (no ARP/ND traffic). */
+async function pinNeighbor(l: Lab, ns: string, addr: string, mac: string, dev: string): Promise<void> {
+  await l.exec(ns, ['ip', 'neigh', 'replace', addr, 'lladdr', mac, 'dev', dev, 'nud', 'permanent'])
+}
+
 export async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms
   for (;;) {

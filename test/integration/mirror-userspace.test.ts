@@ -6,14 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { AutoDatapath, UserspaceDatapath, type MirrorState } from '../../src/mirror/index.ts'
 import { rule } from '../../src/mirror/testing.ts'
-import {
-  APPLIANCES,
-  assertMirrored,
-  assertOuterLikeAws,
-  IMDS,
-  MirrorLab,
-  type SrcPacket,
-} from './mirror-lab.ts'
+import { APPLIANCES, assertMirrored, assertOuterLikeAws, MirrorLab, type SrcPacket } from './mirror-lab.ts'
 
 const V4 = { sourceCidrBlock: '0.0.0.0/0', destinationCidrBlock: '0.0.0.0/0' }
 const V6 = { sourceCidrBlock: '::/0', destinationCidrBlock: '::/0' }
@@ -90,28 +83,11 @@ describe('mirroring: user-space datapath', () => {
   })
 
   test('never mirrored, even by accept-all: instance metadata and DHCP (the rest is)', async () => {
-    const all = [rule(1, V4)]
-    await dp.apply(lab.state([{ n: 1, vni: 115, ingress: all, egress: all }]))
-    const cap = await lab.capture('never', () => lab.neverMirroredTraffic(), SETTLE_MS)
-    assert.ok(cap.src.some((p) => p.dst === IMDS) && cap.src.some((p) => p.sport === 67 && p.dport === 68))
-    await assertMirrored(cap, (p) =>
-      p.family !== 4 ||
-      p.src === IMDS ||
-      p.dst === IMDS ||
-      (p.proto === 17 && p.sport === 67 && p.dport === 68)
-        ? 0
-        : 115,
-    )
+    await lab.assertNeverMirrored((st) => dp.apply(st), 115, SETTLE_MS)
   })
 
   test('two sessions: TCP to session 1, the rest of IPv4 to session 2, once', async () => {
-    const tcp = [rule(1, { ...V4, protocol: 6 })]
-    const all = [rule(1, V4)]
-    const st = lab.state([
-      { n: 7, vni: 212, ingress: all, egress: all },
-      { n: 3, vni: 211, ingress: tcp, egress: tcp },
-    ])
-    await scenario('two', st, (p) => (p.family !== 4 ? 0 : p.proto === 6 ? 211 : 212))
+    await lab.assertTwoSessions((st) => dp.apply(st), { n: 3, vni: 211 }, { n: 7, vni: 212 }, SETTLE_MS)
   })
 
   test('truncating session: packet length 60 cuts every inner frame to 60 bytes', async () => {
