@@ -466,11 +466,7 @@ export class FlowAggregator {
           rows[o + 7] === d &&
           rows[o + 1] === w1
         ) {
-          rows[o + R_PKTS]!++
-          this.rowsF64[(o >>> 1) + R_BYTES_F64]! += ipLength
-          if (sec > rows[o + R_LAST]!) rows[o + R_LAST] = sec
-          this.flags[f1 - 1]! |= tf
-          this.stats.ipPackets++
+          this.hit(o, f1 - 1, sec, ipLength, tf)
           return
         }
       }
@@ -495,6 +491,16 @@ export class FlowAggregator {
    * Claims empty `slot` for a new flow and fills its counters; returns the row offset for the caller
    * to write the key, or -1 when the table is full (the packet is counted as skipped).
    */
+  /** Adds a packet to the existing flow in row offset `o` (flow index `fi`); small enough for V8 to inline. */
+  private hit(o: number, fi: number, sec: number, ipLength: number, tf: number): void {
+    const rows = this.rows
+    rows[o + R_PKTS]!++
+    this.rowsF64[(o >>> 1) + R_BYTES_F64]! += ipLength
+    if (sec > rows[o + R_LAST]!) rows[o + R_LAST] = sec
+    this.flags[fi]! |= tf
+    this.stats.ipPackets++
+  }
+
   private insert(iface: number, slot: number, h: number, sec: number, ipLength: number, tf: number): number {
     if (this.n >= this.capacity) {
       this.stats.skippedPackets++
@@ -564,11 +570,7 @@ export class FlowAggregator {
           rows[o + 9] === k[9] &&
           rows[o + 10] === k[10]
         ) {
-          rows[o + R_PKTS]!++
-          this.rowsF64[(o >>> 1) + R_BYTES_F64]! += ipLength
-          if (sec > rows[o + R_LAST]!) rows[o + R_LAST] = sec
-          this.flags[f1 - 1]! |= tf
-          this.stats.ipPackets++
+          this.hit(o, f1 - 1, sec, ipLength, tf)
           return
         }
       }
