@@ -7,8 +7,8 @@
  * turns their results into BigInt ranges and never throws on bad input (it answers undefined).
  * @module
  */
-import { parseCidr as parseBlock, type Cidr as Block } from '../mirror/index.ts'
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../packet/index.ts'
+import { parseCidr as parseBlock, type Cidr as Block } from '../../../mirror/index.ts'
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../../packet/index.ts'
 
 /** A parsed CIDR block. `base` is the network address (host bits cleared). */
 export interface Cidr {
