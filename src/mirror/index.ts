@@ -14,7 +14,7 @@
  * ```
  *
  * It does not decide which interfaces exist or talk to the API (that is agent/ and control/), and it
- * does not receive mirror traffic (target/).
+ * does not receive mirror traffic (mirror-target/).
  * @module
  */
 export * from './model.ts'
