@@ -12,7 +12,6 @@ export type * from './model.ts'
 export type { RuleFields } from './mirroring/filters.ts'
 export type { CreateSessionInput, ModifySessionInput } from './mirroring/sessions.ts'
 export type { CreateTargetInput } from './mirroring/targets.ts'
-export * from './network/cidr.ts'
 export type {
   RegisterInstanceInput,
   RegisterInstanceResult,

@@ -31,3 +31,6 @@ export function checkDescription(d: string | undefined): void {
   if (d !== undefined && d.length > 255)
     throw invalidValue('The description must be 255 characters or fewer.')
 }
+
+/** Every CIDR block of the EC2 API carries its prefix length. */
+export const PREFIX_REQUIRED = { requirePrefix: true } as const

@@ -5,14 +5,14 @@
  * blocks of one family) with AWS's error codes.
  * @module
  */
+import { checkFilterRule } from '../../../mirror/index.ts'
 import { ApiError, invalidValue } from '../../core/errors.ts'
 import { ID_PREFIX, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
-import { checkDescription, type Quotas } from '../limits.ts'
+import { PREFIX_REQUIRED, checkDescription, type Quotas } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Tags } from '../tags.ts'
-import { parseCidr } from '../network/cidr.ts'
 import type { PortRange, TrafficMirrorFilter, TrafficMirrorFilterRule } from '../model.ts'
 
 export interface RuleFields {
@@ -118,44 +118,8 @@ export class Filters {
         `Value (${String(r.trafficDirection)}) for parameter TrafficDirection is invalid. Valid values: ingress, egress.`,
       )
     }
-    if (r.ruleAction !== 'accept' && r.ruleAction !== 'reject') {
-      throw invalidValue(
-        `Value (${String(r.ruleAction)}) for parameter RuleAction is invalid. Valid values: accept, reject.`,
-      )
-    }
-    // Rule numbers: UNCONFIRMED range; the spec recommends 1–32766 as for network ACLs.
-    if (!Number.isInteger(r.ruleNumber) || r.ruleNumber < 1 || r.ruleNumber > 32766) {
-      throw invalidValue(
-        `Value (${r.ruleNumber}) for parameter RuleNumber is invalid. Valid values: 1-32766.`,
-      )
-    }
-    if (r.protocol !== undefined && (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 255)) {
-      throw invalidValue(`Value (${r.protocol}) for parameter Protocol is invalid. Valid values: 0-255.`)
-    }
-    for (const [name, range] of [
-      ['DestinationPortRange', r.destinationPortRange],
-      ['SourcePortRange', r.sourcePortRange],
-    ] as const) {
-      if (range === undefined) continue
-      if (r.protocol !== 6 && r.protocol !== 17) {
-        throw invalidValue(`${name} can only be specified with protocol 6 (TCP) or 17 (UDP).`)
-      }
-      const ok = (p: number): boolean => Number.isInteger(p) && p >= 0 && p <= 65535
-      if (!ok(range.fromPort) || !ok(range.toPort) || range.fromPort > range.toPort) {
-        throw invalidValue(`Value (${range.fromPort}-${range.toPort}) for parameter ${name} is invalid.`)
-      }
-    }
-    const src = parseCidr(r.sourceCidrBlock)
-    if (src === undefined)
-      throw invalidValue(`Value (${r.sourceCidrBlock}) for parameter SourceCidrBlock is invalid.`)
-    const dst = parseCidr(r.destinationCidrBlock)
-    if (dst === undefined)
-      throw invalidValue(`Value (${r.destinationCidrBlock}) for parameter DestinationCidrBlock is invalid.`)
-    if (src.family !== dst.family) {
-      throw invalidValue(
-        'The source and destination CIDR blocks must be of the same address family (both IPv4 or both IPv6).',
-      )
-    }
+    const bad = checkFilterRule(r, PREFIX_REQUIRED)
+    if (bad !== null) throw invalidValue(bad.message)
     checkDescription(r.description)
     for (const id of this.x.rulesByFilter.get(r.filterId)) {
       if (id === exceptId) continue

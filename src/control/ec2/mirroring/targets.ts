@@ -5,11 +5,11 @@
  * admin API registers (MirrorflowRegisterLoadBalancer).
  * @module
  */
+import { parseAddress } from '../../../packet/index.ts'
 import { ApiError, invalidValue } from '../../core/errors.ts'
 import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
-import { parseAddress } from '../network/cidr.ts'
 import { checkDescription, type Quotas } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Tags } from '../tags.ts'

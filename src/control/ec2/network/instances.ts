@@ -6,13 +6,14 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { cidrContains, parseAddress, tryParseCidr } from '../../../packet/index.ts'
 import { ApiError, invalidValue } from '../../core/errors.ts'
 import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
 import type { Ledger } from '../../core/ledger.ts'
 import type { Resource } from '../../core/model.ts'
 import type { Instance, NetworkInterface, Subnet } from '../model.ts'
+import { PREFIX_REQUIRED } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
-import { cidrContains, parseAddress, parseCidr } from './cidr.ts'
 import type { Vpcs } from './vpcs.ts'
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/
@@ -83,7 +84,7 @@ export class Instances {
     let subnet: Subnet
     if (input.subnetId !== undefined) {
       subnet = this.vpcs.subnet(input.subnetId)
-      if (!cidrContains(parseCidr(subnet.cidrBlock)!, addr)) {
+      if (!cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, addr)) {
         throw invalidValue(
           `Address ${input.privateIpAddress} does not fall within the subnet's address range`,
         )
@@ -100,7 +101,11 @@ export class Instances {
     const secondary = input.secondaryPrivateIpAddresses ?? []
     for (const a of [input.privateIpAddress, ...secondary]) {
       const p = parseAddress(a)
-      if (p === undefined || p.family !== 4 || !cidrContains(parseCidr(subnet.cidrBlock)!, p)) {
+      if (
+        p === undefined ||
+        p.family !== 4 ||
+        !cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, p)
+      ) {
         throw invalidValue(`Address ${a} does not fall within the subnet's address range`)
       }
       if (this.addressInUse(subnet.id, a, existing?.id)) {

@@ -6,22 +6,22 @@
  * subnet holding an address).
  * @module
  */
+import {
+  cidrContains,
+  cidrOverlaps,
+  cidrSize,
+  cidrWithin,
+  parseAddress,
+  tryParseCidr,
+} from '../../../packet/index.ts'
 import { ApiError, invalidValue } from '../../core/errors.ts'
 import { ID_PREFIX, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
 import type { Subnet, Vpc } from '../model.ts'
+import { PREFIX_REQUIRED } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Tags } from '../tags.ts'
-import {
-  cidrContains,
-  cidrNetworkText,
-  cidrOverlaps,
-  cidrSize,
-  cidrWithin,
-  parseAddress,
-  parseCidr,
-} from './cidr.ts'
 
 export interface CreateSubnetInput {
   vpcId: string
@@ -51,13 +51,13 @@ export class Vpcs {
   }
 
   createVpc(cidrBlock: string, instanceTenancy: string | undefined, tags: Tag[], idem?: Idempotency): Vpc {
-    const c = parseCidr(cidrBlock)
+    const c = tryParseCidr(cidrBlock, PREFIX_REQUIRED)
     if (c === undefined || c.family !== 4) {
       throw invalidValue(
         `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
       )
     }
-    if (c.prefix < 16 || c.prefix > 28) {
+    if (c.prefixLength < 16 || c.prefixLength > 28) {
       throw new ApiError('InvalidVpc.Range', `The CIDR '${cidrBlock}' is invalid.`)
     }
     const tenancy = instanceTenancy ?? 'default'
@@ -70,7 +70,7 @@ export class Vpcs {
         kind: 'vpc',
         id: newId(ID_PREFIX.vpc),
         seq: this.l.nextSeq(),
-        cidrBlock: cidrNetworkText(c),
+        cidrBlock: c.text,
         cidrAssociationId: newId(ID_PREFIX.vpcCidrAssoc),
         instanceTenancy: tenancy,
         createdAt: this.l.now(),
@@ -111,19 +111,19 @@ export class Vpcs {
 
   createSubnet(input: CreateSubnetInput, tags: Tag[], idem?: Idempotency): Subnet {
     const vpc = this.vpc(input.vpcId)
-    const c = parseCidr(input.cidrBlock)
+    const c = tryParseCidr(input.cidrBlock, PREFIX_REQUIRED)
     if (c === undefined || c.family !== 4) {
       throw invalidValue(
         `Value (${input.cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
       )
     }
-    const vpcCidr = parseCidr(vpc.cidrBlock)!
-    if (c.prefix < 16 || c.prefix > 28 || !cidrWithin(c, vpcCidr)) {
+    const vpcCidr = tryParseCidr(vpc.cidrBlock, PREFIX_REQUIRED)!
+    if (c.prefixLength < 16 || c.prefixLength > 28 || !cidrWithin(c, vpcCidr)) {
       throw new ApiError('InvalidSubnet.Range', `The CIDR '${input.cidrBlock}' is invalid.`)
     }
     for (const sid of this.x.subnetsByVpc.get(vpc.id)) {
       const other = this.l.state.get('subnet', sid)!
-      if (cidrOverlaps(c, parseCidr(other.cidrBlock)!)) {
+      if (cidrOverlaps(c, tryParseCidr(other.cidrBlock, PREFIX_REQUIRED)!)) {
         throw new ApiError(
           'InvalidSubnet.Conflict',
           `The CIDR '${input.cidrBlock}' conflicts with another subnet`,
@@ -151,7 +151,7 @@ export class Vpcs {
         id: newId(ID_PREFIX.subnet),
         seq: this.l.nextSeq(),
         vpcId: vpc.id,
-        cidrBlock: cidrNetworkText(c),
+        cidrBlock: c.text,
         availabilityZone: zone,
         availabilityZoneId: this.azId(zone),
         createdAt: this.l.now(),
@@ -173,7 +173,7 @@ export class Vpcs {
 
   /** Addresses of a subnet still free (size minus the 5 AWS reserves, minus ENI addresses). */
   availableIpAddressCount(subnet: Subnet): number {
-    const size = Number(cidrSize(parseCidr(subnet.cidrBlock)!))
+    const size = cidrSize(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!)
     let used = 0
     for (const id of this.x.enisBySubnet.get(subnet.id)) {
       const e = this.l.state.get('network-interface', id)!
@@ -189,10 +189,10 @@ export class Vpcs {
     let best: Subnet | undefined
     let bestPrefix = -1
     for (const s of this.l.state.table('subnet').values()) {
-      const c = parseCidr(s.cidrBlock)!
-      if (cidrContains(c, a) && c.prefix > bestPrefix) {
+      const c = tryParseCidr(s.cidrBlock, PREFIX_REQUIRED)!
+      if (cidrContains(c, a) && c.prefixLength > bestPrefix) {
         best = s
-        bestPrefix = c.prefix
+        bestPrefix = c.prefixLength
       }
     }
     return best
