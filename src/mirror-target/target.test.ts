@@ -255,8 +255,8 @@ describe('MirrorTarget, captured outer frames (the capture path, fed directly)',
         b.linkTypes[i] = LinkType.Ethernet
         at += f.length
       }
-      ;(t as unknown as { onCaptured(b: FrameBatch): void }).onCaptured(b)
-      assert.equal(t.captureIgnored, 1)
+      ;(t as unknown as { capture: { onCaptured(b: FrameBatch): void } }).capture.onCaptured(b)
+      assert.equal(t.status().capture?.ignored, 1)
       assert.equal(t.malformed.outer_ipv4_bad_header_length, 1)
       assert.equal(t.malformed.outer_udp_truncated, 1)
       const st: TargetStatus = await t.stop()
