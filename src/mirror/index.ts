@@ -18,7 +18,12 @@
  * @module
  */
 export * from './model.ts'
-export { parseCidr, type Cidr } from './cidr.ts'
+export {
+  checkFilterRule,
+  type CheckFilterRuleOptions,
+  type FilterRuleFields,
+  type FilterRuleProblem,
+} from './rule-check.ts'
 export { Direction, MirrorEvaluator, NEVER_MIRRORED_IPV4, NEVER_MIRRORED_IPV6 } from './evaluator.ts'
 export { symmetricFlowHash, outerSourcePort, applianceIndex } from './flow-hash.ts'
 export {
