@@ -9,13 +9,15 @@
  * first one): a sender must keep a pair alive to hold a place, one datagram is not enough.
  *
  * Eviction, when a new pair finds the table full (`maxSessions`):
- * 1. the probation sessions are swept in order of arrival, CLOCK-style: one that had traffic since
- *    the sweep last passed it gets a second chance (moved to the back); the first one without is
- *    evicted. A pair spoofed once is therefore always evicted before a session that is sending;
- * 2. with no probation session, the established session idle longest is evicted if it has been
+ * 1. a probation session seen only once, the oldest first: a pair spoofed once always gives way
+ *    before any session that sent twice;
+ * 2. then the other probation sessions, swept in order of arrival CLOCK-style: one that had traffic
+ *    since the sweep last passed it gets a second chance (moved to the back), the first one without
+ *    is evicted;
+ * 3. with no probation session, the established session idle longest is evicted if it has been
  *    idle at least `idleSeconds`;
- * 3. otherwise the new pair is refused (counted): sessions with recent traffic are never pushed out
- *    by newcomers.
+ * 4. otherwise the new pair is refused (counted): established sessions with recent traffic are never
+ *    pushed out by newcomers.
  * Evicted sessions lose their frames not yet written (counted by the owner), keep their files on
  * disk (then reclaimed first by the global disk cap), and may come back as new sessions.
  *
@@ -104,12 +106,13 @@ export class SessionTable {
   /** Physical slots: `maxSessions` plus room for one batch's evictions. */
   readonly slotCount: number
   private readonly bySource = new Map<string, Map<number, TargetSession>>()
-  /** Doubly-linked lists of slots, one per segment; `seg[i]` 0 = probation, 1 = established. */
+  /** Doubly-linked lists of slots, one per segment; `seg[i]`: 0 seen once, 1 probation, 2 established. */
   private readonly next: Int32Array
   private readonly prev: Int32Array
   private readonly seg: Uint8Array
   /** Packet count at the sweep's last visit (second-chance mark). */
   private readonly mark: Float64Array
+  private readonly once: Segment = { head: NONE, tail: NONE, size: 0 }
   private readonly probation: Segment = { head: NONE, tail: NONE, size: 0 }
   private readonly established: Segment = { head: NONE, tail: NONE, size: 0 }
   /** No established session can be idle enough before this second: refuse without a sweep. */
@@ -211,7 +214,7 @@ export class SessionTable {
     const created = this.make(slot, gen, vni, source, nowSec)
     this.slots[slot] = created
     this.mark[slot] = 0
-    this.append(this.probation, slot, 0)
+    this.append(this.once, slot, 0)
     if (byVni === undefined) this.bySource.set(source, new Map([[vni, created]]))
     else byVni.set(vni, created)
     this.counters.created++
@@ -224,12 +227,14 @@ export class SessionTable {
    * segment. Called about once a second (cost: the probation sessions).
    */
   tick(): void {
-    let i = this.probation.head
-    while (i !== NONE) {
-      const nxt = this.next[i] as number
-      const s = this.slots[i] as TargetSession
-      if (s.lastSeen - s.firstSeen >= this.probationSeconds) this.promote(i)
-      i = nxt
+    for (const g of [this.once, this.probation]) {
+      let i = g.head
+      while (i !== NONE) {
+        const nxt = this.next[i] as number
+        const s = this.slots[i] as TargetSession
+        if (s.packets > 1 && s.lastSeen - s.firstSeen >= this.probationSeconds) this.promote(i)
+        i = nxt
+      }
     }
   }
 
@@ -241,12 +246,26 @@ export class SessionTable {
 
   private promote(slot: number): void {
     this.unlink(slot)
-    this.append(this.established, slot, 1)
+    this.append(this.established, slot, 2)
     ;(this.slots[slot] as TargetSession).established = true
   }
 
   private evictOne(nowSec: number): boolean {
-    // 1. Probation, CLOCK sweep: at most one full turn of second chances, then an eviction.
+    // 1. Sessions seen once, oldest first (those seen again since move on to probation).
+    while (this.once.size > 0) {
+      const i = this.once.head
+      const s = this.slots[i] as TargetSession
+      if (s.packets > 1) {
+        this.unlink(i)
+        this.mark[i] = s.packets
+        this.append(this.probation, i, 1)
+        continue
+      }
+      this.evict(i)
+      this.counters.evictedProbation++
+      return true
+    }
+    // 2. Probation, CLOCK sweep: at most one full turn of second chances, then an eviction.
     let turns = this.probation.size
     while (this.probation.size > 0) {
       const i = this.probation.head
@@ -254,7 +273,7 @@ export class SessionTable {
       if (turns > 0 && s.packets > (this.mark[i] as number)) {
         this.mark[i] = s.packets
         this.unlink(i)
-        this.append(this.probation, i, 0)
+        this.append(this.probation, i, 1)
         turns--
         continue
       }
@@ -262,7 +281,7 @@ export class SessionTable {
       this.counters.evictedProbation++
       return true
     }
-    // 2. The established session idle longest, if idle long enough.
+    // 3. The established session idle longest, if idle long enough.
     if (nowSec < this.noIdleBefore) return false
     let victim = NONE
     let oldest = Number.POSITIVE_INFINITY
@@ -308,7 +327,8 @@ export class SessionTable {
   }
 
   private unlink(slot: number): void {
-    const g = this.seg[slot] === 0 ? this.probation : this.established
+    const w = this.seg[slot]
+    const g = w === 0 ? this.once : w === 1 ? this.probation : this.established
     const p = this.prev[slot] as number
     const n = this.next[slot] as number
     if (p === NONE) g.head = n
