@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
-import { compileFilters } from './describe.ts'
 import { compileWildcard, hasWildcard, matchWildcard } from './wildcard.ts'
 
 const m = (pattern: string, text: string): boolean => matchWildcard(compileWildcard(pattern), text)
