@@ -6,6 +6,7 @@
  * AWS CLI (item 17), and a server that cannot bind its port leaving no data directory (item 19).
  */
 import assert from 'node:assert/strict'
+import { createHash, createHmac } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { connect } from 'node:net'
@@ -46,9 +47,41 @@ async function vpcCount(): Promise<number> {
   return (r.body.match(/<vpcId>/g) ?? []).length
 }
 
-/** A presigned URL (query-string SigV4, as the SDK's presigner makes it) for `params`. */
-async function presigned(method: 'GET' | 'POST', params: Record<string, string>): Promise<string> {
+/**
+ * A presigned URL (query-string SigV4) for `params`. `unsignedPayload` signs the payload as
+ * `UNSIGNED-PAYLOAD`, as botocore's presigner (`generate_presigned_url`) does — written out here
+ * from the SigV4 rules, independent of the server's code; otherwise the JS SDK's presigner signs
+ * the hash of an empty body.
+ */
+async function presigned(
+  method: 'GET' | 'POST',
+  params: Record<string, string>,
+  unsignedPayload = false,
+): Promise<string> {
   const u = new URL(srv.url)
+  if (unsignedPayload) {
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '')
+    const scope = `${amzDate.slice(0, 8)}/${srv.region}/ec2/aws4_request`
+    const q: Record<string, string> = {
+      Version: '2016-11-15',
+      ...params,
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': `${srv.credentials.accessKeyId}/${scope}`,
+      'X-Amz-Date': amzDate,
+      'X-Amz-Expires': '300',
+      'X-Amz-SignedHeaders': 'host',
+    }
+    const query = formEncode(Object.fromEntries(Object.entries(q).sort(([a], [b]) => (a < b ? -1 : 1))))
+    const canonical = [method, '/', query, `host:${u.host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n')
+    const hmac = (k: Buffer | string, d: string): Buffer => createHmac('sha256', k).update(d).digest()
+    let key = hmac(`AWS4${srv.credentials.secretAccessKey}`, amzDate.slice(0, 8))
+    for (const part of [srv.region, 'ec2', 'aws4_request']) key = hmac(key, part)
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`
+    return `/?${query}&X-Amz-Signature=${hmac(key, toSign).toString('hex')}`
+  }
   const signer = new SignatureV4({
     credentials: srv.credentials,
     region: srv.region,
@@ -81,30 +114,40 @@ function isError(r: HttpResult, status: number, code: string): void {
 }
 
 describe('item 4: a presigned request carries no body', () => {
-  test('the presigned URL itself works (GET, and POST without a body)', async () => {
-    const get = await srv.raw({ method: 'GET', path: await presigned('GET', { Action: 'DescribeVpcs' }) })
-    assert.equal(get.status, 200, get.body)
-    const post = await srv.raw({ method: 'POST', path: await presigned('POST', { Action: 'DescribeVpcs' }) })
-    assert.equal(post.status, 200, post.body)
+  test('the presigned URL itself works (GET, and POST without a body; both payload forms)', async () => {
+    for (const unsigned of [false, true]) {
+      const get = await srv.raw({
+        method: 'GET',
+        path: await presigned('GET', { Action: 'DescribeVpcs' }, unsigned),
+      })
+      assert.equal(get.status, 200, get.body)
+      const post = await srv.raw({
+        method: 'POST',
+        path: await presigned('POST', { Action: 'DescribeVpcs' }, unsigned),
+      })
+      assert.equal(post.status, 200, post.body)
+    }
   })
 
   test('Admin=true added in the body of a presigned MirrorflowCreateAccessKey is refused, no key made', async () => {
     const keys = await accessKeyCount()
-    const path = await presigned('POST', { Action: 'MirrorflowCreateAccessKey' })
-    const r = await srv.raw({
-      method: 'POST',
-      path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'Admin=true',
-    })
-    isError(r, 403, 'SignatureDoesNotMatch')
-    assert.match(parseEc2Error(r.body).message, /presigned request cannot carry a body/)
+    for (const unsigned of [true, false]) {
+      const path = await presigned('POST', { Action: 'MirrorflowCreateAccessKey' }, unsigned)
+      const r = await srv.raw({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'Admin=true',
+      })
+      isError(r, 403, 'SignatureDoesNotMatch')
+      assert.match(parseEc2Error(r.body).message, /presigned request cannot carry a body/)
+    }
     assert.equal(await accessKeyCount(), keys)
   })
 
   test('an Action added in the body of a presigned URL is refused, nothing created', async () => {
     const vpcs = await vpcCount()
-    const path = await presigned('POST', {})
+    const path = await presigned('POST', {}, true)
     for (const body of [
       formEncode({ Action: 'CreateVpc', CidrBlock: '10.9.0.0/16' }),
       // Chunked: no Content-Length to look at before the body.
