@@ -10,7 +10,7 @@ const ORDER = [
   'capture',
   'flowlogs',
   'mirror',
-  'target',
+  'mirror-target',
   'control',
   'api',
   'agent',
