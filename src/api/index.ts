@@ -92,9 +92,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
     })
-    admin = cp.accessKeys().find((k) => k.admin)
+    admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {
-      admin = cp.createAccessKey(true, 'admin key created at first start')
+      admin = cp.iam.create(true, 'admin key created at first start')
       created = true
     }
     if (created || !credentialFileHolds(opts.dataDir, admin.accessKeyId)) {

@@ -170,7 +170,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     return { path, query, headers: headerMap(req.raw) }
   }
 
-  const verifyOpts = { service: 'ec2', regions, secretOf: (id: string) => cp.secretOf(id) }
+  const verifyOpts = { service: 'ec2', regions, secretOf: (id: string) => cp.iam.secretOf(id) }
 
   /**
    * Before a byte of the body is read: the method, and everything of SigV4 but the HMAC over the
