@@ -19,6 +19,7 @@ import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
 export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './actions.ts'
 export { ADMIN_ACTIONS, adminActionNames } from './admin-actions.ts'
@@ -76,7 +77,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     .split(',')
     .map((r) => r.trim())
     .filter((r) => r !== '')
-  const accountId = opts.accountId ?? '123456789012'
+  const accountId = opts.accountId ?? DEFAULT_ACCOUNT_ID
   if (!/^\d{12}$/.test(accountId)) throw new Error(`the account id must be 12 digits, not '${accountId}'`)
   const host = opts.host ?? '127.0.0.1'
   // What this start creates, so that a start that fails (a port in use) leaves nothing behind.

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
 
 interface ServerOptions {
@@ -29,7 +30,7 @@ export function registerServer(program: Command): void {
     .option('--port <n>', 'TCP port (0 = any free port)', '4566')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
-    .option('--account-id <id>', 'the 12-digit account id', '123456789012')
+    .option('--account-id <id>', 'the 12-digit account id', DEFAULT_ACCOUNT_ID)
     .option('--log', 'log requests and errors as JSON lines on stderr')
     .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
     .option(
