@@ -57,6 +57,8 @@ export interface StartServerOptions {
   bodyLimit?: number
   /** Who may read `/metrics` (default `loopback`). */
   metricsAccess?: MetricsAccess
+  /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
+  agentTimeoutSeconds?: number
 }
 
 export interface RunningServer {
@@ -92,6 +94,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       accountId,
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
     })
     admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {

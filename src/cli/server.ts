@@ -19,6 +19,7 @@ interface ServerOptions {
   accountId: string
   log?: boolean
   bodyLimit: string
+  agentTimeout: string
   metricsAccess: string
 }
 
@@ -38,6 +39,11 @@ export function registerServer(program: Command): void {
       'who may read /metrics: loopback (peers on 127.0.0.0/8 or ::1), any, or off',
       'loopback',
     )
+    .option(
+      '--agent-timeout <s>',
+      'seconds without news from an agent before describe-instances shows its instance stopped',
+      '60',
+    )
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -49,6 +55,9 @@ export function registerServer(program: Command): void {
         throw new UsageError(`--body-limit must be 1024 to 67108864 bytes, got ${opts.bodyLimit}`)
       if (!(METRICS_ACCESS as readonly string[]).includes(opts.metricsAccess))
         throw new UsageError(`--metrics-access must be loopback, any or off, got ${opts.metricsAccess}`)
+      const agentTimeout = Number(opts.agentTimeout)
+      if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
+        throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const srv = await startServer({
         dataDir,
@@ -59,6 +68,7 @@ export function registerServer(program: Command): void {
         logger: opts.log === true,
         bodyLimit,
         metricsAccess: opts.metricsAccess as MetricsAccess,
+        agentTimeoutSeconds: agentTimeout,
       })
       if (srv.createdCredentials) {
         process.stdout.write(
