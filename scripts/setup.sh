@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs everything mirrorflow needs on a fresh Debian machine, idempotently:
-# the Debian packages (as root, through apt-get) and the npm dependencies (npm ci).
+# the Debian packages (as root, through apt-get), the capture helper and the npm dependencies (npm ci).
 # Usage: bash scripts/setup.sh [--no-npm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iproute2 nftables tcpdump tshark awscli tcpreplay iperf3 socat netcat-openbsd
-  iputils-ping curl procps python3
+  iputils-ping curl procps python3 gcc libc6-dev
 )
 
 missing=()
@@ -25,6 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The GSO-exact capture helper (src/capture/mf-capture.c), built with the system compiler.
+if [ ! -x build/mf-capture ] || [ src/capture/mf-capture.c -nt build/mf-capture ]; then
+  echo "setup: building build/mf-capture" >&2
+  mkdir -p build
+  cc -O2 -Wall -Werror -o build/mf-capture.tmp src/capture/mf-capture.c
+  mv build/mf-capture.tmp build/mf-capture
 fi
 
 if [ "${1:-}" != "--no-npm" ]; then

@@ -73,14 +73,24 @@ export function buildGsoHelper(): string {
 /** ARPHRD_ETHER and ARPHRD_LOOPBACK: interfaces whose frames start with an Ethernet header. */
 const ETHERNET_TYPES = new Set(['1', '772'])
 
-/** '' when `iface` can be captured GSO-exactly, else why not. */
-export function supportsGsoExact(iface: string): string {
+/** '' when `iface` (in `netns`, null: this namespace) can be captured GSO-exactly, else why not. */
+export function supportsGsoExact(iface: string, netns: string | null = null): string {
   if (iface === 'any') return 'the GSO-exact capture needs one interface, not any'
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) return `'${iface}' is not an interface name`
   let type: string
-  try {
-    type = readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim()
-  } catch {
-    return `no interface ${iface}`
+  if (netns === null) {
+    try {
+      type = readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim()
+    } catch {
+      return `no interface ${iface}`
+    }
+  } else {
+    // /sys shows the namespace of whoever mounted it: ask inside the namespace.
+    const r = spawnSync('ip', ['netns', 'exec', netns, 'cat', `/sys/class/net/${iface}/type`], {
+      encoding: 'utf8',
+    })
+    if (r.status !== 0) return `no interface ${iface} in ${netns}`
+    type = r.stdout.trim()
   }
   if (!ETHERNET_TYPES.has(type)) return `${iface} is not an Ethernet interface (ARPHRD ${type})`
   return buildGsoHelper()
@@ -91,11 +101,16 @@ export function supportsGsoExact(iface: string): string {
  * (`tcpdump -ddd`), in the helper's `-f` form: `count,code jt jf k,…`. Compiled with the whole-frame
  * snap length, so that the filter's accept value never cuts a super-frame before the helper sees it.
  */
-export async function compileFilter(iface: string, filter: string): Promise<string> {
-  const argv = ['-ddd', '-s', '262144', '-i', iface]
+export async function compileFilter(
+  iface: string,
+  filter: string,
+  netns: string | null = null,
+): Promise<string> {
+  const argv = ['tcpdump', '-ddd', '-s', '262144', '-i', iface]
   if (filter !== '') argv.push(filter)
+  if (netns !== null) argv.unshift('ip', 'netns', 'exec', netns)
   try {
-    const { stdout } = await execFileP('tcpdump', argv, { maxBuffer: 1 << 20 })
+    const { stdout } = await execFileP(argv[0] as string, argv.slice(1), { maxBuffer: 1 << 20 })
     return stdout.trim().split('\n').join(',')
   } catch (err) {
     const e = err as Error & { stderr?: string }

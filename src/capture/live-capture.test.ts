@@ -28,30 +28,7 @@ before(() => {
 after(() => {
   spawnSync('ip', ['netns', 'del', NS])
   spawnSync('ip', ['netns', 'del', PEER])
-  spawnSync('rm', ['-rf', `/tmp/${NS}-bin`])
 })
-
-/** Runs `fn` with the process in the test namespace: a capture started inside sees its interfaces. */
-async function inNamespace<T>(fn: () => Promise<T>): Promise<T> {
-  // The capture spawns `tcpdump` from PATH: a wrapper first on PATH runs it inside the namespace.
-  const dir = `/tmp/${NS}-bin`
-  sh('mkdir', '-p', dir)
-  for (const prog of ['tcpdump']) {
-    const real = spawnSync('which', [prog], { encoding: 'utf8' }).stdout.trim()
-    sh(
-      'sh',
-      '-c',
-      `printf '#!/bin/sh\\nexec ip netns exec ${NS} ${real} "$@"\\n' > ${dir}/${prog} && chmod +x ${dir}/${prog}`,
-    )
-  }
-  const path = process.env.PATH
-  process.env.PATH = `${dir}:${path}`
-  try {
-    return await fn()
-  } finally {
-    process.env.PATH = path
-  }
-}
 
 function ping(count: number): void {
   sh(...inNs(PEER, 'ping', '-c', String(count), '-i', '0.01', '-q', '10.9.0.2'))
@@ -104,10 +81,10 @@ describe('LiveCapture', () => {
   })
 
   test('ready, frames, stop delivers everything; a dying tcpdump is reported once', async () => {
-    await inNamespace(async () => {
+    {
       let frames = 0
       const failures: CaptureError[] = []
-      const o = { ...defaultCaptureOptions('b0', 'icmp'), direction: 'in' as const }
+      const o = { ...defaultCaptureOptions('b0', 'icmp'), direction: 'in' as const, netns: NS }
       const cap = await LiveCapture.start(
         o,
         (b) => (frames += b.count),
@@ -147,13 +124,18 @@ describe('LiveCapture', () => {
       assert.ok(dead.ended)
       await dead.stop()
       assert.equal(failures.length, 1)
-    })
+    }
   })
 
   test('a batch handler that throws ends the capture and is reported', async () => {
-    await inNamespace(async () => {
+    {
       const failures: CaptureError[] = []
-      const o = { ...defaultCaptureOptions('b0', 'icmp'), direction: 'in' as const, immediate: true }
+      const o = {
+        ...defaultCaptureOptions('b0', 'icmp'),
+        direction: 'in' as const,
+        immediate: true,
+        netns: NS,
+      }
       const cap = await LiveCapture.start(
         o,
         () => {
@@ -166,6 +148,6 @@ describe('LiveCapture', () => {
       assert.equal(failures.length, 1)
       assert.match(failures[0]!.message, /handler bug/)
       await cap.stop()
-    })
+    }
   })
 })

@@ -61,6 +61,8 @@ export interface CaptureOptions {
   gsoExact: boolean
   /** How long to wait for the process to start capturing (ms). */
   readyTimeoutMs: number
+  /** Run the capture inside this named network namespace (`ip netns exec`); null: this one. */
+  netns: string | null
 }
 
 /** Options with their defaults: both directions, whole frames, 4 MiB buffer, batched, tcpdump. */
@@ -77,6 +79,7 @@ export function defaultCaptureOptions(iface: string, filter = ''): CaptureOption
     statsIntervalMs: 1000,
     gsoExact: false,
     readyTimeoutMs: 15_000,
+    netns: null,
   }
 }
 
@@ -187,13 +190,14 @@ export class LiveCapture {
     let engine: LiveCapture['engine'] = 'tcpdump'
     let why = ''
     if (options.gsoExact) {
-      const reason = supportsGsoExact(options.iface)
+      const reason = supportsGsoExact(options.iface, options.netns)
       if (reason === '') {
-        const program = await compileFilter(options.iface, options.filter)
+        const program = await compileFilter(options.iface, options.filter, options.netns)
         argv = [gsoHelperPath(), ...helperArgs(options, program)]
         engine = 'mf-capture'
       } else why = reason
     }
+    if (options.netns !== null) argv = ['ip', 'netns', 'exec', options.netns, ...argv]
     const c = new LiveCapture(options, argv, engine, why)
     const stdout = captureStdout(c.#child, options.iface)
     let timer: NodeJS.Timeout | undefined
