@@ -11,7 +11,7 @@ const ORDER = [
   'capture',
   'flowlogs',
   'mirror',
-  'target',
+  'mirror-target',
   'control',
   'api',
   'agent',

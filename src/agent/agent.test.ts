@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { gunzipSync } from 'node:zlib'
 import { readCapture } from '../packet/index.ts'
-import { LocalBucketStore, parseS3Arn, SpoolDeliverer, type ObjectStore } from './delivery.ts'
+import { LocalBucketStore, SpoolDeliverer } from '../flowlogs/index.ts'
 import { toMirrorState, type DesiredState } from './desired.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
 import { parseIpAddr } from './inventory.ts'
@@ -173,49 +173,6 @@ describe('desired state → mirror state', () => {
   })
   test('no local interface: nothing to mirror', () => {
     assert.equal(toMirrorState(desired, []).sessions.length, 0)
-  })
-})
-
-describe('delivery', () => {
-  test('parseS3Arn', () => {
-    assert.deepEqual(parseS3Arn('arn:aws:s3:::my-bucket/prefix/x/'), {
-      bucket: 'my-bucket',
-      prefix: 'prefix/x',
-    })
-    assert.deepEqual(parseS3Arn('arn:aws:s3:::my-bucket'), { bucket: 'my-bucket', prefix: '' })
-    assert.throws(() => parseS3Arn('s3://bucket'), { code: 'MF_AGENT_DESTINATION' })
-  })
-
-  test('a destination that is down keeps objects in the spool and retries with back-off until delivered', async () => {
-    const d = tmp()
-    let down = true
-    const local = new LocalBucketStore(join(d, 's3'))
-    const flaky: ObjectStore = {
-      kind: 'flaky',
-      put: async (bucket, key, file) => {
-        if (down) throw new Error('connection refused')
-        await local.put(bucket, key, file)
-      },
-    }
-    const delivered: string[] = []
-    const dv = new SpoolDeliverer(join(d, 'spool'), flaky, (_fl, bucket, key) =>
-      delivered.push(`${bucket}/${key}`),
-    )
-    const { mkdirSync, writeFileSync } = await import('node:fs')
-    const spool = dv.spoolFor('fl-0123456789abcdef0', 'bkt')
-    mkdirSync(join(spool, 'AWSLogs', '1', 'vpcflowlogs'), { recursive: true })
-    writeFileSync(join(spool, 'AWSLogs', '1', 'vpcflowlogs', 'a.log.gz'), 'x')
-    dv.kick()
-    for (let i = 0; i < 50 && dv.stats.failures === 0; i++) await new Promise((r) => setTimeout(r, 10))
-    assert.equal(dv.stats.failures, 1)
-    assert.equal(dv.stats.backoffSeconds, 1)
-    assert.equal(walk(join(d, 'spool')).length, 1)
-    down = false
-    for (let i = 0; i < 300 && dv.stats.delivered === 0; i++) await new Promise((r) => setTimeout(r, 10))
-    await dv.close()
-    assert.deepEqual(delivered, ['bkt/AWSLogs/1/vpcflowlogs/a.log.gz'])
-    assert.equal(readFileSync(join(d, 's3', 'bkt', 'AWSLogs', '1', 'vpcflowlogs', 'a.log.gz'), 'utf8'), 'x')
-    assert.equal(walk(join(d, 'spool')).length, 0)
   })
 })
 

@@ -33,7 +33,7 @@ import { parseHostPort, StatusFileWriter, StatusServer, type HostPort } from '..
 import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
 import type { AgentCredentials, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
-import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from './delivery.ts'
+import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from '../flowlogs/index.ts'
 import { localInterfaceOf, toMirrorState, type DesiredFlowLog, type DesiredState } from './desired.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
 import { inventoryKey, readInventory, readLinkNames, type HostInterface } from './inventory.ts'

@@ -29,7 +29,7 @@ import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { PcapWriter, readCapture, type FrameBatch } from '../packet/index.ts'
 import type { DesiredFlowLog } from './desired.ts'
-import { parseS3Arn, type SpoolDeliverer } from './delivery.ts'
+import { parseS3Arn, type SpoolDeliverer } from '../flowlogs/index.ts'
 import { AgentDestinationError, AgentWriteError } from './errors.ts'
 
 export interface FlowLogRunnerOptions {

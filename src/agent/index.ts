@@ -33,14 +33,6 @@ export {
   type ServerClient,
   type VersionedDesiredState,
 } from './client.ts'
-export {
-  LocalBucketStore,
-  parseS3Arn,
-  S3EndpointStore,
-  SpoolDeliverer,
-  type DeliveryStats,
-  type ObjectStore,
-} from './delivery.ts'
 export { localInterfaceOf, toMirrorState } from './desired.ts'
 export { AgentDestinationError, AgentServerError } from './errors.ts'
 export { FlowLogRunner } from './flowlog-runner.ts'

@@ -15,7 +15,7 @@ import {
   RECEIVE_MODES,
   type ReceiveMode,
   type TargetConfig,
-} from '../target/index.ts'
+} from '../mirror-target/index.ts'
 
 interface TargetOptions {
   receive?: string
@@ -118,7 +118,7 @@ export function registerTarget(program: Command): void {
     .option('--quiet', 'do not print the final status')
     .action(async (o: TargetOptions) => {
       const cfg = targetConfigFromOptions(o)
-      const { MirrorTarget, TargetFlowLogSink } = await import('../target/index.ts')
+      const { MirrorTarget, TargetFlowLogSink } = await import('../mirror-target/index.ts')
       const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
       let target: Awaited<ReturnType<typeof MirrorTarget.start>>
       try {

@@ -9,13 +9,13 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import {
   cidrContains,
-  cidrNetworkText,
   cidrOverlaps,
   cidrSize,
   cidrWithin,
   parseAddress,
-  parseCidr,
-} from './cidr.ts'
+  tryParseCidr,
+} from '../packet/index.ts'
+import { checkFilterRule } from '../mirror/index.ts'
 import { ApiError, invalidValue } from './errors.ts'
 import { DEFAULT_LOG_FORMAT, validateLogFormat } from './flow-log-format.ts'
 import { ID_PREFIX, isIdOf, newId } from './ids.ts'
@@ -40,6 +40,9 @@ import type {
 } from './model.ts'
 import { State } from './state.ts'
 import type { ControlStore } from './store.ts'
+
+/** Every CIDR block of the EC2 API carries its prefix length. */
+const PREFIX_REQUIRED = { requirePrefix: true } as const
 
 /** Quotas (spec-traffic-mirroring §3). Non-adjustable in AWS; configurable here for tests. */
 export interface Quotas {
@@ -506,13 +509,13 @@ export class ControlPlane {
   // ---------------------------------------------------------------- VPCs and subnets
 
   createVpc(cidrBlock: string, instanceTenancy: string | undefined, tags: Tag[], idem?: Idempotency): Vpc {
-    const c = parseCidr(cidrBlock)
+    const c = tryParseCidr(cidrBlock, PREFIX_REQUIRED)
     if (c === undefined || c.family !== 4) {
       throw invalidValue(
         `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
       )
     }
-    if (c.prefix < 16 || c.prefix > 28) {
+    if (c.prefixLength < 16 || c.prefixLength > 28) {
       throw new ApiError('InvalidVpc.Range', `The CIDR '${cidrBlock}' is invalid.`)
     }
     const tenancy = instanceTenancy ?? 'default'
@@ -525,7 +528,7 @@ export class ControlPlane {
         kind: 'vpc',
         id: newId(ID_PREFIX.vpc),
         seq: this.nextSeq(),
-        cidrBlock: cidrNetworkText(c),
+        cidrBlock: c.text,
         cidrAssociationId: newId(ID_PREFIX.vpcCidrAssoc),
         instanceTenancy: tenancy,
         createdAt: this.now(),
@@ -575,19 +578,19 @@ export class ControlPlane {
     idem?: Idempotency,
   ): Subnet {
     const vpc = this.vpc(input.vpcId)
-    const c = parseCidr(input.cidrBlock)
+    const c = tryParseCidr(input.cidrBlock, PREFIX_REQUIRED)
     if (c === undefined || c.family !== 4) {
       throw invalidValue(
         `Value (${input.cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
       )
     }
-    const vpcCidr = parseCidr(vpc.cidrBlock)!
-    if (c.prefix < 16 || c.prefix > 28 || !cidrWithin(c, vpcCidr)) {
+    const vpcCidr = tryParseCidr(vpc.cidrBlock, PREFIX_REQUIRED)!
+    if (c.prefixLength < 16 || c.prefixLength > 28 || !cidrWithin(c, vpcCidr)) {
       throw new ApiError('InvalidSubnet.Range', `The CIDR '${input.cidrBlock}' is invalid.`)
     }
     for (const sid of this.state.subnetsByVpc.get(vpc.id)) {
       const other = this.state.get('subnet', sid)!
-      if (cidrOverlaps(c, parseCidr(other.cidrBlock)!)) {
+      if (cidrOverlaps(c, tryParseCidr(other.cidrBlock, PREFIX_REQUIRED)!)) {
         throw new ApiError(
           'InvalidSubnet.Conflict',
           `The CIDR '${input.cidrBlock}' conflicts with another subnet`,
@@ -615,7 +618,7 @@ export class ControlPlane {
         id: newId(ID_PREFIX.subnet),
         seq: this.nextSeq(),
         vpcId: vpc.id,
-        cidrBlock: cidrNetworkText(c),
+        cidrBlock: c.text,
         availabilityZone: zone,
         availabilityZoneId: this.azId(zone),
         createdAt: this.now(),
@@ -638,7 +641,7 @@ export class ControlPlane {
 
   /** Addresses of a subnet still free (size minus the 5 AWS reserves, minus ENI addresses). */
   availableIpAddressCount(subnet: Subnet): number {
-    const size = Number(cidrSize(parseCidr(subnet.cidrBlock)!))
+    const size = cidrSize(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!)
     let used = 0
     for (const id of this.state.enisBySubnet.get(subnet.id)) {
       const e = this.state.get('network-interface', id)!
@@ -656,10 +659,10 @@ export class ControlPlane {
     let best: Subnet | undefined
     let bestPrefix = -1
     for (const s of this.state.table('subnet').values()) {
-      const c = parseCidr(s.cidrBlock)!
-      if (cidrContains(c, a) && c.prefix > bestPrefix) {
+      const c = tryParseCidr(s.cidrBlock, PREFIX_REQUIRED)!
+      if (cidrContains(c, a) && c.prefixLength > bestPrefix) {
         best = s
-        bestPrefix = c.prefix
+        bestPrefix = c.prefixLength
       }
     }
     return best
@@ -683,7 +686,7 @@ export class ControlPlane {
     let subnet: Subnet
     if (input.subnetId !== undefined) {
       subnet = this.subnet(input.subnetId)
-      if (!cidrContains(parseCidr(subnet.cidrBlock)!, addr)) {
+      if (!cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, addr)) {
         throw invalidValue(
           `Address ${input.privateIpAddress} does not fall within the subnet's address range`,
         )
@@ -700,7 +703,11 @@ export class ControlPlane {
     const secondary = input.secondaryPrivateIpAddresses ?? []
     for (const a of [input.privateIpAddress, ...secondary]) {
       const p = parseAddress(a)
-      if (p === undefined || p.family !== 4 || !cidrContains(parseCidr(subnet.cidrBlock)!, p)) {
+      if (
+        p === undefined ||
+        p.family !== 4 ||
+        !cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, p)
+      ) {
         throw invalidValue(`Address ${a} does not fall within the subnet's address range`)
       }
       if (this.addressInUse(subnet.id, a, existing?.id)) {
@@ -1137,44 +1144,8 @@ export class ControlPlane {
         `Value (${String(r.trafficDirection)}) for parameter TrafficDirection is invalid. Valid values: ingress, egress.`,
       )
     }
-    if (r.ruleAction !== 'accept' && r.ruleAction !== 'reject') {
-      throw invalidValue(
-        `Value (${String(r.ruleAction)}) for parameter RuleAction is invalid. Valid values: accept, reject.`,
-      )
-    }
-    // Rule numbers: UNCONFIRMED range; the spec recommends 1–32766 as for network ACLs.
-    if (!Number.isInteger(r.ruleNumber) || r.ruleNumber < 1 || r.ruleNumber > 32766) {
-      throw invalidValue(
-        `Value (${r.ruleNumber}) for parameter RuleNumber is invalid. Valid values: 1-32766.`,
-      )
-    }
-    if (r.protocol !== undefined && (!Number.isInteger(r.protocol) || r.protocol < 0 || r.protocol > 255)) {
-      throw invalidValue(`Value (${r.protocol}) for parameter Protocol is invalid. Valid values: 0-255.`)
-    }
-    for (const [name, range] of [
-      ['DestinationPortRange', r.destinationPortRange],
-      ['SourcePortRange', r.sourcePortRange],
-    ] as const) {
-      if (range === undefined) continue
-      if (r.protocol !== 6 && r.protocol !== 17) {
-        throw invalidValue(`${name} can only be specified with protocol 6 (TCP) or 17 (UDP).`)
-      }
-      const ok = (p: number): boolean => Number.isInteger(p) && p >= 0 && p <= 65535
-      if (!ok(range.fromPort) || !ok(range.toPort) || range.fromPort > range.toPort) {
-        throw invalidValue(`Value (${range.fromPort}-${range.toPort}) for parameter ${name} is invalid.`)
-      }
-    }
-    const src = parseCidr(r.sourceCidrBlock)
-    if (src === undefined)
-      throw invalidValue(`Value (${r.sourceCidrBlock}) for parameter SourceCidrBlock is invalid.`)
-    const dst = parseCidr(r.destinationCidrBlock)
-    if (dst === undefined)
-      throw invalidValue(`Value (${r.destinationCidrBlock}) for parameter DestinationCidrBlock is invalid.`)
-    if (src.family !== dst.family) {
-      throw invalidValue(
-        'The source and destination CIDR blocks must be of the same address family (both IPv4 or both IPv6).',
-      )
-    }
+    const bad = checkFilterRule(r, PREFIX_REQUIRED)
+    if (bad !== null) throw invalidValue(bad.message)
     this.checkDescription(r.description)
     for (const id of this.state.rulesByFilter.get(r.filterId)) {
       if (id === exceptId) continue

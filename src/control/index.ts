@@ -16,7 +16,6 @@
  * {@link ApiError}s carrying the EC2 error code.
  * @module
  */
-export * from './cidr.ts'
 export * from './control-plane.ts'
 export * from './desired-state.ts'
 export * from './errors.ts'

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { hasCode } from '../errors.ts'
-import { parseAddress } from './addr.ts'
+import { parseAddressWords as parseAddress } from '../packet/index.ts'
 import { AwsServiceRanges } from './aws-services.ts'
 
 // A synthetic ip-ranges.json fragment in AWS's shape (documentation-style values).

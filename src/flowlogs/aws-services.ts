@@ -10,7 +10,7 @@
  * @module
  */
 import { FlowLogsConfigError } from './errors.ts'
-import { parseAddress } from './addr.ts'
+import { parseAddressWords as parseAddress } from '../packet/index.ts'
 
 const UMBRELLA = 'AMAZON'
 

@@ -19,3 +19,8 @@ export class LogFormatError extends MirrorflowError {
 export class FlowLogsConfigError extends MirrorflowError {
   readonly code = 'MF_FLOWLOGS_CONFIG'
 }
+
+/** A flow-log destination this engine cannot write to: not an S3 bucket ARN. */
+export class FlowLogsDestinationError extends MirrorflowError {
+  readonly code = 'MF_FLOWLOGS_DESTINATION'
+}

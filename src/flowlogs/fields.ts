@@ -23,7 +23,7 @@ import {
   type FlowLogInterface,
   type FlowRecordBatch,
 } from './record.ts'
-import { formatIPv4Number, formatIPv6Words } from './addr.ts'
+import { formatIPv4, formatIPv6Words } from '../packet/index.ts'
 
 /** Parquet physical/logical type AWS documents for the field (spec §1.5 "PQ"). */
 export type ParquetType = 'INT_32' | 'INT_64' | 'STRING'
@@ -53,7 +53,7 @@ const opt = (v: string | undefined): string | null => (v === undefined || v === 
 function pktAddr(b: FlowRecordBatch, i: number, which: 0 | 1): string | null {
   if (!isOK(b, i)) return null
   const w = which === 0 ? b.src : b.dst
-  return b.family[i] === 4 ? formatIPv4Number(w[i * 4]!) : formatIPv6Words(w, i * 4)
+  return b.family[i] === 4 ? formatIPv4(w[i * 4]!) : formatIPv6Words(w, i * 4)
 }
 
 /** srcaddr/dstaddr: the interface's own side is its primary address of that family (spec §1.9). */

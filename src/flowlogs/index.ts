@@ -60,6 +60,13 @@ export {
 } from './s3-layout.ts'
 export type { S3LayoutOptions } from './s3-layout.ts'
 export { writeParquetFile, duckdbColumns } from './parquet.ts'
-export { formatIPv4Number, formatIPv6Words, parseAddress } from './addr.ts'
-export { LogFormatError, FlowLogsConfigError } from './errors.ts'
+export { LogFormatError, FlowLogsConfigError, FlowLogsDestinationError } from './errors.ts'
+export {
+  LocalBucketStore,
+  parseS3Arn,
+  S3EndpointStore,
+  SpoolDeliverer,
+  type DeliveryStats,
+  type ObjectStore,
+} from './delivery.ts'
 export { AwsServiceRanges } from './aws-services.ts'

@@ -6,7 +6,7 @@ import { LineWriter } from './line-writer.ts'
 import { parseLogFormat } from './log-format.ts'
 import { Direction, FlowRecordBatch, LogStatus, resolveInterface } from './record.ts'
 import { renderRecordLine } from './render.ts'
-import { parseAddress } from './addr.ts'
+import { parseAddressWords as parseAddress } from '../packet/index.ts'
 
 test('LineWriter output equals renderRecordLine for every field and record shape', () => {
   const b = new FlowRecordBatch(16)
@@ -72,7 +72,7 @@ test('LineWriter output equals renderRecordLine for every field and record shape
 
 test('IPv6 text written as bytes equals formatIPv6Words (RFC 5952) for any address', async () => {
   const fc = (await import('fast-check')).default
-  const { formatIPv6Words } = await import('./addr.ts')
+  const { formatIPv6Words } = await import('../packet/index.ts')
   const fmt = parseLogFormat('${pkt-srcaddr} ${pkt-dstaddr}')
   const word = fc.oneof(
     fc.constant(0),

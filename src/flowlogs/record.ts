@@ -6,7 +6,7 @@
  * @module
  */
 import { FlowLogsConfigError } from './errors.ts'
-import { formatIPv4Number, formatIPv6Words, parseAddress } from './addr.ts'
+import { formatIPv4, formatIPv6Words, parseAddressWords } from '../packet/index.ts'
 import type { AwsServiceRanges } from './aws-services.ts'
 
 /** `log-status` values (spec §2.3). Numeric codes are stored in batches: append only. */
@@ -95,7 +95,7 @@ export function resolveInterface(info: FlowLogInterface): ResolvedInterface {
   let p4: string | null = null
   let p6: string | null = null
   for (const a of info.addresses ?? []) {
-    const parsed = parseAddress(a)
+    const parsed = parseAddressWords(a)
     if (parsed === null) throw new FlowLogsConfigError(`'${a}' is not an IPv4 or IPv6 address`)
     if (parsed.length === 1) {
       v4.push(parsed[0]!)
@@ -105,7 +105,7 @@ export function resolveInterface(info: FlowLogInterface): ResolvedInterface {
       if (p6 === null) p6 = parsed.length === 4 ? formatIPv6Words(parsed) : a
     }
   }
-  if (p4 !== null) p4 = formatIPv4Number(v4[0]!)
+  if (p4 !== null) p4 = formatIPv4(v4[0]!)
   let macHi = -1
   let macLo = 0
   if (info.mac !== undefined && info.mac !== '') {

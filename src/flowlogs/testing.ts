@@ -5,7 +5,7 @@
  * @module
  */
 import { LinkType, type FrameBatch } from '../packet/index.ts'
-import { parseAddress } from './addr.ts'
+import { parseAddressWords as parseAddress } from '../packet/index.ts'
 import { FlowAggregator, type FlowAggregatorConfig } from './aggregator.ts'
 import type { LogFormat } from './log-format.ts'
 import type { FlowRecordObject } from './record.ts'

@@ -14,7 +14,7 @@
  */
 import { ETHERTYPE_ARP, IPPROTO_TCP, IPPROTO_UDP, VXLAN_PORT, LinkType, parseMAC } from '../packet/index.ts'
 import type { PacketMeta } from '../packet/index.ts'
-import { cidr6Contains, parseCidr, type Cidr } from './cidr.ts'
+import { cidr6Contains, parseCidr, type Cidr } from '../packet/index.ts'
 import {
   rulesOf,
   sessionsOf,

@@ -14,11 +14,16 @@
  * ```
  *
  * It does not decide which interfaces exist or talk to the API (that is agent/ and control/), and it
- * does not receive mirror traffic (target/).
+ * does not receive mirror traffic (mirror-target/).
  * @module
  */
 export * from './model.ts'
-export { parseCidr, type Cidr } from './cidr.ts'
+export {
+  checkFilterRule,
+  type CheckFilterRuleOptions,
+  type FilterRuleFields,
+  type FilterRuleProblem,
+} from './rule-check.ts'
 export { Direction, MirrorEvaluator, NEVER_MIRRORED_IPV4, NEVER_MIRRORED_IPV6 } from './evaluator.ts'
 export { symmetricFlowHash, outerSourcePort, applianceIndex } from './flow-hash.ts'
 export {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { hasCode } from '../errors.ts'
 import { parseAwsMirrorConfig } from './aws-config.ts'
-import { parseCidr } from './cidr.ts'
+import { checkFilterRule, type FilterRuleFields } from './rule-check.ts'
 import { assignVni, VNI_MAX } from './model.ts'
 
 describe('assignVni', () => {
@@ -18,23 +18,43 @@ describe('assignVni', () => {
   })
 })
 
-describe('parseCidr', () => {
-  const cases = [
-    { in: '10.1.2.3/8', text: '10.0.0.0/8' },
-    { in: '0.0.0.0/0', text: '0.0.0.0/0' },
-    { in: '192.168.1.1', text: '192.168.1.1/32' },
-    { in: '2001:db8::1/32', text: '2001:db8:0:0:0:0:0:0/32' },
-    { in: '::/0', text: '0:0:0:0:0:0:0:0/0' },
-    { in: 'fd00::7/127', text: 'fd00:0:0:0:0:0:0:6/127' },
+describe('checkFilterRule (the one rule validation of the API and the engine)', () => {
+  const ok = {
+    ruleNumber: 100,
+    ruleAction: 'accept',
+    sourceCidrBlock: '10.0.0.0/8',
+    destinationCidrBlock: '0.0.0.0/0',
+  } as const
+  const cases: { name: string; over: Partial<FilterRuleFields>; want: string | null }[] = [
+    { name: 'valid', over: {}, want: null },
+    { name: 'bare address (offline)', over: { sourceCidrBlock: '10.0.0.1' }, want: null },
+    { name: 'action', over: { ruleAction: 'drop' as 'accept' }, want: 'RuleAction' },
+    { name: 'rule number 0', over: { ruleNumber: 0 }, want: 'RuleNumber' },
+    { name: 'rule number 32767', over: { ruleNumber: 32767 }, want: 'RuleNumber' },
+    { name: 'protocol 256', over: { protocol: 256 }, want: 'Protocol' },
+    {
+      name: 'ports without TCP/UDP',
+      over: { sourcePortRange: { fromPort: 1, toPort: 2 } },
+      want: 'SourcePortRange',
+    },
+    {
+      name: 'ports reversed',
+      over: { protocol: 6, destinationPortRange: { fromPort: 9, toPort: 2 } },
+      want: 'DestinationPortRange',
+    },
+    { name: 'bad source block', over: { sourceCidrBlock: '10.0.0.0/33' }, want: 'SourceCidrBlock' },
+    { name: 'bad destination block', over: { destinationCidrBlock: 'x' }, want: 'DestinationCidrBlock' },
+    { name: 'mixed families', over: { destinationCidrBlock: '::/0' }, want: 'DestinationCidrBlock' },
   ]
-  for (const c of cases) test(c.in, () => assert.equal(parseCidr(c.in).text, c.text))
-  for (const bad of ['10.0.0.0/33', '::/129', '10.0.0/8', 'x', '10.0.0.0/-1', '1.2.3.4/ 8']) {
-    test(`rejects ${bad}`, () =>
-      assert.throws(
-        () => parseCidr(bad),
-        (e: unknown) => hasCode(e, 'MF_MIRROR_CONFIG'),
-      ))
+  for (const c of cases) {
+    test(c.name, () => assert.equal(checkFilterRule({ ...ok, ...c.over })?.parameter ?? null, c.want))
   }
+  test('the API requires the prefix length', () => {
+    assert.equal(
+      checkFilterRule({ ...ok, sourceCidrBlock: '10.0.0.1' }, { requirePrefix: true })?.parameter,
+      'SourceCidrBlock',
+    )
+  })
 })
 
 describe('parseAwsMirrorConfig', () => {

@@ -7,7 +7,8 @@
  */
 import { randomInt } from 'node:crypto'
 import { MirrorConfigError } from './errors.ts'
-import { parseCidr } from './cidr.ts'
+import { tryParseCidr } from '../packet/index.ts'
+import { checkFilterRule } from './rule-check.ts'
 
 export type TrafficDirection = 'ingress' | 'egress'
 export type RuleAction = 'accept' | 'reject'
@@ -112,31 +113,14 @@ function checkInt(v: unknown, min: number, max: number, what: string): void {
 }
 
 function checkRule(r: TrafficMirrorFilterRule, where: string): void {
-  checkInt(r.ruleNumber, RULE_NUMBER_MIN, RULE_NUMBER_MAX, `${where} rule number`)
-  if (r.ruleAction !== 'accept' && r.ruleAction !== 'reject') {
-    throw new MirrorConfigError(`${where} rule ${r.ruleNumber}: action must be accept or reject`)
-  }
-  if (r.protocol !== undefined) checkInt(r.protocol, 0, 255, `${where} rule ${r.ruleNumber} protocol`)
-  const src = parseCidr(r.sourceCidrBlock)
-  const dst = parseCidr(r.destinationCidrBlock)
-  if (src.family !== dst.family) {
-    throw new MirrorConfigError(
-      `${where} rule ${r.ruleNumber}: source and destination CIDR must be the same family`,
-    )
-  }
-  for (const [name, pr] of [
-    ['source', r.sourcePortRange],
-    ['destination', r.destinationPortRange],
-  ] as const) {
-    if (pr === undefined) continue
-    if (r.protocol !== 6 && r.protocol !== 17) {
-      throw new MirrorConfigError(
-        `${where} rule ${r.ruleNumber}: a ${name} port range needs protocol 6 (TCP) or 17 (UDP)`,
-      )
-    }
-    checkInt(pr.fromPort, 0, 65535, `${where} rule ${r.ruleNumber} ${name} FromPort`)
-    checkInt(pr.toPort, pr.fromPort, 65535, `${where} rule ${r.ruleNumber} ${name} ToPort`)
-  }
+  const bad = checkFilterRule(r)
+  if (bad !== null) throw new MirrorConfigError(`${where} rule ${String(r.ruleNumber)}: ${bad.message}`)
+}
+
+/** Parses an address or CIDR block of a configuration; `MirrorConfigError` when it is neither. */
+function checkCidr(text: string, what: string): void {
+  if (tryParseCidr(text) === undefined)
+    throw new MirrorConfigError(`${what}: bad CIDR block: ${JSON.stringify(text)}`)
 }
 
 /** Throws `MirrorConfigError` (MF_MIRROR_CONFIG) for the first problem found in a state. */
@@ -146,7 +130,7 @@ export function validateMirrorState(state: MirrorState): void {
   const filters = new Map(state.filters.map((f) => [f.trafficMirrorFilterId, f]))
   for (const s of state.sources) {
     if (s.addresses.length === 0) throw new MirrorConfigError(`source ${s.networkInterfaceId}: no address`)
-    for (const a of s.addresses) parseCidr(a)
+    for (const a of s.addresses) checkCidr(a, `source ${s.networkInterfaceId}`)
   }
   for (const t of state.targets) {
     if (t.addresses.length === 0) throw new MirrorConfigError(`target ${t.trafficMirrorTargetId}: no address`)
@@ -155,7 +139,7 @@ export function validateMirrorState(state: MirrorState): void {
         `target ${t.trafficMirrorTargetId}: a network-interface target has one address`,
       )
     }
-    for (const a of t.addresses) parseCidr(a)
+    for (const a of t.addresses) checkCidr(a, `target ${t.trafficMirrorTargetId}`)
   }
   for (const f of state.filters) {
     for (const [dir, rules] of [
@@ -174,7 +158,7 @@ export function validateMirrorState(state: MirrorState): void {
       }
     }
   }
-  for (const a of state.amazonDnsResolvers) parseCidr(a)
+  for (const a of state.amazonDnsResolvers) checkCidr(a, 'Amazon DNS resolver')
   const numbers = new Set<string>()
   for (const s of state.sessions) {
     const id = s.trafficMirrorSessionId

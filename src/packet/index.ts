@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The packet layer: capture readers and writer, the zero-copy frame decoder, header encoders and
- * address helpers. Other domains import only this file.
+ * The packet layer: capture readers and writer, the zero-copy frame decoder, header encoders, and
+ * addresses and CIDR blocks (the only implementation in mirrorflow: every other domain imports them here). Other domains import only this file.
  * @module
  */
 export { PacketMeta } from './packet-meta.ts'
@@ -25,7 +25,33 @@ export {
   udpChecksumIPv4,
   udpChecksumIPv6,
 } from './encode.ts'
-export { formatIPv4, formatIPv6, formatMAC, parseIPv4, parseIPv6, parseMAC } from './addr.ts'
+export {
+  addressWords,
+  formatAddress,
+  formatIPv4,
+  formatIPv6,
+  formatIPv6Words,
+  formatMAC,
+  MAX_ADDRESS_TEXT,
+  parseAddress,
+  parseAddressWords,
+  parseIPv4,
+  parseIPv6,
+  parseMAC,
+  type IpAddress,
+} from './addr.ts'
+export {
+  cidr4Contains,
+  cidr6Contains,
+  cidrContains,
+  cidrOverlaps,
+  cidrSize,
+  cidrWithin,
+  parseCidr,
+  tryParseCidr,
+  type Cidr,
+  type ParseCidrOptions,
+} from './cidr.ts'
 export { CaptureFormatError } from './errors.ts'
 export { CaptureSummary, linkTypeName } from './summary.ts'
 export type { CaptureSummaryJson, FlowCount } from './summary.ts'

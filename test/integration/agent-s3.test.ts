@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import S3rver from 's3rver'
-import { S3EndpointStore, SpoolDeliverer } from '../../src/agent/index.ts'
+import { S3EndpointStore, SpoolDeliverer } from '../../src/flowlogs/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mf-agent-s3-'))
 let s3: S3rver | null = null

@@ -42,7 +42,7 @@ describe('ruleMatch', () => {
     {
       name: 'IPv6 prefix',
       r: rule(1, { sourceCidrBlock: 'fd00::/8', destinationCidrBlock: '::/0', protocol: 58 }),
-      want: 'meta protocol ip6 ip6 saddr fd00:0:0:0:0:0:0:0/8 meta l4proto 58',
+      want: 'meta protocol ip6 ip6 saddr fd00::/8 meta l4proto 58',
     },
   ]
   for (const c of cases) test(c.name, () => assert.equal(ruleMatch(c.r), c.want))

@@ -36,7 +36,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { parseCidr } from '../cidr.ts'
+import { parseCidr } from '../../packet/index.ts'
 import { NEVER_MIRRORED_IPV4, NEVER_MIRRORED_IPV6 } from '../evaluator.ts'
 import {
   rulesOf,

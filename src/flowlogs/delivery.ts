@@ -6,18 +6,19 @@
  * destination — a local directory per bucket (`<root>/<bucket>/<key>`, the embedded default) or an
  * S3-compatible endpoint (`PutObject`) — and deletes it from the spool only once delivered. Failures
  * are retried with exponential back-off (1 s doubling to 60 s). The spool has a size limit: a
- * flow log whose records would overflow it gets SKIPDATA accounting instead (see flowlog-runner.ts).
+ * flow log whose records would overflow it gets SKIPDATA accounting instead (the agent's flow-log runner does that).
  * @module
  */
 import { copyFile, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { AgentDestinationError } from './errors.ts'
+import { FlowLogsDestinationError } from './errors.ts'
 
 /** `arn:aws:s3:::bucket/prefix` → bucket and prefix (without slashes at the ends). */
 export function parseS3Arn(arn: string): { bucket: string; prefix: string } {
   const m = /^arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(arn)
-  if (!m) throw new AgentDestinationError(`'${arn}' is not an S3 bucket ARN (arn:aws:s3:::bucket[/prefix])`)
+  if (!m)
+    throw new FlowLogsDestinationError(`'${arn}' is not an S3 bucket ARN (arn:aws:s3:::bucket[/prefix])`)
   return { bucket: m[1] as string, prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') }
 }
 
