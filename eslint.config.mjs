@@ -46,7 +46,7 @@ const boundaryConfigs = ORDER.map((domain, i) => {
 })
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'results/**', '**/testdata/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'results/**', '**/testdata/**', 'web/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

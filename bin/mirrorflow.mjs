@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
-// The mirrorflow executable: loads the TypeScript sources through tsx and runs the CLI.
+// mirrorflow from its TypeScript sources, through tsx (development and tests). The installed command is
+// the compiled dist/mirrorflow.js (npm run build; package.json "bin").
 import { register } from 'tsx/esm/api'
 
 register()
-const { main } = await import('../src/cli/main.ts')
-await main(process.argv)
+await import('../src/cli/bin.ts')

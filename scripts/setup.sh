@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs everything mirrorflow needs on a fresh Debian machine, idempotently:
-# the Debian packages (as root, through apt-get), the capture helper and the npm dependencies (npm ci).
+# Installs everything mirrorflow needs on a fresh Debian machine, idempotently, doing only what is missing:
+# the Debian packages (as root, through apt-get), the capture helper (build/mf-capture, when missing or
+# older than its source), the npm dependencies (npm ci, when package-lock.json changed) and the compiled
+# build in dist/ (scripts/build.mjs, when dist/ is missing or older than a source).
+# When nothing is missing it costs a dpkg query and a find.
 # Usage: bash scripts/setup.sh [--no-npm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +46,7 @@ if [ "${1:-}" != "--no-npm" ]; then
     npm ci --no-audit --no-fund --loglevel=error
     echo "$want" > "$stamp"
   fi
+
+  # The compiled build (dist/): made when missing or when a source is newer than the last build.
+  node scripts/build.mjs --if-stale
 fi

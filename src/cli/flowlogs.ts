@@ -20,6 +20,7 @@ import {
   type TrafficType,
 } from '../flowlogs/index.ts'
 import { hasCode, UsageError } from '../errors.ts'
+import { assertReadableInput } from './errors.ts'
 
 interface FlowlogsOptions {
   pcap: string
@@ -109,6 +110,7 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
   if (!Number.isInteger(tableSize) || tableSize < 1) {
     throw new UsageError(`--flow-table-size must be a positive whole number, got ${opts.flowTableSize}`)
   }
+  assertReadableInput(opts.pcap)
   const format = parseLogFormat(opts.format)
   let ranges: AwsServiceRanges | null = null
   if (opts.awsIpRanges !== undefined) {

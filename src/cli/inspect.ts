@@ -11,6 +11,7 @@ import type { Command } from 'commander'
 import { CaptureSummary, readCapture } from '../packet/index.ts'
 import type { CaptureSummaryJson } from '../packet/index.ts'
 import { UsageError } from '../errors.ts'
+import { assertReadableInput } from './errors.ts'
 
 /** The capture `inspect` reads when given no file (made with shared/bench/genpcap.py, seed 7). */
 export const SAMPLE_CAPTURE = fileURLToPath(new URL('../packet/testdata/sample.pcap', import.meta.url))
@@ -35,6 +36,8 @@ export function registerInspect(program: Command): void {
       if (!Number.isInteger(top) || top < 0)
         throw new UsageError(`--top must be a whole number, got ${opts.top}`)
       const list = files.length > 0 ? files : [SAMPLE_CAPTURE]
+      // A file that cannot be opened is an error before any summary: nothing was read.
+      for (const file of list) assertReadableInput(file)
       const summary = new CaptureSummary()
       const errors: Error[] = []
       for (const file of list) {

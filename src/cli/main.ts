@@ -2,39 +2,79 @@
 /**
  * The `mirrorflow` command line: one executable, one subcommand per job. Each subcommand lives in
  * its own file here and registers itself on the program; this file only wires them and turns
- * errors into exit codes.
+ * errors into exit codes: 0 success, 1 failure, 2 usage error (unknown option or command, missing
+ * argument, bad value).
  * @module
  */
 import { Command, CommanderError } from 'commander'
 import { hasCode, MirrorflowError } from '../errors.ts'
+import { VERSION } from '../version.ts'
 type Register = (program: Command) => void
+
+interface CommandEntry {
+  /** One line for `mirrorflow --help`; the subcommand's own module says the same. */
+  summary: string
+  load: () => Promise<Register>
+}
 
 /**
  * The subcommands, each loaded only when it runs: a command pays for its own modules alone (the
  * server's, for one, load native code and tens of MiB), which keeps `mirrorflow flowlogs` and
- * `mirrorflow inspect` fast to start. Help with no command loads them all, to list them.
+ * `mirrorflow inspect` fast to start. `mirrorflow --help` and `--version` load none of them: the
+ * list below is what the top-level help prints.
  */
-const COMMANDS: Record<string, () => Promise<Register>> = {
-  inspect: async () => (await import('./inspect.ts')).registerInspect,
-  target: async () => (await import('./target.ts')).registerTarget,
-  agent: async () => (await import('./agent.ts')).registerAgent,
-  demo: async () => (await import('./demo.ts')).registerDemo,
-  flowlogs: async () => (await import('./flowlogs.ts')).registerFlowlogs,
-  mirror: async () => (await import('./mirror.ts')).registerMirror,
-  server: async () => (await import('./server.ts')).registerServer,
-  admin: async () => (await import('./admin.ts')).registerAdmin,
+export const COMMANDS: Record<string, CommandEntry> = {
+  demo: {
+    summary: 'run a small VPC in network namespaces with mirroring and flow logs, end to end',
+    load: async () => (await import('./demo.ts')).registerDemo,
+  },
+  server: {
+    summary: 'run the EC2-compatible API server (Traffic Mirroring, Flow Logs)',
+    load: async () => (await import('./server.ts')).registerServer,
+  },
+  admin: {
+    summary: "mirrorflow's own API actions (register interfaces, access keys)",
+    load: async () => (await import('./admin.ts')).registerAdmin,
+  },
+  agent: {
+    summary: 'register this host with the server and apply its mirroring and flow logs',
+    load: async () => (await import('./agent.ts')).registerAgent,
+  },
+  target: {
+    summary: 'receive VXLAN mirror traffic: pcap per session, flow logs',
+    load: async () => (await import('./target.ts')).registerTarget,
+  },
+  flowlogs: {
+    summary: 'turn a capture (pcap/pcapng; "-" = stdin) into AWS VPC Flow Logs records',
+    load: async () => (await import('./flowlogs.ts')).registerFlowlogs,
+  },
+  mirror: {
+    summary: 'mirror a capture through Traffic Mirroring sessions into a VXLAN pcap',
+    load: async () => (await import('./mirror.ts')).registerMirror,
+  },
+  inspect: {
+    summary: 'summarise capture files (pcap/pcapng; "-" = stdin; none = the bundled sample)',
+    load: async () => (await import('./inspect.ts')).registerInspect,
+  },
 }
 
-/** The program with the subcommand named in `argv` registered (all of them when none is named). */
+/**
+ * The program with the subcommand named in `argv` registered. With no known subcommand (`--help`,
+ * `--version`, a typo) every subcommand is listed by name and summary only: no module is loaded.
+ */
 export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('mirrorflow')
     .description('AWS Traffic Mirroring and VPC Flow Logs for any Linux network')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError()
   const name = argv[2]
-  const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS)
-  for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program)
+  if (name !== undefined && Object.hasOwn(COMMANDS, name)) {
+    const register = await COMMANDS[name]!.load()
+    register(program)
+  } else {
+    for (const [n, c] of Object.entries(COMMANDS)) program.command(n).description(c.summary)
+  }
   return program
 }
 
@@ -44,7 +84,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv)
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode
+      // Help and version displays exit 0; everything else commander rejects is a usage error.
+      process.exitCode = err.exitCode === 0 ? 0 : 2
       return
     }
     if (hasCode(err, 'MF_USAGE')) {

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { nodeArgv } from '../entry-points.ts'
 import { gunzipSync } from 'node:zlib'
 import {
   CreateFlowLogsCommand,
@@ -28,7 +28,6 @@ import { DemoError } from './errors.ts'
 import { nsArgv, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/mirrorflow.mjs', import.meta.url))
 /** The bucket the demo's VPC flow log is delivered to (a local directory under DATA_DIR/s3). */
 export const DEMO_BUCKET = 'mirrorflow-demo'
 
@@ -84,7 +83,7 @@ interface Proc {
 }
 
 function start(ns: string, name: string, args: string[]): Proc {
-  const argv = nsArgv(ns, [process.execPath, BIN, ...args])
+  const argv = nsArgv(ns, [...nodeArgv('cli'), ...args])
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   const p: Proc = {
     name,

@@ -20,7 +20,7 @@
  * @module
  */
 import { spawnSync, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { nodeArgv } from '../entry-points.ts'
 import { Lab, nsExec, run, stopProcess } from './netns.ts'
 
 /** One host of the lab. */
@@ -48,8 +48,6 @@ const HOSTS: Array<Pick<LabHost, 'name' | 'address' | 'subnet'>> = [
   { name: 'db', address: '10.0.2.20', subnet: 'b' },
   { name: 'monitor', address: '10.0.2.100', subnet: 'b' },
 ]
-const TRAFFIC_MAIN = fileURLToPath(new URL('./traffic-main.ts', import.meta.url))
-const TSX_LOADER = import.meta.resolve('tsx')
 
 /** A locally administered MAC made from an IPv4 address: 02:00:a:b:c:d. */
 function macFor(address: string): string {
@@ -172,14 +170,7 @@ export class VpcLab {
 
   /** Starts a traffic generator role in a host's namespace (see traffic-main.ts). */
   private spawnRole(host: LabHost, role: string, args: Record<string, string | number>): ChildProcess {
-    const argv = [
-      process.execPath,
-      '--import',
-      TSX_LOADER,
-      TRAFFIC_MAIN,
-      role,
-      ...Object.entries(args).map(([k, v]) => `${k}=${v}`),
-    ]
+    const argv = [...nodeArgv('lab-traffic'), role, ...Object.entries(args).map(([k, v]) => `${k}=${v}`)]
     const p = this.lab.spawn(host.ns, argv)
     this.procs.push(p)
     return p

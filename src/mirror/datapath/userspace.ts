@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
+import { nodeArgv } from '../../entry-points.ts'
 import { DatapathError } from '../errors.ts'
 import { sessionsOf, validateMirrorState, type MirrorState } from '../model.ts'
 import type { ApplyResult, Datapath } from './datapath.ts'
@@ -52,8 +52,6 @@ interface Worker {
   stats: UserspaceStats
   exited: Promise<void>
 }
-
-const WORKER = fileURLToPath(new URL('./userspace-worker.ts', import.meta.url))
 
 /** The user-space datapath (capture → evaluate → encapsulate → UDP). */
 export class UserspaceDatapath implements Datapath {
@@ -116,8 +114,8 @@ export class UserspaceDatapath implements Datapath {
   }
 
   async #start(id: string, key: string, config: string, netns: string | undefined): Promise<void> {
-    const tsx = import.meta.resolve('tsx')
-    const argv = inNetns(netns, [process.execPath, '--import', tsx, WORKER])
+    // userspace-worker.ts: compiled in dist/, or the source through tsx in development.
+    const argv = inNetns(netns, nodeArgv('mirror-worker'))
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, MF_MIRROR_WORKER: config },

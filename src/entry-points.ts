@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The programs mirrorflow starts as separate Node.js processes, and how to start each of them.
+ *
+ * Installed, mirrorflow runs compiled JavaScript from `dist/` (made by `scripts/build.mjs`): each
+ * program is a file there, run with plain `node`. In development and in the tests, the TypeScript
+ * sources run through tsx (`node --import tsx FILE.ts`) — tsx is a development dependency only and
+ * is never loaded by the build. The build defines `MIRRORFLOW_BUILD`; its absence means sources.
+ * @module
+ */
+import { fileURLToPath } from 'node:url'
+
+/** Replaced by the build with its version string; undeclared when the sources run through tsx. */
+declare const MIRRORFLOW_BUILD: string | undefined
+
+/** True when this code runs from the compiled `dist/`, false when it runs from the sources. */
+export const BUILT: boolean = typeof MIRRORFLOW_BUILD === 'string'
+
+/** The programs: the command line, the user-space mirror worker, the lab's traffic generator. */
+export type EntryPoint = 'cli' | 'mirror-worker' | 'lab-traffic'
+
+/** Each program's file in `dist/` (the build's entry point names, see scripts/build.mjs). */
+export const DIST_FILES: Record<EntryPoint, string> = {
+  cli: 'mirrorflow.js',
+  'mirror-worker': 'mirror-worker.js',
+  'lab-traffic': 'lab-traffic.js',
+}
+
+/** Each program's source, relative to this file. */
+export const SOURCE_FILES: Record<EntryPoint, string> = {
+  cli: './cli/bin.ts',
+  'mirror-worker': './mirror/datapath/userspace-worker.ts',
+  'lab-traffic': './lab/traffic-main.ts',
+}
+
+/**
+ * The argv (`[node, …args]`) that runs `entry`: the compiled file beside this bundle when built,
+ * else the source through tsx. Arguments for the program itself go after it.
+ */
+export function nodeArgv(entry: EntryPoint): string[] {
+  if (BUILT) return [process.execPath, fileURLToPath(new URL(`./${DIST_FILES[entry]}`, import.meta.url))]
+  return [
+    process.execPath,
+    '--import',
+    import.meta.resolve('tsx'),
+    fileURLToPath(new URL(SOURCE_FILES[entry], import.meta.url)),
+  ]
+}
