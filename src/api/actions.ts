@@ -7,7 +7,6 @@
  */
 import {
   ApiError,
-  RESOURCE_TYPE_NAME,
   type ControlPlane,
   type FlowLog,
   type Idempotency,
@@ -156,7 +155,7 @@ const createVpc: Handler = (ctx) => {
       'Amazon-provided IPv6 CIDR blocks are not supported by mirrorflow.',
     )
   }
-  const vpc = ctx.cp.createVpc(cidr, tenancy, tags)
+  const vpc = ctx.cp.ec2.vpcs.createVpc(cidr, tenancy, tags)
   return toXml([['vpc', 'Vpc', vpcShape(ctx.cp, vpc)]])
 }
 
@@ -179,7 +178,7 @@ const describeVpcs: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'VpcId',
     all: () => ctx.cp.state.table('vpc').values(),
-    lookup: (id) => ctx.cp.vpc(id),
+    lookup: (id) => ctx.cp.ec2.vpcs.vpc(id),
     fields: vpcFields(ctx.cp),
     wrapper: ['vpcSet', 'Vpcs'],
     shape: (v) => vpcShape(ctx.cp, v),
@@ -188,7 +187,7 @@ const describeVpcs: Handler = (ctx) =>
 const deleteVpc: Handler = (ctx) => {
   const id = ctx.p.str('VpcId', true)
   ctx.ready()
-  ctx.cp.deleteVpc(id)
+  ctx.cp.ec2.vpcs.deleteVpc(id)
   return ''
 }
 
@@ -200,7 +199,7 @@ const createSubnet: Handler = (ctx) => {
   const availabilityZoneId = p.str('AvailabilityZoneId')
   const tags = readTagSpecs(p, 'subnet')
   ctx.ready()
-  const s = ctx.cp.createSubnet({ vpcId, cidrBlock, availabilityZone, availabilityZoneId }, tags)
+  const s = ctx.cp.ec2.vpcs.createSubnet({ vpcId, cidrBlock, availabilityZone, availabilityZoneId }, tags)
   return toXml([['subnet', 'Subnet', subnetShape(ctx.cp, s)]])
 }
 
@@ -208,7 +207,7 @@ function subnetFields(cp: ControlPlane): Record<string, FilterField<Subnet>> {
   return {
     'availability-zone': (s) => s.availabilityZone,
     'availability-zone-id': (s) => s.availabilityZoneId,
-    'available-ip-address-count': (s) => cp.availableIpAddressCount(s),
+    'available-ip-address-count': (s) => cp.ec2.vpcs.availableIpAddressCount(s),
     'cidr-block': (s) => s.cidrBlock,
     cidr: (s) => s.cidrBlock,
     cidrBlock: (s) => s.cidrBlock,
@@ -227,7 +226,7 @@ const describeSubnets: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'SubnetId',
     all: () => ctx.cp.state.table('subnet').values(),
-    lookup: (id) => ctx.cp.subnet(id),
+    lookup: (id) => ctx.cp.ec2.vpcs.subnet(id),
     fields: subnetFields(ctx.cp),
     wrapper: ['subnetSet', 'Subnets'],
     shape: (s) => subnetShape(ctx.cp, s),
@@ -236,7 +235,7 @@ const describeSubnets: Handler = (ctx) =>
 const deleteSubnet: Handler = (ctx) => {
   const id = ctx.p.str('SubnetId', true)
   ctx.ready()
-  ctx.cp.deleteSubnet(id)
+  ctx.cp.ec2.vpcs.deleteSubnet(id)
   return ''
 }
 
@@ -272,7 +271,7 @@ const describeNetworkInterfaces: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'NetworkInterfaceId',
     all: () => ctx.cp.state.table('network-interface').values(),
-    lookup: (id) => ctx.cp.networkInterface(id),
+    lookup: (id) => ctx.cp.ec2.instances.networkInterface(id),
     fields: eniFields(ctx.cp),
     wrapper: ['networkInterfaceSet', 'NetworkInterfaces'],
     shape: (e) => networkInterfaceShape(ctx.cp, e),
@@ -305,7 +304,7 @@ const describeInstances: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'InstanceId',
     all: () => ctx.cp.state.table('instance').values(),
-    lookup: (id) => ctx.cp.instance(id),
+    lookup: (id) => ctx.cp.ec2.instances.instance(id),
     fields: instanceFields(ctx.cp),
     wrapper: ['reservationSet', 'Reservations'],
     shape: (i) => reservationShape(ctx.cp, i),
@@ -326,7 +325,7 @@ const createTarget: Handler = (ctx) => {
   }
   const token = p.str('ClientToken')
   ctx.ready()
-  const t = ctx.cp.createTarget(input, ctx.idem())
+  const t = ctx.cp.ec2.targets.createTarget(input, ctx.idem())
   return toXml([
     ['trafficMirrorTarget', 'TrafficMirrorTarget', targetShape(ctx.cp, t)],
     ['clientToken', 'ClientToken', token],
@@ -339,7 +338,7 @@ const createFilter: Handler = (ctx) => {
   const tags = readTagSpecs(p, 'traffic-mirror-filter')
   const token = p.str('ClientToken')
   ctx.ready()
-  const f = ctx.cp.createFilter(description, tags, ctx.idem())
+  const f = ctx.cp.ec2.filters.createFilter(description, tags, ctx.idem())
   return toXml([
     ['trafficMirrorFilter', 'TrafficMirrorFilter', filterShape(ctx.cp, f)],
     ['clientToken', 'ClientToken', token],
@@ -376,7 +375,7 @@ const createRule: Handler = (ctx) => {
   const tags = readTagSpecs(p, 'traffic-mirror-filter-rule')
   const token = p.str('ClientToken')
   ctx.ready()
-  const r = ctx.cp.createRule(filterId, fields, tags, ctx.idem())
+  const r = ctx.cp.ec2.filters.createRule(filterId, fields, tags, ctx.idem())
   return toXml([
     ['trafficMirrorFilterRule', 'TrafficMirrorFilterRule', ruleShape(r)],
     ['clientToken', 'ClientToken', token],
@@ -397,7 +396,7 @@ const createSession: Handler = (ctx) => {
   }
   const token = p.str('ClientToken')
   ctx.ready()
-  const s = ctx.cp.createSession(input, ctx.idem())
+  const s = ctx.cp.ec2.sessions.createSession(input, ctx.idem())
   return toXml([
     ['trafficMirrorSession', 'TrafficMirrorSession', sessionShape(ctx.cp, s)],
     ['clientToken', 'ClientToken', token],
@@ -410,7 +409,7 @@ const modifyNetworkServices: Handler = (ctx) => {
   const add = p.list('AddNetworkService')
   const remove = p.list('RemoveNetworkService')
   ctx.ready()
-  const f = ctx.cp.modifyNetworkServices(id, add, remove)
+  const f = ctx.cp.ec2.filters.modifyNetworkServices(id, add, remove)
   return toXml([['trafficMirrorFilter', 'TrafficMirrorFilter', filterShape(ctx.cp, f)]])
 }
 
@@ -420,7 +419,7 @@ const modifyRule: Handler = (ctx) => {
   const fields = ruleFields(p)
   const remove = p.list('RemoveField')
   ctx.ready()
-  const r = ctx.cp.modifyRule(id, fields, remove)
+  const r = ctx.cp.ec2.filters.modifyRule(id, fields, remove)
   // Model: "Tags are not returned for ModifyTrafficMirrorFilterRule".
   return toXml([['trafficMirrorFilterRule', 'TrafficMirrorFilterRule', ruleShape(r, false)]])
 }
@@ -438,7 +437,7 @@ const modifySession: Handler = (ctx) => {
     removeFields: p.list('RemoveField'),
   }
   ctx.ready()
-  const s = ctx.cp.modifySession(input)
+  const s = ctx.cp.ec2.sessions.modifySession(input)
   return toXml([['trafficMirrorSession', 'TrafficMirrorSession', sessionShape(ctx.cp, s)]])
 }
 
@@ -498,7 +497,7 @@ const describeTargets: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'TrafficMirrorTargetId',
     all: () => ctx.cp.state.table('traffic-mirror-target').values(),
-    lookup: (id) => ctx.cp.target(id),
+    lookup: (id) => ctx.cp.ec2.targets.target(id),
     fields: targetFields(ctx.cp),
     wrapper: ['trafficMirrorTargetSet', 'TrafficMirrorTargets'],
     shape: (t) => targetShape(ctx.cp, t),
@@ -508,7 +507,7 @@ const describeFilters: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'TrafficMirrorFilterId',
     all: () => ctx.cp.state.table('traffic-mirror-filter').values(),
-    lookup: (id) => ctx.cp.filter(id),
+    lookup: (id) => ctx.cp.ec2.filters.filter(id),
     fields: filterFields,
     wrapper: ['trafficMirrorFilterSet', 'TrafficMirrorFilters'],
     shape: (f) => filterShape(ctx.cp, f),
@@ -518,7 +517,7 @@ const describeSessions: Handler = (ctx) =>
   describe(ctx, {
     idParam: 'TrafficMirrorSessionId',
     all: () => ctx.cp.state.table('traffic-mirror-session').values(),
-    lookup: (id) => ctx.cp.session(id),
+    lookup: (id) => ctx.cp.ec2.sessions.session(id),
     fields: sessionFields(ctx.cp),
     wrapper: ['trafficMirrorSessionSet', 'TrafficMirrorSessions'],
     shape: (s) => sessionShape(ctx.cp, s),
@@ -530,12 +529,12 @@ const describeRules: Handler = (ctx) => {
     idParam: 'TrafficMirrorFilterRuleId',
     all: () => {
       if (filterId === undefined) return ctx.cp.state.table('traffic-mirror-filter-rule').values()
-      const f = ctx.cp.filter(filterId)
-      return [...ctx.cp.state.rulesByFilter.get(f.id)]
+      const f = ctx.cp.ec2.filters.filter(filterId)
+      return [...ctx.cp.ec2.index.rulesByFilter.get(f.id)]
         .map((id) => ctx.cp.state.get('traffic-mirror-filter-rule', id)!)
         .sort((a, b) => a.seq - b.seq)
     },
-    lookup: (id) => ctx.cp.rule(id),
+    lookup: (id) => ctx.cp.ec2.filters.rule(id),
     fields: ruleFilterFields,
     wrapper: ['trafficMirrorFilterRuleSet', 'TrafficMirrorFilterRules'],
     shape: (r) => ruleShape(r),
@@ -597,7 +596,7 @@ const createFlowLogs: Handler = (ctx) => {
   }
   const token = p.str('ClientToken')
   ctx.ready()
-  const r = ctx.cp.createFlowLogs(input, ctx.idem())
+  const r = ctx.cp.ec2.flowLogs.createFlowLogs(input, ctx.idem())
   return toXml([
     ['clientToken', 'ClientToken', token],
     ['flowLogIdSet', 'FlowLogIds', L(r.flowLogIds)],
@@ -652,7 +651,7 @@ const describeFlowLogs: Handler = (ctx) => {
 const deleteFlowLogs: Handler = (ctx) => {
   const ids = ctx.p.list('FlowLogId')
   ctx.ready()
-  const unsuccessful = ctx.cp.deleteFlowLogs(ids)
+  const unsuccessful = ctx.cp.ec2.flowLogs.deleteFlowLogs(ids)
   return toXml([['unsuccessful', 'Unsuccessful', L(unsuccessful.map(unsuccessfulItem))]])
 }
 
@@ -676,7 +675,7 @@ const createTags: Handler = (ctx) => {
   if (ids.length === 0)
     throw new ApiError('MissingParameter', 'The request must contain the parameter ResourceId')
   if (tags.length === 0) throw new ApiError('MissingParameter', 'The request must contain the parameter Tag')
-  ctx.cp.createTags(ids, tags)
+  ctx.cp.ec2.tags.createTags(ids, tags)
   return toXml([['return', 'Return', true]])
 }
 
@@ -686,7 +685,7 @@ const deleteTags: Handler = (ctx) => {
   ctx.ready()
   if (ids.length === 0)
     throw new ApiError('MissingParameter', 'The request must contain the parameter ResourceId')
-  ctx.cp.deleteTags(ids, tags)
+  ctx.cp.ec2.tags.deleteTags(ids, tags)
   return toXml([['return', 'Return', true]])
 }
 
@@ -694,6 +693,8 @@ const deleteTags: Handler = (ctx) => {
 interface TagRow {
   seq: number
   resource: Resource
+  /** The resource-type name of the resource's kind. */
+  type: string
   key: string
   value: string
   tags: Tag[]
@@ -703,7 +704,7 @@ const tagRowFields: Record<string, FilterField<TagRow>> = {
   key: (r) => r.key,
   value: (r) => r.value,
   'resource-id': (r) => r.resource.id,
-  'resource-type': (r) => RESOURCE_TYPE_NAME[r.resource.kind],
+  'resource-type': (r) => r.type,
 }
 
 const describeTags: Handler = (ctx) => {
@@ -715,10 +716,11 @@ const describeTags: Handler = (ctx) => {
   // Rows are numbered resource seq × 64 + tag index (≤ 50 tags each), so a token points between two tags.
   const rows = function* (): Generator<TagRow> {
     for (const r of ctx.cp.state.byId.values()) {
-      if (r.kind === 'load-balancer') continue
+      const type = ctx.cp.ec2.tags.resourceTypeOf(r)
+      if (type === undefined) continue
       for (let i = 0; i < r.tags.length; i++) {
         const t = r.tags[i]!
-        yield { seq: r.seq * 64 + i, resource: r, key: t.key, value: t.value, tags: [] }
+        yield { seq: r.seq * 64 + i, resource: r, type, key: t.key, value: t.value, tags: [] }
       }
     }
   }
@@ -731,7 +733,7 @@ const describeTags: Handler = (ctx) => {
       L(
         res.items.map((r): Node[] => [
           ['resourceId', 'ResourceId', r.resource.id],
-          ['resourceType', 'ResourceType', RESOURCE_TYPE_NAME[r.resource.kind]],
+          ['resourceType', 'ResourceType', r.type],
           ['key', 'Key', r.key],
           ['value', 'Value', r.value],
         ]),
@@ -762,19 +764,23 @@ export const ACTIONS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['ModifyTrafficMirrorSession', modifySession],
   [
     'DeleteTrafficMirrorTarget',
-    deleter('TrafficMirrorTargetId', 'trafficMirrorTargetId', (cp, id) => cp.deleteTarget(id)),
+    deleter('TrafficMirrorTargetId', 'trafficMirrorTargetId', (cp, id) => cp.ec2.targets.deleteTarget(id)),
   ],
   [
     'DeleteTrafficMirrorFilter',
-    deleter('TrafficMirrorFilterId', 'trafficMirrorFilterId', (cp, id) => cp.deleteFilter(id)),
+    deleter('TrafficMirrorFilterId', 'trafficMirrorFilterId', (cp, id) => cp.ec2.filters.deleteFilter(id)),
   ],
   [
     'DeleteTrafficMirrorFilterRule',
-    deleter('TrafficMirrorFilterRuleId', 'trafficMirrorFilterRuleId', (cp, id) => cp.deleteRule(id)),
+    deleter('TrafficMirrorFilterRuleId', 'trafficMirrorFilterRuleId', (cp, id) =>
+      cp.ec2.filters.deleteRule(id),
+    ),
   ],
   [
     'DeleteTrafficMirrorSession',
-    deleter('TrafficMirrorSessionId', 'trafficMirrorSessionId', (cp, id) => cp.deleteSession(id)),
+    deleter('TrafficMirrorSessionId', 'trafficMirrorSessionId', (cp, id) =>
+      cp.ec2.sessions.deleteSession(id),
+    ),
   ],
   ['DescribeTrafficMirrorTargets', describeTargets],
   ['DescribeTrafficMirrorFilters', describeFilters],

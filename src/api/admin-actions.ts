@@ -42,7 +42,7 @@ const registerNetworkInterface: AdminHandler = (ctx) => {
   if (instanceId !== undefined) input.instanceId = instanceId
   checkDeviceName(input.deviceName)
   ctx.ready()
-  const eni = ctx.cp.registerInterface(input)
+  const eni = ctx.cp.ec2.instances.registerInterface(input)
   return { NetworkInterface: toJson(networkInterfaceShape(ctx.cp, eni)) }
 }
 
@@ -58,7 +58,7 @@ const registerInstance: AdminHandler = (ctx) => {
     return i
   })
   ctx.ready()
-  const r = ctx.cp.registerInstance({ instanceId, hostname, instanceType, interfaces })
+  const r = ctx.cp.ec2.instances.registerInstance({ instanceId, hostname, instanceType, interfaces })
   return {
     Instance: { ...toJson(instanceShape(ctx.cp, r.instance)), Hostname: r.instance.hostname },
     NetworkInterfaces: r.interfaces.map((e) => ({
@@ -76,14 +76,14 @@ const registerInstance: AdminHandler = (ctx) => {
 const deregisterNetworkInterface: AdminHandler = (ctx) => {
   const id = ctx.p.str('NetworkInterfaceId', true)
   ctx.ready()
-  ctx.cp.deregisterInterface(id)
+  ctx.cp.ec2.instances.deregisterInterface(id)
   return { Return: true }
 }
 
 const deregisterInstance: AdminHandler = (ctx) => {
   const id = ctx.p.str('InstanceId', true)
   ctx.ready()
-  ctx.cp.deregisterInstance(id)
+  ctx.cp.ec2.instances.deregisterInstance(id)
   return { Return: true }
 }
 
@@ -92,13 +92,13 @@ const registerLoadBalancer: AdminHandler = (ctx) => {
   const vpcEndpointId = ctx.p.str('VpcEndpointId')
   const addresses = ctx.p.list('Address')
   ctx.ready()
-  const lb = ctx.cp.registerLoadBalancer({ arn, vpcEndpointId, addresses })
+  const lb = ctx.cp.ec2.targets.registerLoadBalancer({ arn, vpcEndpointId, addresses })
   return { LoadBalancer: { Id: lb.id, Type: lb.type, Addresses: lb.addresses } }
 }
 
 /** Only an admin key (the one the first start wrote) may make keys; `Admin=true` makes another admin key. */
 function requireAdmin(ctx: ActionContext): void {
-  if (ctx.cp.accessKeys().find((k) => k.accessKeyId === ctx.accessKeyId)?.admin !== true) {
+  if (ctx.cp.iam.list().find((k) => k.accessKeyId === ctx.accessKeyId)?.admin !== true) {
     throw new ApiError(
       'UnauthorizedOperation',
       'You are not authorized to perform this operation: it needs an admin key.',
@@ -113,7 +113,7 @@ const createAccessKey: AdminHandler = (ctx) => {
   requireAdmin(ctx)
   if (description.length > 255)
     throw new ApiError('InvalidParameterValue', 'The description must be 255 characters or fewer.')
-  const k = ctx.cp.createAccessKey(admin, description)
+  const k = ctx.cp.iam.create(admin, description)
   return {
     AccessKey: {
       AccessKeyId: k.accessKeyId,
@@ -129,7 +129,7 @@ const listAccessKeys: AdminHandler = (ctx) => {
   ctx.ready()
   requireAdmin(ctx)
   return {
-    AccessKeyMetadata: ctx.cp.accessKeys().map((k) => ({
+    AccessKeyMetadata: ctx.cp.iam.list().map((k) => ({
       AccessKeyId: k.accessKeyId,
       Status: 'Active',
       CreateDate: k.createdAt,

@@ -97,7 +97,7 @@ test('pagination: pages in creation order, token bound to the listing, bounds 5â
 test('byIds: every id must exist; several unknown ids are named together', () => {
   const lookup = (id: string): Row => {
     const r = rows.find((x) => x.id === id)
-    if (r === undefined) throw new ApiError('InvalidRowId.NotFound', `The row '${id}' does not exist`)
+    if (r === undefined) throw new ApiError('InvalidVpcID.NotFound', `The row '${id}' does not exist`)
     return r
   }
   assert.deepEqual(
@@ -106,6 +106,6 @@ test('byIds: every id must exist; several unknown ids are named together', () =>
   )
   assert.throws(
     () => byIds(['r-1', 'x-1', 'x-2'], rows, lookup),
-    (e: ApiError) => e.awsCode === 'InvalidRowId.NotFound' && /x-1, x-2/.test(e.message),
+    (e: ApiError) => e.awsCode === 'InvalidVpcID.NotFound' && /x-1, x-2/.test(e.message),
   )
 })

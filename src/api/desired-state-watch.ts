@@ -47,7 +47,7 @@ export class DesiredStateWatch {
 
   /** The current state of an instance with its version (throws InvalidInstanceID.* errors). */
   current(instanceId: string): VersionedState {
-    const s = desiredState(this.cp, instanceId)
+    const s = desiredState(this.cp.ec2, instanceId)
     const key = JSON.stringify(s)
     let e = this.cache.get(instanceId)
     if (e === undefined || e.key !== key) {

@@ -72,9 +72,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
   })
   let created = false
-  let admin = cp.accessKeys().find((k) => k.admin)
+  let admin = cp.iam.list().find((k) => k.admin)
   if (admin === undefined) {
-    admin = cp.createAccessKey(true, 'admin key created at first start')
+    admin = cp.iam.create(true, 'admin key created at first start')
     created = true
   }
   const credentialsFile = join(opts.dataDir, 'credentials')

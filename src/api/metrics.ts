@@ -34,7 +34,7 @@ export class ApiMetrics {
       labelNames: ['kind'],
       registers: [this.registry],
       collect() {
-        for (const [kind, table] of Object.entries(cp.state.tables)) this.set({ kind }, table.size)
+        for (const [kind, table] of cp.state.tables) this.set({ kind }, table.size)
       },
     })
     new Gauge({

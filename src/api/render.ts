@@ -66,7 +66,7 @@ export function subnetShape(cp: ControlPlane, s: Subnet): Node[] {
     ['vpcId', 'VpcId', s.vpcId],
     ['cidrBlock', 'CidrBlock', s.cidrBlock],
     ['ipv6CidrBlockAssociationSet', 'Ipv6CidrBlockAssociationSet', L([])],
-    ['availableIpAddressCount', 'AvailableIpAddressCount', cp.availableIpAddressCount(s)],
+    ['availableIpAddressCount', 'AvailableIpAddressCount', cp.ec2.vpcs.availableIpAddressCount(s)],
     ['availabilityZone', 'AvailabilityZone', s.availabilityZone],
     ['availabilityZoneId', 'AvailabilityZoneId', s.availabilityZoneId],
     ['defaultForAz', 'DefaultForAz', false],
@@ -177,15 +177,13 @@ function instanceNetworkInterface(cp: ControlPlane, e: NetworkInterface): Node[]
 
 /** The interfaces of an instance in device-index order. */
 export function instanceInterfaces(cp: ControlPlane, i: Instance): NetworkInterface[] {
-  return [...cp.state.enisByInstance.get(i.id)]
-    .map((id) => cp.state.get('network-interface', id)!)
-    .sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0))
+  return cp.ec2.instances.interfacesOf(i.id)
 }
 
 export function instanceShape(cp: ControlPlane, i: Instance): Node[] {
   const enis = instanceInterfaces(cp, i)
   const primary = enis[0]
-  const az = primary?.availabilityZone ?? cp.availabilityZones()[0]!
+  const az = primary?.availabilityZone ?? cp.ec2.vpcs.availabilityZones()[0]!
   return [
     ['instanceId', 'InstanceId', i.id],
     ['imageId', 'ImageId', 'ami-00000000000000000'],
@@ -287,8 +285,16 @@ export function ruleShape(r: TrafficMirrorFilterRule, withTags = true): Node[] {
 export function filterShape(cp: ControlPlane, f: TrafficMirrorFilter): Node[] {
   return [
     ['trafficMirrorFilterId', 'TrafficMirrorFilterId', f.id],
-    ['ingressFilterRuleSet', 'IngressFilterRules', L(cp.rulesOf(f.id, 'ingress').map((r) => ruleShape(r)))],
-    ['egressFilterRuleSet', 'EgressFilterRules', L(cp.rulesOf(f.id, 'egress').map((r) => ruleShape(r)))],
+    [
+      'ingressFilterRuleSet',
+      'IngressFilterRules',
+      L(cp.ec2.filters.rulesOf(f.id, 'ingress').map((r) => ruleShape(r))),
+    ],
+    [
+      'egressFilterRuleSet',
+      'EgressFilterRules',
+      L(cp.ec2.filters.rulesOf(f.id, 'egress').map((r) => ruleShape(r))),
+    ],
     ['networkServiceSet', 'NetworkServices', L(f.networkServices)],
     ['description', 'Description', f.description],
     tagSet(f.tags),

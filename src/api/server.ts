@@ -148,7 +148,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     const { path, query } = splitUrl(req.raw.url ?? '/')
     return verifySigV4(
       { method: req.method, path, query, headers: headerMap(req.raw), body },
-      { service: 'ec2', regions, secretOf: (id) => cp.secretOf(id) },
+      { service: 'ec2', regions, secretOf: (id) => cp.iam.secretOf(id) },
     )
   }
 

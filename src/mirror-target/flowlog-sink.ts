@@ -171,7 +171,10 @@ export class TargetFlowLogSink implements InnerFrameSink {
       records: this.records,
       interfaces: this.perSession.filter((p) => p !== undefined).map((p) => p.interfaceId),
       files: this.dest.written.map((f) => resolve(dir, f)),
-      error: this.lastError,
+      // Objects that could not be written (disk full, no descriptor…) are counted, not thrown.
+      writeErrors: this.dest.stats.writeErrors,
+      droppedRecords: this.dest.stats.droppedRecords,
+      error: this.lastError ?? this.dest.stats.lastWriteError,
     }
   }
 }

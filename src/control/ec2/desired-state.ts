@@ -5,8 +5,8 @@
  * rule-number order) and the flow logs covering it (interface, subnet or VPC scope).
  * @module
  */
-import type { ControlPlane } from './control-plane.ts'
 import type { FlowLog, PortRange, TrafficMirrorFilterRule } from './model.ts'
+import type { Ec2 } from './service.ts'
 
 export interface DesiredRule {
   ruleId: string
@@ -92,19 +92,18 @@ function rule(r: TrafficMirrorFilterRule): DesiredRule {
 }
 
 /** Computes the desired state of an instance (throws `InvalidInstanceID.NotFound` if unknown). */
-export function desiredState(cp: ControlPlane, instanceId: string): DesiredState {
-  const inst = cp.instance(instanceId)
-  const st = cp.state
-  const enis = [...st.enisByInstance.get(inst.id)]
-    .map((id) => st.get('network-interface', id)!)
-    .sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0) || a.seq - b.seq)
+export function desiredState(ec2: Ec2, instanceId: string): DesiredState {
+  const inst = ec2.instances.instance(instanceId)
+  const st = ec2.ledger.state
+  const x = ec2.index
+  const enis = ec2.instances.interfacesOf(inst.id)
   return {
     instanceId: inst.id,
     hostname: inst.hostname,
-    accountId: cp.accountId,
-    region: cp.region,
+    accountId: ec2.accountId,
+    region: ec2.region,
     interfaces: enis.map((eni) => {
-      const sessions = [...st.sessionsByEni.get(eni.id)]
+      const sessions = [...x.sessionsByEni.get(eni.id)]
         .map((id) => st.get('traffic-mirror-session', id)!)
         .sort((a, b) => a.sessionNumber - b.sessionNumber)
         .map((s): DesiredSession => {
@@ -121,13 +120,13 @@ export function desiredState(cp: ControlPlane, instanceId: string): DesiredState
               networkInterfaceId: t.networkInterfaceId ?? null,
               networkLoadBalancerArn: t.networkLoadBalancerArn ?? null,
               gatewayLoadBalancerEndpointId: t.gatewayLoadBalancerEndpointId ?? null,
-              addresses: cp.targetAddresses(t),
+              addresses: ec2.targets.targetAddresses(t),
             },
             filter: {
               filterId: f.id,
               networkServices: [...f.networkServices],
-              ingressRules: cp.rulesOf(f.id, 'ingress').map(rule),
-              egressRules: cp.rulesOf(f.id, 'egress').map(rule),
+              ingressRules: ec2.filters.rulesOf(f.id, 'ingress').map(rule),
+              egressRules: ec2.filters.rulesOf(f.id, 'egress').map(rule),
             },
           }
         })
@@ -140,9 +139,9 @@ export function desiredState(cp: ControlPlane, instanceId: string): DesiredState
         ipv6Addresses: [...eni.ipv6Addresses],
         subnetId: eni.subnetId,
         vpcId: eni.vpcId,
-        targetIds: [...st.targetsByEni.get(eni.id)],
+        targetIds: [...x.targetsByEni.get(eni.id)],
         sessions,
-        flowLogs: cp.flowLogsFor(eni).map((f) => ({
+        flowLogs: ec2.flowLogs.flowLogsFor(eni).map((f) => ({
           flowLogId: f.id,
           resourceId: f.resourceId,
           resourceType: f.resourceType,

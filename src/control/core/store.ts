@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS access_keys (
   secret_access_key TEXT NOT NULL,
   created_at TEXT NOT NULL,
   admin INTEGER NOT NULL,
-  description TEXT NOT NULL
+  description TEXT NOT NULL,
+  role TEXT,
+  instance_id TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
@@ -93,6 +95,12 @@ export class SqliteStore implements ControlStore {
       this.db.pragma('synchronous = NORMAL')
       this.db.pragma('busy_timeout = 5000')
       this.db.exec(SCHEMA)
+      // Stores made before key roles existed: add the columns (NULL = decided by `admin`).
+      const cols = new Set(
+        (this.db.prepare('PRAGMA table_info(access_keys)').all() as { name: string }[]).map((c) => c.name),
+      )
+      if (!cols.has('role')) this.db.exec('ALTER TABLE access_keys ADD COLUMN role TEXT')
+      if (!cols.has('instance_id')) this.db.exec('ALTER TABLE access_keys ADD COLUMN instance_id TEXT')
     } catch (err) {
       throw new StoreError(`cannot open the control-plane store in ${dataDir}: ${(err as Error).message}`, {
         cause: err,
@@ -106,7 +114,7 @@ export class SqliteStore implements ControlStore {
       'INSERT OR REPLACE INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)',
     )
     this.keyStmt = this.db.prepare(
-      'INSERT INTO access_keys (access_key_id, secret_access_key, created_at, admin, description) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO access_keys (access_key_id, secret_access_key, created_at, admin, description, role, instance_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
     this.versionStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)")
     this.commitTx = this.db.transaction((c: ChangeSet) => {
@@ -118,7 +126,15 @@ export class SqliteStore implements ControlStore {
       }
       if (c.accessKey !== undefined) {
         const k = c.accessKey
-        this.keyStmt.run(k.accessKeyId, k.secretAccessKey, k.createdAt, k.admin ? 1 : 0, k.description)
+        this.keyStmt.run(
+          k.accessKeyId,
+          k.secretAccessKey,
+          k.createdAt,
+          k.admin ? 1 : 0,
+          k.description,
+          k.role ?? null,
+          k.instanceId ?? null,
+        )
       }
       this.versionStmt.run(String(c.version))
     })
@@ -150,14 +166,21 @@ export class SqliteStore implements ControlStore {
         created_at: string
         admin: number
         description: string
+        role: string | null
+        instance_id: string | null
       }[]
-    ).map((r) => ({
-      accessKeyId: r.access_key_id,
-      secretAccessKey: r.secret_access_key,
-      createdAt: r.created_at,
-      admin: r.admin === 1,
-      description: r.description,
-    }))
+    ).map((r) => {
+      const k: AccessKey = {
+        accessKeyId: r.access_key_id,
+        secretAccessKey: r.secret_access_key,
+        createdAt: r.created_at,
+        admin: r.admin === 1,
+        description: r.description,
+      }
+      if (r.role === 'admin' || r.role === 'user' || r.role === 'agent') k.role = r.role
+      if (r.instance_id !== null) k.instanceId = r.instance_id
+      return k
+    })
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'version'").get() as
       { value: string } | undefined
     return { resources, idempotency, accessKeys, version: v === undefined ? 0 : Number(v.value) }

@@ -6,9 +6,9 @@
  * canonical text (single spaces), which DescribeFlowLogs returns.
  * @module
  */
-import { hasCode } from '../errors.ts'
-import { DEFAULT_LOG_FORMAT, parseLogFormat } from '../flowlogs/index.ts'
-import { ApiError } from './errors.ts'
+import { hasCode } from '../../../errors.ts'
+import { DEFAULT_LOG_FORMAT, parseLogFormat } from '../../../flowlogs/index.ts'
+import { ApiError } from '../../core/errors.ts'
 
 export { DEFAULT_LOG_FORMAT }
 

@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The resource model, with AWS's names. Every record has a `kind`, an `id`, a creation sequence
- * number `seq` (stable listing order and pagination) and `tags`. Records are plain JSON: the store
- * keeps them as documents, so a new field needs no migration.
+ * The EC2 resource model, with AWS's names: VPCs, subnets, instances and their network interfaces,
+ * traffic mirror targets, filters, rules and sessions, flow logs, and the load balancers targets
+ * point at. Every record extends the core's base (`kind`, `id`, `seq`, `tags`); the kinds join the
+ * core's registry at the end of this file.
  * @module
  */
+import type { ResourceBase, Tag } from '../core/model.ts'
 
-/** An EC2 tag. */
-export interface Tag {
-  key: string
-  value: string
-}
+export type { Tag }
 
-interface Base {
-  id: string
-  seq: number
-  tags: Tag[]
-}
+type Base = Omit<ResourceBase, 'kind'>
 
 export interface Vpc extends Base {
   kind: 'vpc'
@@ -149,8 +143,8 @@ export interface LoadBalancer extends Base {
   addresses: string[]
 }
 
-/** Any stored resource. */
-export type Resource =
+/** Any EC2 record. */
+export type Ec2Resource =
   | Vpc
   | Subnet
   | Instance
@@ -162,22 +156,17 @@ export type Resource =
   | FlowLog
   | LoadBalancer
 
-export type ResourceKind = Resource['kind']
-
-/** A SigV4 access key. */
-export interface AccessKey {
-  accessKeyId: string
-  secretAccessKey: string
-  createdAt: string
-  admin: boolean
-  description: string
-}
-
-/** A remembered idempotent Create: same token and fingerprint → same stored result. */
-export interface IdempotencyRecord {
-  key: string
-  fingerprint: string
-  result: unknown
-  /** When the token was first used (ms since the epoch). */
-  createdAt: number
+declare module '../core/model.ts' {
+  interface ResourceKinds {
+    vpc: Vpc
+    subnet: Subnet
+    instance: Instance
+    'network-interface': NetworkInterface
+    'traffic-mirror-target': TrafficMirrorTarget
+    'traffic-mirror-filter': TrafficMirrorFilter
+    'traffic-mirror-filter-rule': TrafficMirrorFilterRule
+    'traffic-mirror-session': TrafficMirrorSession
+    'flow-log': FlowLog
+    'load-balancer': LoadBalancer
+  }
 }

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The EC2 service: model, error catalogue, families, desired state.
+ * @module
+ */
+export * from './desired-state.ts'
+export * from './errors.ts'
+export { DEFAULT_LOG_FORMAT, validateLogFormat } from './flow-logs/log-format.ts'
+export type { CreateFlowLogsInput, CreateFlowLogsResult, UnsuccessfulItem } from './flow-logs/flow-logs.ts'
+export { DEFAULT_QUOTAS, type Quotas } from './limits.ts'
+export type * from './model.ts'
+export type { RuleFields } from './mirroring/filters.ts'
+export type { CreateSessionInput, ModifySessionInput } from './mirroring/sessions.ts'
+export type { CreateTargetInput } from './mirroring/targets.ts'
+export type {
+  RegisterInstanceInput,
+  RegisterInstanceResult,
+  RegisterInterfaceInput,
+} from './network/instances.ts'
+export type { CreateSubnetInput } from './network/vpcs.ts'
+export { Ec2 } from './service.ts'
+export { validateTags } from './tags.ts'

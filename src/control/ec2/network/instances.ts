@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Instances and their network interfaces: what AWS learns from its own fabric and mirrorflow learns
+ * from its agents (the admin actions MirrorflowRegisterInstance, MirrorflowRegisterNetworkInterface
+ * and their Deregister counterparts). An interface is placed in the subnet holding its address.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { cidrContains, parseAddress, tryParseCidr } from '../../../packet/index.ts'
+import { ApiError, invalidValue } from '../../core/errors.ts'
+import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
+import type { Ledger } from '../../core/ledger.ts'
+import type { Resource } from '../../core/model.ts'
+import type { Instance, NetworkInterface, Subnet } from '../model.ts'
+import { PREFIX_REQUIRED } from '../limits.ts'
+import type { Ec2Schema } from '../schema.ts'
+import type { Vpcs } from './vpcs.ts'
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/
+
+export interface RegisterInterfaceInput {
+  subnetId?: string | undefined
+  privateIpAddress: string
+  secondaryPrivateIpAddresses?: string[] | undefined
+  ipv6Addresses?: string[] | undefined
+  macAddress?: string | undefined
+  instanceId?: string | undefined
+  deviceName?: string | undefined
+  description?: string | undefined
+}
+export interface RegisterInstanceInput {
+  instanceId?: string | undefined
+  hostname: string
+  instanceType?: string | undefined
+  interfaces: Omit<RegisterInterfaceInput, 'instanceId'>[]
+}
+export interface RegisterInstanceResult {
+  instance: Instance
+  interfaces: NetworkInterface[]
+  unmatched: { deviceName: string; privateIpAddress: string; reason: string }[]
+}
+
+export class Instances {
+  private readonly l: Ledger
+  private readonly x: Ec2Schema
+  private readonly vpcs: Vpcs
+
+  constructor(l: Ledger, x: Ec2Schema, vpcs: Vpcs) {
+    this.l = l
+    this.x = x
+    this.vpcs = vpcs
+  }
+
+  networkInterface(id: string): NetworkInterface {
+    return this.l.lookup('network-interface', id)
+  }
+
+  instance(id: string): Instance {
+    return this.l.lookup('instance', id)
+  }
+
+  /** The interfaces of an instance in device-index order. */
+  interfacesOf(instanceId: string): NetworkInterface[] {
+    return [...this.x.enisByInstance.get(instanceId)]
+      .map((id) => this.l.state.get('network-interface', id)!)
+      .sort((a, b) => (a.deviceIndex ?? 0) - (b.deviceIndex ?? 0) || a.seq - b.seq)
+  }
+
+  private addressInUse(subnetId: string, address: string, except?: string): boolean {
+    for (const id of this.x.enisByAddress.get(`${subnetId}|${address}`)) if (id !== except) return true
+    return false
+  }
+
+  private buildInterface(
+    input: RegisterInterfaceInput,
+    instance: Instance | undefined,
+    existing: NetworkInterface | undefined,
+    deviceIndex: number,
+  ): NetworkInterface {
+    const addr = parseAddress(input.privateIpAddress)
+    if (addr === undefined || addr.family !== 4) {
+      throw invalidValue(`Value (${input.privateIpAddress}) for parameter privateIpAddress is invalid.`)
+    }
+    let subnet: Subnet
+    if (input.subnetId !== undefined) {
+      subnet = this.vpcs.subnet(input.subnetId)
+      if (!cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, addr)) {
+        throw invalidValue(
+          `Address ${input.privateIpAddress} does not fall within the subnet's address range`,
+        )
+      }
+    } else {
+      const s = this.vpcs.subnetForAddress(input.privateIpAddress)
+      if (s === undefined) {
+        throw invalidValue(
+          `Address ${input.privateIpAddress} does not fall within any subnet's address range`,
+        )
+      }
+      subnet = s
+    }
+    const secondary = input.secondaryPrivateIpAddresses ?? []
+    for (const a of [input.privateIpAddress, ...secondary]) {
+      const p = parseAddress(a)
+      if (
+        p === undefined ||
+        p.family !== 4 ||
+        !cidrContains(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!, p)
+      ) {
+        throw invalidValue(`Address ${a} does not fall within the subnet's address range`)
+      }
+      if (this.addressInUse(subnet.id, a, existing?.id)) {
+        throw new ApiError('InvalidIPAddress.InUse', `Address ${a} is in use.`)
+      }
+    }
+    const ipv6 = input.ipv6Addresses ?? []
+    for (const a of ipv6) {
+      if (parseAddress(a)?.family !== 6)
+        throw invalidValue(`Value (${a}) for parameter ipv6Addresses is invalid.`)
+    }
+    let mac = input.macAddress?.toLowerCase()
+    if (mac !== undefined && !MAC.test(mac))
+      throw invalidValue(`Value (${input.macAddress}) for parameter macAddress is invalid.`)
+    if (mac === undefined) mac = existing?.macAddress ?? randomMac()
+    const description = input.description ?? existing?.description ?? ''
+    if (description.length > 255) throw invalidValue('The description must be 255 characters or fewer.')
+    const now = this.l.now()
+    const eni: NetworkInterface = {
+      kind: 'network-interface',
+      id: existing?.id ?? newId(ID_PREFIX.networkInterface),
+      seq: existing?.seq ?? this.l.nextSeq(),
+      subnetId: subnet.id,
+      vpcId: subnet.vpcId,
+      availabilityZone: subnet.availabilityZone,
+      macAddress: mac,
+      privateIpAddress: input.privateIpAddress,
+      secondaryPrivateIpAddresses: secondary,
+      ipv6Addresses: ipv6,
+      description,
+      createdAt: existing?.createdAt ?? now,
+      tags: existing?.tags ?? [],
+    }
+    const deviceName = input.deviceName ?? existing?.deviceName
+    if (deviceName !== undefined) eni.deviceName = deviceName
+    if (instance !== undefined) {
+      eni.instanceId = instance.id
+      eni.attachmentId = existing?.attachmentId ?? newId(ID_PREFIX.attachment)
+      eni.deviceIndex = existing?.deviceIndex ?? deviceIndex
+      eni.attachTime = existing?.attachTime ?? now
+    }
+    return eni
+  }
+
+  private newInstance(id: string | undefined, hostname: string, instanceType: string | undefined): Instance {
+    if (id !== undefined && !isIdOf('i', id))
+      throw new ApiError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`)
+    return {
+      kind: 'instance',
+      id: id ?? newId(ID_PREFIX.instance),
+      seq: this.l.nextSeq(),
+      hostname,
+      instanceType: instanceType ?? 'mirrorflow.host',
+      launchTime: this.l.now(),
+      reservationId: newId(ID_PREFIX.reservation),
+      tags: [],
+    }
+  }
+
+  /** Admin: registers one interface (an ENI) in a subnet, optionally attached to an instance. */
+  registerInterface(input: RegisterInterfaceInput): NetworkInterface {
+    let instance: Instance | undefined
+    const put: Resource[] = []
+    if (input.instanceId !== undefined) {
+      if (!isIdOf('i', input.instanceId)) {
+        throw new ApiError('InvalidInstanceID.Malformed', `Invalid id: "${input.instanceId}"`)
+      }
+      instance = this.l.state.get('instance', input.instanceId)
+      if (instance === undefined) {
+        instance = this.newInstance(input.instanceId, input.instanceId, undefined)
+        put.push(instance)
+      }
+    }
+    const deviceIndex = instance === undefined ? 0 : this.x.enisByInstance.count(instance.id)
+    const eni = this.buildInterface(input, instance, undefined, deviceIndex)
+    put.push(eni)
+    this.l.commit(put)
+    return eni
+  }
+
+  /**
+   * Admin (agents): registers a host and its interfaces. Idempotent: the instance is found by id,
+   * else by hostname; each interface by MAC, else by device name on that instance, and updated in
+   * place. Interfaces whose address is in no subnet are reported as unmatched, not stored.
+   * Interfaces missing from a later registration are kept (an interface that is down for a moment
+   * must not lose its sessions); MirrorflowDeregisterNetworkInterface removes one.
+   */
+  registerInstance(input: RegisterInstanceInput): RegisterInstanceResult {
+    if (input.hostname.length === 0 || input.hostname.length > 255)
+      throw invalidValue('Hostname must be 1 to 255 characters.')
+    let instance: Instance | undefined
+    if (input.instanceId !== undefined) {
+      if (!isIdOf('i', input.instanceId))
+        throw new ApiError('InvalidInstanceID.Malformed', `Invalid id: "${input.instanceId}"`)
+      instance = this.l.state.get('instance', input.instanceId)
+    } else {
+      const ids = [...this.x.instancesByHostname.get(input.hostname)]
+      if (ids.length > 0) instance = this.l.state.get('instance', ids[0]!)
+    }
+    const put: Resource[] = []
+    if (instance === undefined) {
+      instance = this.newInstance(input.instanceId, input.hostname, input.instanceType)
+    } else {
+      instance = {
+        ...instance,
+        hostname: input.hostname,
+        instanceType: input.instanceType ?? instance.instanceType,
+      }
+    }
+    put.push(instance)
+    const mine = [...this.x.enisByInstance.get(instance.id)].map((id) =>
+      this.l.state.get('network-interface', id)!,
+    )
+    const interfaces: NetworkInterface[] = []
+    const unmatched: RegisterInstanceResult['unmatched'] = []
+    let nextIndex = mine.reduce((m, e) => Math.max(m, (e.deviceIndex ?? 0) + 1), 0)
+    for (const ifc of input.interfaces) {
+      const mac = ifc.macAddress?.toLowerCase()
+      let existing: NetworkInterface | undefined
+      if (mac !== undefined) {
+        for (const id of this.x.enisByMac.get(mac)) {
+          const e = this.l.state.get('network-interface', id)!
+          if (e.instanceId === undefined || e.instanceId === instance.id) existing = e
+        }
+      }
+      if (existing === undefined && ifc.deviceName !== undefined) {
+        existing = mine.find((e) => e.deviceName === ifc.deviceName)
+      }
+      const miss = (reason: string): void => {
+        unmatched.push({ deviceName: ifc.deviceName ?? '', privateIpAddress: ifc.privateIpAddress, reason })
+      }
+      if (parseAddress(ifc.privateIpAddress)?.family !== 4) {
+        miss('the primary address is not an IPv4 address')
+        continue
+      }
+      if (ifc.subnetId === undefined && this.vpcs.subnetForAddress(ifc.privateIpAddress) === undefined) {
+        miss('the address is in no subnet')
+        continue
+      }
+      // One bad interface (an odd MAC, an address another host has) must not stop the others from
+      // registering: it is reported instead.
+      let eni: NetworkInterface
+      try {
+        eni = this.buildInterface(
+          { ...ifc, instanceId: instance.id },
+          instance,
+          existing,
+          existing?.deviceIndex ?? nextIndex,
+        )
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err
+        miss(`${err.awsCode}: ${err.message}`)
+        continue
+      }
+      if (
+        put.some(
+          (r) =>
+            r.id === eni.id ||
+            (r.kind === 'network-interface' &&
+              r.subnetId === eni.subnetId &&
+              r.privateIpAddress === eni.privateIpAddress),
+        )
+      ) {
+        miss('the same interface or address was given twice')
+        continue
+      }
+      if (existing === undefined) nextIndex++
+      put.push(eni)
+      interfaces.push(eni)
+    }
+    this.l.commit(put)
+    return { instance, interfaces, unmatched }
+  }
+
+  /**
+   * Admin: removes an interface; what higher families hang on it goes with it (its sessions and
+   * flow logs, as when AWS deletes a source ENI) unless one of them refuses (a target).
+   */
+  deregisterInterface(id: string): void {
+    const eni = this.networkInterface(id)
+    this.l.commit([], [eni, ...this.l.dependents(eni)])
+  }
+
+  /** Admin: removes an instance and detaches (keeps) its interfaces. */
+  deregisterInstance(id: string): void {
+    const inst = this.instance(id)
+    const put: Resource[] = []
+    for (const e of this.x.enisByInstance.get(id)) {
+      const eni = { ...this.l.state.get('network-interface', e)! }
+      delete eni.instanceId
+      delete eni.attachmentId
+      delete eni.deviceIndex
+      delete eni.attachTime
+      put.push(eni)
+    }
+    this.l.commit(put, [inst])
+  }
+}
+
+function randomMac(): string {
+  const b = randomBytes(6)
+  b[0] = 0x02 // locally administered, unicast, as AWS ENI MACs
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':')
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * VPCs and subnets: CreateVpc/DeleteVpc, CreateSubnet/DeleteSubnet with AWS's CIDR rules (a /16 to
+ * /28 IPv4 block; subnets inside their VPC, never overlapping), the region's availability zones and
+ * their ids, and the address arithmetic other families ask for (free addresses of a subnet, the
+ * subnet holding an address).
+ * @module
+ */
+import {
+  cidrContains,
+  cidrOverlaps,
+  cidrSize,
+  cidrWithin,
+  parseAddress,
+  tryParseCidr,
+} from '../../../packet/index.ts'
+import { ApiError, invalidValue } from '../../core/errors.ts'
+import { ID_PREFIX, newId } from '../../core/ids.ts'
+import type { Idempotency, Ledger } from '../../core/ledger.ts'
+import type { Tag } from '../../core/model.ts'
+import type { Subnet, Vpc } from '../model.ts'
+import { PREFIX_REQUIRED } from '../limits.ts'
+import type { Ec2Schema } from '../schema.ts'
+import type { Tags } from '../tags.ts'
+
+export interface CreateSubnetInput {
+  vpcId: string
+  cidrBlock: string
+  availabilityZone?: string | undefined
+  availabilityZoneId?: string | undefined
+}
+
+export class Vpcs {
+  private readonly l: Ledger
+  private readonly x: Ec2Schema
+  private readonly tags: Tags
+
+  constructor(l: Ledger, x: Ec2Schema, tags: Tags) {
+    this.l = l
+    this.x = x
+    this.tags = tags
+  }
+
+  /** The VPC, or `InvalidVpcID.Malformed` / `InvalidVpcID.NotFound`. */
+  vpc(id: string): Vpc {
+    return this.l.lookup('vpc', id)
+  }
+
+  subnet(id: string): Subnet {
+    return this.l.lookup('subnet', id)
+  }
+
+  createVpc(cidrBlock: string, instanceTenancy: string | undefined, tags: Tag[], idem?: Idempotency): Vpc {
+    const c = tryParseCidr(cidrBlock, PREFIX_REQUIRED)
+    if (c === undefined || c.family !== 4) {
+      throw invalidValue(
+        `Value (${cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
+      )
+    }
+    if (c.prefixLength < 16 || c.prefixLength > 28) {
+      throw new ApiError('InvalidVpc.Range', `The CIDR '${cidrBlock}' is invalid.`)
+    }
+    const tenancy = instanceTenancy ?? 'default'
+    if (tenancy !== 'default' && tenancy !== 'dedicated' && tenancy !== 'host') {
+      throw invalidValue(`Value (${tenancy}) for parameter instanceTenancy is invalid.`)
+    }
+    const validTags = this.tags.validate(tags)
+    return this.l.idempotent(idem, () => {
+      const vpc: Vpc = {
+        kind: 'vpc',
+        id: newId(ID_PREFIX.vpc),
+        seq: this.l.nextSeq(),
+        cidrBlock: c.text,
+        cidrAssociationId: newId(ID_PREFIX.vpcCidrAssoc),
+        instanceTenancy: tenancy,
+        createdAt: this.l.now(),
+        tags: validTags,
+      }
+      this.l.remember(vpc)
+      this.l.commit([vpc])
+      return vpc
+    })
+  }
+
+  /** DeleteVpc: refused while subnets remain; what higher families hang on it (flow logs) goes with it. */
+  deleteVpc(id: string): void {
+    const vpc = this.vpc(id)
+    if (this.x.subnetsByVpc.count(id) > 0) {
+      throw new ApiError('DependencyViolation', `The vpc '${id}' has dependencies and cannot be deleted.`)
+    }
+    this.l.commit([], [vpc, ...this.l.dependents(vpc)])
+  }
+
+  /** The availability zones of the region: `<region>a` … `<region>f`. */
+  availabilityZones(): string[] {
+    return ['a', 'b', 'c', 'd', 'e', 'f'].map((l) => this.l.region + l)
+  }
+
+  /** The AZ id of an AZ name, e.g. us-east-1a → use1-az1. */
+  azId(az: string): string {
+    const words = this.l.region.split('-')
+    const short = words
+      .map((w, i) => {
+        if (i === 0 || /^\d+$/.test(w)) return w
+        const m = /^(north|south)(east|west)$/.exec(w)
+        return m === null ? w[0] : m[1]![0]! + m[2]![0]!
+      })
+      .join('')
+    return `${short}-az${az.charCodeAt(az.length - 1) - 96}`
+  }
+
+  createSubnet(input: CreateSubnetInput, tags: Tag[], idem?: Idempotency): Subnet {
+    const vpc = this.vpc(input.vpcId)
+    const c = tryParseCidr(input.cidrBlock, PREFIX_REQUIRED)
+    if (c === undefined || c.family !== 4) {
+      throw invalidValue(
+        `Value (${input.cidrBlock}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
+      )
+    }
+    const vpcCidr = tryParseCidr(vpc.cidrBlock, PREFIX_REQUIRED)!
+    if (c.prefixLength < 16 || c.prefixLength > 28 || !cidrWithin(c, vpcCidr)) {
+      throw new ApiError('InvalidSubnet.Range', `The CIDR '${input.cidrBlock}' is invalid.`)
+    }
+    for (const sid of this.x.subnetsByVpc.get(vpc.id)) {
+      const other = this.l.state.get('subnet', sid)!
+      if (cidrOverlaps(c, tryParseCidr(other.cidrBlock, PREFIX_REQUIRED)!)) {
+        throw new ApiError(
+          'InvalidSubnet.Conflict',
+          `The CIDR '${input.cidrBlock}' conflicts with another subnet`,
+        )
+      }
+    }
+    const zones = this.availabilityZones()
+    let az = input.availabilityZone
+    if (az === undefined && input.availabilityZoneId !== undefined) {
+      az = zones.find((z) => this.azId(z) === input.availabilityZoneId)
+      if (az === undefined) {
+        throw invalidValue(`Value (${input.availabilityZoneId}) for parameter availabilityZoneId is invalid.`)
+      }
+    }
+    if (az !== undefined && !zones.includes(az)) {
+      throw invalidValue(
+        `Value (${az}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${zones.join(', ')}.`,
+      )
+    }
+    const validTags = this.tags.validate(tags)
+    return this.l.idempotent(idem, () => {
+      const zone = az ?? zones[0]!
+      const subnet: Subnet = {
+        kind: 'subnet',
+        id: newId(ID_PREFIX.subnet),
+        seq: this.l.nextSeq(),
+        vpcId: vpc.id,
+        cidrBlock: c.text,
+        availabilityZone: zone,
+        availabilityZoneId: this.azId(zone),
+        createdAt: this.l.now(),
+        tags: validTags,
+      }
+      this.l.remember(subnet)
+      this.l.commit([subnet])
+      return subnet
+    })
+  }
+
+  deleteSubnet(id: string): void {
+    const subnet = this.subnet(id)
+    if (this.x.enisBySubnet.count(id) > 0) {
+      throw new ApiError('DependencyViolation', `The subnet '${id}' has dependencies and cannot be deleted.`)
+    }
+    this.l.commit([], [subnet, ...this.l.dependents(subnet)])
+  }
+
+  /** Addresses of a subnet still free (size minus the 5 AWS reserves, minus ENI addresses). */
+  availableIpAddressCount(subnet: Subnet): number {
+    const size = cidrSize(tryParseCidr(subnet.cidrBlock, PREFIX_REQUIRED)!)
+    let used = 0
+    for (const id of this.x.enisBySubnet.get(subnet.id)) {
+      const e = this.l.state.get('network-interface', id)!
+      used += 1 + e.secondaryPrivateIpAddresses.length
+    }
+    return Math.max(0, size - 5 - used)
+  }
+
+  /** The subnet whose CIDR holds the address (the most specific), if any. */
+  subnetForAddress(address: string): Subnet | undefined {
+    const a = parseAddress(address)
+    if (a === undefined) return undefined
+    let best: Subnet | undefined
+    let bestPrefix = -1
+    for (const s of this.l.state.table('subnet').values()) {
+      const c = tryParseCidr(s.cidrBlock, PREFIX_REQUIRED)!
+      if (cidrContains(c, a) && c.prefixLength > bestPrefix) {
+        best = s
+        bestPrefix = c.prefixLength
+      }
+    }
+    return best
+  }
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Access keys: the SigV4 credentials the server accepts, made by the admin API
+ * (MirrorflowCreateAccessKey) and kept in the store with every other change. This is mirrorflow's
+ * own stand-in until IAM users, roles and policies arrive here, in `iam/`.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import type { Ledger } from '../core/ledger.ts'
+import type { AccessKey } from '../core/model.ts'
+
+export class AccessKeys {
+  private readonly l: Ledger
+  private readonly keys = new Map<string, AccessKey>()
+
+  constructor(l: Ledger) {
+    this.l = l
+  }
+
+  /** Takes the keys of the store's snapshot (at start). */
+  load(keys: readonly AccessKey[]): void {
+    for (const k of keys) this.keys.set(k.accessKeyId, k)
+  }
+
+  /** The secret of an access key id, if the key exists. */
+  secretOf(accessKeyId: string): string | undefined {
+    return this.keys.get(accessKeyId)?.secretAccessKey
+  }
+
+  /** The key, if it exists. */
+  get(accessKeyId: string): AccessKey | undefined {
+    return this.keys.get(accessKeyId)
+  }
+
+  list(): AccessKey[] {
+    return [...this.keys.values()]
+  }
+
+  /** Creates an access key (AKIA + 16 characters; a 40-character secret). */
+  create(admin: boolean, description: string): AccessKey {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+    const b = randomBytes(16)
+    let id = 'AKIA'
+    for (let i = 0; i < 16; i++) id += alphabet[b[i]! & 31]
+    const key: AccessKey = {
+      accessKeyId: id,
+      secretAccessKey: randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B'),
+      createdAt: this.l.now(),
+      admin,
+      description,
+    }
+    this.save(key)
+    return key
+  }
+
+  /** Writes a new or changed key (its own change, with a new state version). */
+  private save(key: AccessKey): void {
+    this.l.commit([], [], key)
+    this.keys.set(key.accessKeyId, key)
+  }
+}
