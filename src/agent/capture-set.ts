@@ -75,7 +75,10 @@ export function agentCaptureOptions(ifname: string, filter: string, gsoExact: bo
   return {
     ...defaultCaptureOptions(ifname, filter),
     snaplen: CAPTURE_SNAPLEN,
-    bufferKiB: 4096,
+    // The GSO-exact helper reads a socket queue that the kernel charges with whole super-frames
+    // (~64 KiB each) while they wait: 64 MiB holds ~1000 of them, about 0.5 s at 1 Gbit/s. Memory
+    // is used only while the reader lags; drops would be counted (kernelDropped), never silent.
+    bufferKiB: 65536,
     batchSize: 4096,
     gsoExact,
   }

@@ -70,17 +70,17 @@ test('GSO-exact capture counts TSO super-frames as their wire segments, exactly'
   const server = spawn('ip', ['netns', 'exec', B, 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' })
   const exact = new Tally()
   const plain = new Tally()
-  const o = { ...defaultCaptureOptions('ga', filter), snaplen: 128, bufferKiB: 16384, netns: A }
+  const o = { ...defaultCaptureOptions('ga', filter), snaplen: 128, bufferKiB: 65536, netns: A }
   const gso = await LiveCapture.start({ ...o, gsoExact: true }, (b) => exact.add(b))
   const old = await LiveCapture.start(o, (b) => plain.add(b))
   const wire = new Tally()
   const oracle = await LiveCapture.start(
-    { ...defaultCaptureOptions('rb', filter), snaplen: 128, bufferKiB: 16384, netns: R },
+    { ...defaultCaptureOptions('rb', filter), snaplen: 128, bufferKiB: 65536, netns: R },
     (b) => wire.add(b),
   )
   assert.equal(gso.engine, 'mf-capture', gso.gsoFallback)
   ns(A, 'nstat', '-n')
-  ns(A, 'iperf3', '-c', '10.77.2.1', '-p', '5201', '-t', '1', '-b', '200M')
+  ns(A, 'iperf3', '-c', '10.77.2.1', '-p', '5201', '-t', '1', '-b', '300M')
   await new Promise((r) => setTimeout(r, 1500)) // the connection's last FIN/ACKs
   const nstat = ns(A, 'nstat', '-z', 'TcpOutSegs', 'TcpRetransSegs')
   await Promise.all([gso.stop(), old.stop(), oracle.stop()])

@@ -163,7 +163,8 @@ export class LiveCapture {
     this.gsoFallback = why
     this.#child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
     this.#exited = new Promise((resolve) => {
-      this.#child.once('exit', (code) => resolve(code))
+      // 'close', not 'exit': by then stderr is read to its end, final statistics included.
+      this.#child.once('close', (code) => resolve(code))
       this.#child.once('error', (err) => {
         this.#spawnError = err
         resolve(null)

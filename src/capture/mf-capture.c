@@ -91,11 +91,28 @@ static void print_stats(void) {
   fflush(stderr);
 }
 
-static void out(const void *p, size_t n) {
-  if (fwrite(p, 1, n, stdout) != n) {
-    fprintf(stderr, "mf-capture: write: %s\n", strerror(errno));
-    exit(1);
+/* The pcap stream: our own buffer and write(2), so that a signal (SIGUSR1) never cuts a record. */
+static uint8_t obuf[1 << 20];
+static size_t olen;
+
+static void flush_out(void) {
+  size_t done = 0;
+  while (done < olen) {
+    ssize_t w = write(1, obuf + done, olen - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      fprintf(stderr, "mf-capture: write: %s\n", strerror(errno));
+      exit(1);
+    }
+    done += (size_t)w;
   }
+  olen = 0;
+}
+
+static void out(const void *p, size_t n) {
+  if (olen + n > sizeof(obuf)) flush_out();
+  memcpy(obuf + olen, p, n);
+  olen += n;
 }
 
 static void record(const struct timespec *ts, const uint8_t *bytes, uint32_t caplen,
@@ -335,11 +352,9 @@ int main(int argc, char **argv) {
   sll.sll_ifindex = (int)ifindex;
   if (bind(sock_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) die("bind");
 
-  static char outbuf[1 << 20];
-  setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
   uint32_t gh[6] = {0xa1b23c4d, 2 | (4u << 16), 0, 0, (uint32_t)snaplen, 1};
   out(gh, sizeof(gh));
-  fflush(stdout);
+  flush_out();
   fprintf(stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname,
           snaplen);
   fflush(stderr);
@@ -420,10 +435,9 @@ int main(int argc, char **argv) {
       }
       emit(&ts, &vh, f, have, wire, snaplen);
     }
-    fflush(stdout);
-    if (ferror(stdout)) die("write");
+    flush_out();
   }
-  fflush(stdout);
+  flush_out();
   print_stats();
   return 0;
 }
