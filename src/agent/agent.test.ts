@@ -245,6 +245,44 @@ describe('FlowLogRunner', () => {
     assert.equal(r.stats.skipdataRecords, 0)
   })
 
+  test('issue 9 item 1: an over-long prefix loses no record silently (writeErrors, droppedRecords)', async () => {
+    const d = tmp()
+    const dv = new SpoolDeliverer(join(d, 'spool'), new LocalBucketStore(join(d, 's3')))
+    const r = new FlowLogRunner({
+      flowLog: { ...flowLog, logDestination: `arn:aws:s3:::bkt/${'p'.repeat(300)}` },
+      interfaces,
+      deliverer: dv,
+      spoolMaxBytes: 1 << 30,
+      spoolBytes: () => 0,
+    })
+    await feed(r)
+    await r.stop() // resolves: the objects that cannot be written are counted, not thrown
+    assert.ok(r.stats.records! > 0)
+    assert.equal(r.stats.droppedRecords, r.stats.records)
+    assert.ok(r.stats.writeErrors! > 0)
+    assert.match(r.lastWriteError ?? '', /ENAMETOOLONG|300 bytes/)
+    assert.deepEqual(walk(join(d, 'spool')), [])
+  })
+
+  test('issue 9 item 1: a destination ARN that leaves the bucket is refused before anything is written', () => {
+    const d = tmp()
+    const dv = new SpoolDeliverer(join(d, 'spool'), new LocalBucketStore(join(d, 's3')))
+    for (const arn of ['arn:aws:s3:::bkt/../../../../outside', 'arn:aws:s3:::bkt/../../x']) {
+      assert.throws(
+        () =>
+          new FlowLogRunner({
+            flowLog: { ...flowLog, logDestination: arn },
+            interfaces,
+            deliverer: dv,
+            spoolMaxBytes: 1 << 30,
+            spoolBytes: () => 0,
+          }),
+        (e: unknown) => hasCode(e, 'MF_FLOWLOGS_DESTINATION'),
+      )
+    }
+    assert.deepEqual(walk(d), [])
+  })
+
   test('a full spool turns records into SKIPDATA accounting, written once there is room', async () => {
     const d = tmp()
     const dv = new SpoolDeliverer(join(d, 'spool'), new LocalBucketStore(join(d, 's3')))

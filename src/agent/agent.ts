@@ -196,6 +196,7 @@ export class Agent {
             skipdataRecords: s.skipdataRecords ?? 0,
             skippedRecordsSpoolFull: s.skippedRecordsSpoolFull ?? 0,
             writeErrors: s.writeErrors ?? 0,
+            droppedRecords: s.droppedRecords ?? 0,
           }
         }),
       delivery: () => this.deliverer.stats,
@@ -557,6 +558,7 @@ export class Agent {
         bucket: runner.bucket,
         interfaces: runner.interfaceIds,
         stats: runner.stats,
+        lastWriteError: runner.lastWriteError,
       })),
       delivery: { ...this.deliverer.stats },
       delivered: Object.fromEntries(this.delivered),

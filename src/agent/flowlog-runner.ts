@@ -24,6 +24,7 @@ import {
   parseLogFormat,
   S3DirectoryDestination,
   type FlowLogInterface,
+  type FlowLogsWriteError,
 } from '../flowlogs/index.ts'
 import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
@@ -81,6 +82,7 @@ export class FlowLogRunner {
    */
   writeErrors = 0
   private writeErrorReported = false
+  private spoolErrorReported = false
   /** Journal files this runner wrote or replayed: the only ones it ever deletes. */
   private readonly owned = new Set<string>()
 
@@ -107,6 +109,9 @@ export class FlowLogRunner {
       perHourPartition: opts?.perHourPartition === true,
       fileFormat: opts?.fileFormat === 'parquet' ? 'parquet' : 'plain-text',
       format: parseLogFormat(fl.logFormat),
+      // A spool object that cannot be written (disk full, name too long, refused path) is counted in
+      // the destination's stats (writeErrors, droppedRecords) and reported once here.
+      onWriteError: (e) => this.onWriteError(e),
     })
     this.agg = new FlowAggregator({
       interfaces: o.interfaces,
@@ -175,7 +180,7 @@ export class FlowLogRunner {
   }
 
   /** Counts a failed journal file operation; the first one is reported on stderr. */
-  private onWriteError(e: unknown): void {
+  private onJournalError(e: unknown): void {
     this.writeErrors++
     if (this.writeErrorReported) return
     this.writeErrorReported = true
@@ -186,11 +191,20 @@ export class FlowLogRunner {
     process.stderr.write(`mirrorflow agent: ${err.code}: ${err.message}\n`)
   }
 
+  /** A spool object that could not be written (counted by the destination); the first is reported. */
+  private onWriteError(e: FlowLogsWriteError): void {
+    if (this.spoolErrorReported) return
+    this.spoolErrorReported = true
+    process.stderr.write(
+      `mirrorflow agent: ${e.code}: flow log ${this.flowLogId}: ${e.message} (its records are counted as dropped; further errors are only counted)\n`,
+    )
+  }
+
   private appendJournal(batch: FrameBatch, iface: number): void {
     try {
       this.appendJournalFrames(batch, iface)
     } catch (e) {
-      this.onWriteError(e)
+      this.onJournalError(e)
     }
   }
 
@@ -202,7 +216,7 @@ export class FlowLogRunner {
       const ts = batch.tsSec[i] as number
       const w = this.interval > 0 ? Math.floor(ts / this.interval) * this.interval : 0
       if (j === null || j.window !== w) {
-        if (j !== null) j.writer.close().catch((e: unknown) => this.onWriteError(e))
+        if (j !== null) j.writer.close().catch((e: unknown) => this.onJournalError(e))
         this.journal[iface] = null
         mkdirSync(dir, { recursive: true })
         const path = join(dir, `${w}-${process.pid}-${journalSeq++}.pcap`)
@@ -227,7 +241,7 @@ export class FlowLogRunner {
       )
     }
     // Hand the bytes to the kernel now: a kill -9 after this callback loses nothing.
-    if (j !== null) j.writer.flush().catch((e: unknown) => this.onWriteError(e))
+    if (j !== null) j.writer.flush().catch((e: unknown) => this.onJournalError(e))
   }
 
   /** Deletes journal files of intervals that ended before `beforeSec` (their records are spooled). */
@@ -246,7 +260,7 @@ export class FlowLogRunner {
         if (!this.owned.has(join(dir, n)) || !(w + this.interval <= beforeSec)) continue
         const cur = this.journal[k]
         if (cur !== null && cur !== undefined && cur.window === w) {
-          cur.writer.close().catch((e: unknown) => this.onWriteError(e))
+          cur.writer.close().catch((e: unknown) => this.onJournalError(e))
           this.journal[k] = null
         }
         this.owned.delete(join(dir, n))
@@ -307,13 +321,18 @@ export class FlowLogRunner {
       try {
         await j.writer.close()
       } catch (e) {
-        this.onWriteError(e)
+        this.onJournalError(e)
       }
     }
     this.journal.fill(null)
     // Every record is in the spool now: this runner's journal is no longer needed.
     for (const f of this.owned) rmSync(f, { force: true })
     this.owned.clear()
+  }
+
+  /** The last spool write failure of this flow log (`MF_FLOWLOGS_WRITE` message), or null. */
+  get lastWriteError(): string | null {
+    return this.dest.stats.lastWriteError
   }
 
   get stats(): Record<string, number> {
@@ -328,7 +347,10 @@ export class FlowLogRunner {
       skippedRecordsSpoolFull: this.skippedRecords,
       replayedFrames: this.replayedFrames,
       journalDamaged: this.journalDamaged,
-      writeErrors: this.writeErrors,
+      // Journal failures and spool objects that could not be written.
+      writeErrors: this.writeErrors + this.dest.stats.writeErrors,
+      /** Records lost with spool objects that could not be written. */
+      droppedRecords: this.dest.stats.droppedRecords,
     }
   }
 }

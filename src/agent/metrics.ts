@@ -38,10 +38,18 @@ export interface AgentMetricsSource {
     nodataRecords: number
     skipdataRecords: number
     skippedRecordsSpoolFull: number
-    /** Failed capture-journal file operations (MF_AGENT_WRITE). */
+    /** Failed capture-journal file operations (MF_AGENT_WRITE) and spool objects not written (MF_FLOWLOGS_WRITE). */
     writeErrors: number
+    /** Records lost with spool objects that could not be written. */
+    droppedRecords: number
   }>
-  delivery(): { delivered: number; failures: number; spooledObjects: number; spooledBytes: number }
+  delivery(): {
+    delivered: number
+    failures: number
+    rejected: number
+    spooledObjects: number
+    spooledBytes: number
+  }
   reconciles(): { ok: number; failed: number; version: number }
 }
 
@@ -117,8 +125,9 @@ export function createAgentMetrics(src: AgentMetricsSource): Registry {
     [
       'write_errors',
       'writeErrors',
-      'Failed capture-journal writes, flushes and closes (disk full, I/O error)',
+      'Failed capture-journal writes and spool objects not written (disk full, no descriptor, name too long, refused path)',
     ],
+    ['dropped_records', 'droppedRecords', 'Records lost with spool objects that could not be written'],
   ] as const) {
     new Counter({
       name: `mirrorflow_agent_flowlog_${name}_total`,
@@ -147,6 +156,15 @@ export function createAgentMetrics(src: AgentMetricsSource): Registry {
     collect() {
       this.reset()
       this.inc(src.delivery().failures)
+    },
+  })
+  new Counter({
+    name: 'mirrorflow_agent_delivery_rejected_objects_total',
+    help: 'Spooled objects the store can never take (refused path, name too long), removed from the spool',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(src.delivery().rejected)
     },
   })
   new Gauge({

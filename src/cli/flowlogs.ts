@@ -18,6 +18,7 @@ import {
   TextStreamDestination,
   type FlowLogDestination,
   type TrafficType,
+  type FlowLogsWriteError,
 } from '../flowlogs/index.ts'
 import { hasCode, UsageError } from '../errors.ts'
 import { assertReadableInput } from './errors.ts'
@@ -124,6 +125,8 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
   }
 
   let dest: FlowLogDestination
+  /** The first object that could not be written: the run goes on, then fails with it. */
+  let writeFailure: FlowLogsWriteError | null = null
   if (toStdout) {
     // fd 1 written synchronously: no unbounded buffering when stdout is slower than we are.
     dest = new TextStreamDestination(format, 1, { header: opts.header === true })
@@ -138,6 +141,7 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
       hiveCompatiblePartitions: opts.hiveCompatiblePartitions === true,
       perHourPartition: opts.perHourPartition === true,
       maxAggregationInterval: interval,
+      onWriteError: (e) => (writeFailure ??= e),
     })
   }
   const agg = new FlowAggregator({
@@ -200,6 +204,13 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
     )
   }
   if (failure !== null) throw failure
+  if (writeFailure !== null && dest instanceof S3DirectoryDestination) {
+    const s = dest.stats
+    process.stderr.write(
+      `mirrorflow flowlogs: ${s.writeErrors} object(s) with ${s.droppedRecords} record(s) could not be written\n`,
+    )
+    throw writeFailure
+  }
 }
 
 /** A one-line progress bar on stderr, redrawn at most 10 times a second. */

@@ -12,9 +12,11 @@ import {
   DEFAULT_RECEIVE_MODE,
   defaultTargetConfig,
   parseHostPort,
+  parseVniRanges,
   RECEIVE_MODES,
   type ReceiveMode,
   type TargetConfig,
+  validateTargetConfig,
 } from '../mirror-target/index.ts'
 
 interface TargetOptions {
@@ -27,6 +29,15 @@ interface TargetOptions {
   pcapMaxSeconds: string
   pcapKeep: string
   snaplen: string
+  pcapMaxTotalBytes: string
+  pcapMaxTotalFiles: string
+  pcapReorderMs: string
+  maxSessions: string
+  sessionProbation: string
+  sessionIdle: string
+  maxOpenFiles: string
+  allowSource?: string[]
+  allowVni?: string[]
   forwardTo?: string
   metrics?: string
   statusFile?: string
@@ -38,6 +49,18 @@ interface TargetOptions {
   logFormat?: string
   duration?: string
   quiet?: boolean
+}
+
+function nonNegative(name: string, v: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a number >= 0, got '${v}'`)
+  return n
+}
+
+/** Collects a repeatable option whose values may also be comma-separated. */
+function list(v: string, prev: string[] = []): string[] {
+  if (prev.length + 1 > 4096) throw new UsageError('at most 4096 values per option')
+  return prev.concat(v.split(',').filter((x) => x !== ''))
 }
 
 function positive(name: string, v: string): number {
@@ -68,6 +91,22 @@ export function targetConfigFromOptions(o: TargetOptions): TargetConfig {
   cfg.pcap.maxFileSeconds = positive('--pcap-max-seconds', o.pcapMaxSeconds)
   cfg.pcap.keepFiles = Math.floor(positive('--pcap-keep', o.pcapKeep))
   cfg.pcap.snaplen = Math.floor(positive('--snaplen', o.snaplen))
+  cfg.pcap.maxTotalBytes = Math.floor(positive('--pcap-max-total-bytes', o.pcapMaxTotalBytes))
+  cfg.pcap.maxTotalFiles = Math.floor(positive('--pcap-max-total-files', o.pcapMaxTotalFiles))
+  cfg.pcap.reorderMs = Math.floor(nonNegative('--pcap-reorder-ms', o.pcapReorderMs))
+  const l = cfg.limits
+  l.maxSessions = Math.floor(positive('--max-sessions', o.maxSessions))
+  l.probationSeconds = nonNegative('--session-probation', o.sessionProbation)
+  l.idleSeconds = nonNegative('--session-idle', o.sessionIdle)
+  l.maxOpenFiles = Math.floor(positive('--max-open-files', o.maxOpenFiles))
+  l.allowSources = o.allowSource ?? []
+  try {
+    l.allowVnis = (o.allowVni ?? []).flatMap((v) => parseVniRanges(v))
+    validateTargetConfig(cfg)
+  } catch (err) {
+    if (hasCode(err, 'MF_TARGET_CONFIG')) throw new UsageError((err as Error).message)
+    throw err
+  }
   cfg.forwardTo = o.forwardTo ?? null
   cfg.metricsListen = o.metrics ?? null
   if (o.statusFile !== undefined) cfg.statusFile = o.statusFile
@@ -102,6 +141,39 @@ export function registerTarget(program: Command): void {
     .option('--pcap-max-seconds <n>', 'rotate a session pcap file at this age', '300')
     .option('--pcap-keep <n>', 'pcap files kept per session', '10')
     .option('--snaplen <n>', 'bytes kept per inner frame', '65535')
+    .option(
+      '--pcap-max-total-bytes <n>',
+      "all sessions' pcap files together: the oldest go beyond this size",
+      String(8 * 1024 * 1024 * 1024),
+    )
+    .option('--pcap-max-total-files <n>', "all sessions' pcap files together: at most this many", '10000')
+    .option(
+      '--pcap-reorder-ms <ms>',
+      'hold frames this long to write each pcap in time order (0: off)',
+      '200',
+    )
+    .option(
+      '--max-sessions <n>',
+      'sessions (VNI, source) held at once; see docs/target.md for eviction',
+      '1024',
+    )
+    .option('--session-probation <s>', 'a session is evicted first until its traffic spans this long', '2')
+    .option(
+      '--session-idle <s>',
+      'an established session gives way to a new one only after this idle time',
+      '300',
+    )
+    .option('--max-open-files <n>', 'pcap files held open at once (file descriptors)', '256')
+    .option(
+      '--allow-source <cidr>',
+      'only these outer sources may create sessions (repeatable, or comma-separated)',
+      list,
+    )
+    .option(
+      '--allow-vni <n|n-m>',
+      'only these VNIs may create sessions (repeatable, or comma-separated)',
+      list,
+    )
     .option(
       '--forward-to <if>',
       'also send the inner frames on this interface (if missing: a veth pair IF/IFp is created)',

@@ -9,17 +9,34 @@
  * flow log whose records would overflow it gets SKIPDATA accounting instead (the agent's flow-log runner does that).
  * @module
  */
-import { copyFile, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
-import { dirname, join, relative, sep } from 'node:path'
+import { lstat, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { join, relative, sep } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { FlowLogsDestinationError } from './errors.ts'
+import { checkKeySegments, copyFileWithin, splitKey } from './confined-path.ts'
+import { FlowLogsDestinationError, FlowLogsWriteError } from './errors.ts'
 
-/** `arn:aws:s3:::bucket/prefix` → bucket and prefix (without slashes at the ends). */
+/** An S3 bucket name (3–63 characters; `..` is refused separately). */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+const FLOW_LOG_ID = /^fl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
+
+/**
+ * `arn:aws:s3:::bucket/prefix` → bucket and prefix (without the trailing slashes). The bucket follows
+ * S3's naming rules (3–63 lower-case letters, digits, `.` and `-`, no `..`); the prefix must name a
+ * folder inside it: no empty, `.` or `..` segment, at most 1024 bytes. Anything else is a
+ * `FlowLogsDestinationError`: the destination cannot be written.
+ */
 export function parseS3Arn(arn: string): { bucket: string; prefix: string } {
-  const m = /^arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(arn)
-  if (!m)
-    throw new FlowLogsDestinationError(`'${arn}' is not an S3 bucket ARN (arn:aws:s3:::bucket[/prefix])`)
-  return { bucket: m[1] as string, prefix: (m[2] ?? '').replace(/^\/+|\/+$/g, '') }
+  const m = /^arn:aws[a-z-]{0,16}:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(
+    arn.length <= 2048 ? arn : '',
+  )
+  if (!m || m[1]!.includes('..')) {
+    throw new FlowLogsDestinationError(
+      `'${arn.slice(0, 200)}' is not an S3 bucket ARN (arn:aws:s3:::bucket[/prefix])`,
+    )
+  }
+  const prefix = (m[2] ?? '').replace(/\/+$/, '')
+  if (prefix !== '') checkKeySegments(prefix, `the prefix of ${arn.slice(0, 200)}`)
+  return { bucket: m[1]!, prefix }
 }
 
 /** Where delivered objects go. */
@@ -35,12 +52,17 @@ export class LocalBucketStore implements ObjectStore {
   constructor(root: string) {
     this.root = root
   }
+  /**
+   * Copies `file` to `<root>/<bucket>/<key>`, never outside `root`: the bucket must be a bucket name
+   * and the key's segments are checked, links inside the root refused (confined-path.ts). Throws
+   * `FlowLogsWriteError` (`reason` = errno code or `refused-path`).
+   */
   async put(bucket: string, key: string, file: string): Promise<void> {
-    const dest = join(this.root, bucket, ...key.split('/'))
-    await mkdir(dirname(dest), { recursive: true })
-    const tmp = join(dirname(dest), `.incoming-${process.pid}-${Date.now()}`)
-    await copyFile(file, tmp)
-    await rename(tmp, dest)
+    if (!BUCKET.test(bucket) || bucket.includes('..')) {
+      throw new FlowLogsWriteError(join(this.root, bucket), 'refused-path', 'not an S3 bucket name')
+    }
+    const { dir, name } = splitKey(key)
+    await copyFileWithin(this.root, dir === '' ? bucket : `${bucket}/${dir}`, name, file)
   }
 }
 
@@ -81,7 +103,13 @@ export class S3EndpointStore implements ObjectStore {
 export interface DeliveryStats {
   delivered: number
   deliveredBytes: number
+  /** Failed delivery attempts of objects kept for a retry (network, disk full, no descriptor…). */
   failures: number
+  /**
+   * Objects that can never be delivered (the store refused the path, or a name is too long for it):
+   * counted here, reported in `lastError`, and removed from the spool so the objects behind them go on.
+   */
+  rejected: number
   /** Objects waiting in the spool. */
   spooledObjects: number
   spooledBytes: number
@@ -100,12 +128,18 @@ async function walk(dir: string, out: string[]): Promise<string[]> {
   for (const n of names) {
     if (n.startsWith('.')) continue
     const p = join(dir, n)
-    const s = await stat(p).catch(() => null)
-    if (s === null) continue
+    // lstat: a link in the spool is not an object of ours and is never followed.
+    const s = await lstat(p).catch(() => null)
+    if (s === null || s.isSymbolicLink()) continue
     if (s.isDirectory()) await walk(p, out)
     else out.push(p)
   }
   return out
+}
+
+/** A store's failure that a retry cannot cure: a refused path, a name too long for the file system. */
+function isPermanent(err: unknown): boolean {
+  return err instanceof FlowLogsWriteError && (err.reason === 'refused-path' || err.reason === 'ENAMETOOLONG')
 }
 
 /**
@@ -119,6 +153,7 @@ export class SpoolDeliverer {
     delivered: 0,
     deliveredBytes: 0,
     failures: 0,
+    rejected: 0,
     spooledObjects: 0,
     spooledBytes: 0,
     lastError: null,
@@ -143,6 +178,11 @@ export class SpoolDeliverer {
 
   /** Where a flow log's objects for `bucket` are spooled (the S3DirectoryDestination's dir). */
   spoolFor(flowLogId: string, bucket: string): string {
+    if (!FLOW_LOG_ID.test(flowLogId))
+      throw new FlowLogsDestinationError(`'${flowLogId}' is not a flow-log id`)
+    if (!BUCKET.test(bucket) || bucket.includes('..')) {
+      throw new FlowLogsDestinationError(`'${bucket}' is not an S3 bucket name`)
+    }
     return join(this.spoolDir, flowLogId, bucket)
   }
 
@@ -194,8 +234,14 @@ export class SpoolDeliverer {
         this.backoffMs = 0
         this.stats.backoffSeconds = 0
       } catch (err) {
-        this.stats.failures++
         this.stats.lastError = (err as Error).message
+        if (isPermanent(err)) {
+          // Retrying cannot help, and waiting would hold back every object behind it.
+          this.stats.rejected++
+          await unlink(f).catch(() => undefined)
+          continue
+        }
+        this.stats.failures++
         this.backoffMs = this.backoffMs === 0 ? 1000 : Math.min(this.backoffMs * 2, 60_000)
         this.stats.backoffSeconds = this.backoffMs / 1000
         if (!this.closed) {

@@ -14,7 +14,7 @@
  * @module
  */
 import { writeSync } from 'node:fs'
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { LogFormat } from './log-format.ts'
@@ -30,6 +30,8 @@ import {
   type S3LayoutOptions,
 } from './s3-layout.ts'
 import { writeParquetFile } from './parquet.ts'
+import { mkdirWithin, writeError, writeFileWithin, type WriteErrorStats } from './confined-path.ts'
+import type { FlowLogsWriteError } from './errors.ts'
 
 /** A sink for flow-log records. */
 export interface FlowLogDestination {
@@ -126,11 +128,26 @@ export interface S3DirectoryOptions extends S3LayoutOptions {
    * can tell which delivery windows no later record can fall in.
    */
   maxAggregationInterval?: number | undefined
+  /**
+   * Called for each object that could not be written, with the error (`MF_FLOWLOGS_WRITE`: its
+   * `reason` is the errno code or `refused-path`) and the number of records lost with it. The counts
+   * are in `stats` as well.
+   */
+  onWriteError?: ((err: FlowLogsWriteError, records: number) => void) | undefined
+}
+
+/** What an `S3DirectoryDestination` wrote, and what it could not. */
+export interface S3DirectoryStats extends WriteErrorStats {
+  /** Objects written. */
+  objects: number
+  /** Records in them. */
+  records: number
 }
 
 /** Records of one object being assembled: text chunks, or rows kept for Parquet. */
 interface PendingObject {
   windowSec: number
+  records: number
   text: LineWriter | null
   rows: (string | number | null)[][]
 }
@@ -138,7 +155,9 @@ interface PendingObject {
 /**
  * A local directory laid out exactly as the S3 bucket of a flow log (spec §4.2): one object per
  * 5-minute delivery window (by record `end`), plain text gzip with the header line first, or Parquet
- * with AWS's column names and types. `flush()` writes every pending object; calling it inside a window
+ * with AWS's column names and types. Every object is written below `dir` and never outside it (the
+ * prefix is checked when the destination is made, links inside `dir` are refused when writing: see
+ * confined-path.ts); a failed object is counted in `stats`, never thrown. `flush()` writes every pending object; calling it inside a window
  * gives that window a second object, as AWS may ("multiple files may be published").
  */
 export class S3DirectoryDestination implements FlowLogDestination {
@@ -148,6 +167,14 @@ export class S3DirectoryDestination implements FlowLogDestination {
   private maxEnd = -Infinity
   /** Paths (relative to `dir`) of the objects written so far. */
   readonly written: string[] = []
+  /** Objects and records written, and those lost to write errors. */
+  readonly stats: S3DirectoryStats = {
+    objects: 0,
+    records: 0,
+    writeErrors: 0,
+    droppedRecords: 0,
+    lastWriteError: null,
+  }
 
   constructor(options: S3DirectoryOptions) {
     validateS3Layout(options)
@@ -164,10 +191,11 @@ export class S3DirectoryDestination implements FlowLogDestination {
       if (cur === undefined || cur.windowSec !== w) {
         cur = this.pending.get(w)
         if (cur === undefined) {
-          cur = { windowSec: w, text: parquet ? null : new LineWriter(fmt, 64 * 1024), rows: [] }
+          cur = { windowSec: w, records: 0, text: parquet ? null : new LineWriter(fmt, 64 * 1024), rows: [] }
           this.pending.set(w, cur)
         }
       }
+      cur.records++
       if (parquet) {
         const row = new Array<string | number | null>(fmt.fields.length)
         for (let k = 0; k < fmt.fields.length; k++) row[k] = fmt.fields[k]!.get(batch, i, fmt.version)
@@ -194,7 +222,11 @@ export class S3DirectoryDestination implements FlowLogDestination {
     await this.publish(t - DELIVERY_WINDOW_SECONDS)
   }
 
-  /** Writes the pending objects whose window starts at or before `lastWindow`. */
+  /**
+   * Writes the pending objects whose window starts at or before `lastWindow`. An object that cannot be
+   * written (disk full, no descriptor, a name too long, a path refused for leaving `dir`) is counted in
+   * `stats` with its records, reported to `onWriteError`, and the next object is tried: never a throw.
+   */
   private async publish(lastWindow: number): Promise<void> {
     const objs = [...this.pending.values()]
       .filter((o) => o.windowSec <= lastWindow)
@@ -202,20 +234,34 @@ export class S3DirectoryDestination implements FlowLogDestination {
     for (const obj of objs) this.pending.delete(obj.windowSec)
     for (const obj of objs) {
       const folder = s3ObjectPrefix(this.o, obj.windowSec)
-      const abs = join(this.o.dir, folder)
-      await mkdir(abs, { recursive: true })
-      if (this.o.fileFormat === 'parquet') {
-        const tmp = join(abs, `.tmp-${process.pid}-${obj.windowSec}.parquet`)
-        const bytes = await writeParquetFile(tmp, this.o.format, obj.rows)
-        const name = s3ObjectName(this.o, obj.windowSec, objectHash(bytes))
-        await rename(tmp, join(abs, name))
-        this.written.push(folder + name)
-      } else {
-        const body = obj.text!.take()
-        const gz = gzipSync(Buffer.concat([Buffer.from(this.o.format.header + '\n', 'latin1'), body]))
-        const name = s3ObjectName(this.o, obj.windowSec, objectHash(gz))
-        await writeFile(join(abs, name), gz)
-        this.written.push(folder + name)
+      try {
+        if (this.o.fileFormat === 'parquet') {
+          const abs = await mkdirWithin(this.o.dir, folder.slice(0, -1))
+          const tmp = join(abs, `.incoming-${process.pid}-${obj.windowSec}.parquet`)
+          try {
+            const bytes = await writeParquetFile(tmp, this.o.format, obj.rows)
+            const name = s3ObjectName(this.o, obj.windowSec, objectHash(bytes))
+            await rename(tmp, join(abs, name))
+            this.written.push(folder + name)
+          } catch (err) {
+            await unlink(tmp).catch(() => undefined)
+            throw writeError(tmp, err)
+          }
+        } else {
+          const body = obj.text!.take()
+          const gz = gzipSync(Buffer.concat([Buffer.from(this.o.format.header + '\n', 'latin1'), body]))
+          const name = s3ObjectName(this.o, obj.windowSec, objectHash(gz))
+          await writeFileWithin(this.o.dir, folder.slice(0, -1), name, gz)
+          this.written.push(folder + name)
+        }
+        this.stats.objects++
+        this.stats.records += obj.records
+      } catch (err) {
+        const e = writeError(join(this.o.dir, folder), err)
+        this.stats.writeErrors++
+        this.stats.droppedRecords += obj.records
+        this.stats.lastWriteError = e.message
+        this.o.onWriteError?.(e, obj.records)
       }
     }
   }

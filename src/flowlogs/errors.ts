@@ -24,3 +24,23 @@ export class FlowLogsConfigError extends MirrorflowError {
 export class FlowLogsDestinationError extends MirrorflowError {
   readonly code = 'MF_FLOWLOGS_DESTINATION'
 }
+
+/**
+ * A flow-log object could not be written: the file system failed (`reason` is the errno code, e.g.
+ * `ENOSPC`, `EMFILE`, `ENAMETOOLONG`) or the path was refused because it would leave the writer's root
+ * (`reason: 'refused-path'`: `..`, an absolute path, a symbolic link inside the root). Writers count
+ * these and keep going; the records of the object are counted as dropped.
+ */
+export class FlowLogsWriteError extends MirrorflowError {
+  readonly code = 'MF_FLOWLOGS_WRITE'
+  readonly path: string
+  readonly reason: string
+  constructor(path: string, reason: string, message: string, options?: ErrorOptions) {
+    super(
+      reason === 'refused-path' ? `refused ${path}: ${message}` : `cannot write ${path}: ${message}`,
+      options,
+    )
+    this.path = path
+    this.reason = reason
+  }
+}

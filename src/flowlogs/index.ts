@@ -60,7 +60,12 @@ export {
 } from './s3-layout.ts'
 export type { S3LayoutOptions } from './s3-layout.ts'
 export { writeParquetFile, duckdbColumns } from './parquet.ts'
-export { LogFormatError, FlowLogsConfigError, FlowLogsDestinationError } from './errors.ts'
+export {
+  LogFormatError,
+  FlowLogsConfigError,
+  FlowLogsDestinationError,
+  FlowLogsWriteError,
+} from './errors.ts'
 export {
   LocalBucketStore,
   parseS3Arn,

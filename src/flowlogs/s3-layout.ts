@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
+import { checkKeySegments } from './confined-path.ts'
 import { FlowLogsConfigError } from './errors.ts'
 
 /** Seconds per S3 delivery window (spec §4.2 "every 5 minutes"). */
@@ -29,7 +30,10 @@ export interface S3LayoutOptions {
 
 const FLOW_LOG_ID = /^fl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
 
-/** Checks the options (ids without spaces or slashes, flow-log id shape, prefix not `AWSLogs`). */
+/**
+ * Checks the options: ids without spaces or slashes, the flow-log id's shape, a prefix that is not
+ * `AWSLogs` and has no empty, `.` or `..` segment (`FlowLogsDestinationError`) and at most 1024 bytes.
+ */
 export function validateS3Layout(o: S3LayoutOptions): void {
   if (!FLOW_LOG_ID.test(o.flowLogId)) {
     throw new FlowLogsConfigError(
@@ -40,11 +44,15 @@ export function validateS3Layout(o: S3LayoutOptions): void {
     ['account id', o.accountId],
     ['region', o.region],
   ] as const) {
-    if (v.length === 0 || /[\s/]/.test(v))
-      throw new FlowLogsConfigError(`${what} must be non-empty without spaces or '/', got '${v}'`)
+    if (v.length === 0 || v.length > 64 || /[\s/]/.test(v) || v === '.' || v === '..')
+      throw new FlowLogsConfigError(
+        `${what} must be 1–64 characters without spaces or '/', not '.' or '..', got '${v}'`,
+      )
   }
   const p = (o.prefix ?? '').replace(/\/+$/, '')
   if (p === 'AWSLogs') throw new FlowLogsConfigError('AWSLogs cannot be used as the folder name (prefix)')
+  // The prefix comes from the API (the destination ARN): it must name a folder inside the bucket.
+  if (p !== '') checkKeySegments(p, 'the prefix')
 }
 
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n

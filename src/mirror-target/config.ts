@@ -5,6 +5,7 @@
  * @module
  */
 import { isIP } from 'node:net'
+import { parseAllowSources } from './allow-list.ts'
 import { TargetConfigError } from './errors.ts'
 
 /** Limits of one session's rotating pcap ring. */
@@ -17,6 +18,36 @@ export interface PcapRingConfig {
   keepFiles: number
   /** Bytes kept of each inner frame (pcap snaplen); longer frames are truncated with orig_len kept. */
   snaplen: number
+  /** All sessions' pcap files together: at most this many bytes; the oldest files go first. */
+  maxTotalBytes: number
+  /** All sessions' pcap files together: at most this many files (each costs an inode). */
+  maxTotalFiles: number
+  /**
+   * Reorder window, ms: a frame is held this long (stream time) before it is written, so that a
+   * frame that arrives late (a reassembled datagram) still goes into its place; 0 = no reordering.
+   */
+  reorderMs: number
+  /** Memory that holds frames not yet written (reorder window and write batching), bytes. */
+  stagingBytes: number
+}
+
+/**
+ * Limits against remote senders: who may create a session, how many there may be, and which one
+ * gives way. Every (VNI, source) pair a datagram carries can be spoofed, so each is bounded.
+ */
+export interface TargetLimits {
+  /** Sessions (VNI, source) held at once. */
+  maxSessions: number
+  /** A session younger than this (seconds since its first packet) is on probation: evicted first. */
+  probationSeconds: number
+  /** An established session is evicted for a new one only after this many seconds without traffic. */
+  idleSeconds: number
+  /** pcap files held open at once (file descriptors); the least recently written is closed first. */
+  maxOpenFiles: number
+  /** Outer source CIDR blocks allowed to create sessions (empty: any). */
+  allowSources: string[]
+  /** VNI ranges allowed (inclusive pairs; empty: any). */
+  allowVnis: Array<[number, number]>
 }
 
 /** Flow logs made from the inner packets of every session. */
@@ -52,6 +83,7 @@ export interface TargetConfig {
   /** Root directory: pcaps under `pcap/`, the status file, flow logs (by default) under `flowlogs/`. */
   dataDir: string
   pcap: PcapRingConfig
+  limits: TargetLimits
   flowLogs: TargetFlowLogConfig
   /** Interface to hand decapsulated frames to (null: none). */
   forwardTo: string | null
@@ -76,7 +108,24 @@ export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig
     listenHost: '0.0.0.0',
     listenPort: 4789,
     dataDir,
-    pcap: { maxFileBytes: 64 * 1024 * 1024, maxFileSeconds: 300, keepFiles: 10, snaplen: 65535 },
+    pcap: {
+      maxFileBytes: 64 * 1024 * 1024,
+      maxFileSeconds: 300,
+      keepFiles: 10,
+      snaplen: 65535,
+      maxTotalBytes: 8 * 1024 * 1024 * 1024,
+      maxTotalFiles: 10000,
+      reorderMs: 200,
+      stagingBytes: 32 * 1024 * 1024,
+    },
+    limits: {
+      maxSessions: 1024,
+      probationSeconds: 2,
+      idleSeconds: 300,
+      maxOpenFiles: 256,
+      allowSources: [],
+      allowVnis: [],
+    },
     flowLogs: {
       enabled: true,
       dir: `${dataDir}/flowlogs`,
@@ -117,6 +166,29 @@ export function validateTargetConfig(c: TargetConfig): void {
   }
   if (!Number.isInteger(p.snaplen) || p.snaplen < 64 || p.snaplen > 262144) {
     throw new TargetConfigError(`pcap.snaplen must be 64..262144 (got ${p.snaplen})`)
+  }
+  const intIn = (name: string, v: number, lo: number, hi: number): void => {
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new TargetConfigError(`${name} must be an integer ${lo}..${hi} (got ${v})`)
+  }
+  intIn('pcap.maxTotalFiles', p.maxTotalFiles, 1, 10_000_000)
+  if (!(p.maxTotalBytes >= p.maxFileBytes))
+    throw new TargetConfigError(`pcap.maxTotalBytes must be >= pcap.maxFileBytes (got ${p.maxTotalBytes})`)
+  intIn('pcap.reorderMs', p.reorderMs, 0, 10_000)
+  intIn('pcap.stagingBytes', p.stagingBytes, 1 << 20, 1 << 30)
+  const l = c.limits
+  intIn('limits.maxSessions', l.maxSessions, 1, 1_000_000)
+  intIn('limits.maxOpenFiles', l.maxOpenFiles, 1, 65536)
+  if (!(l.probationSeconds >= 0 && l.probationSeconds <= 3600))
+    throw new TargetConfigError(`limits.probationSeconds must be 0..3600 (got ${l.probationSeconds})`)
+  if (!(l.idleSeconds >= 0 && l.idleSeconds <= 86400 * 365))
+    throw new TargetConfigError(`limits.idleSeconds must be >= 0 (got ${l.idleSeconds})`)
+  if (l.allowSources.length > 4096 || l.allowVnis.length > 4096)
+    throw new TargetConfigError('at most 4096 allowed source blocks and 4096 VNI ranges')
+  parseAllowSources(l.allowSources)
+  for (const [lo, hi] of l.allowVnis) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 0xffffff || lo > hi)
+      throw new TargetConfigError(`allowed VNI range ${lo}-${hi} is not within 0..16777215`)
   }
   if (c.flowLogs.aggregationSeconds !== 60 && c.flowLogs.aggregationSeconds !== 600) {
     throw new TargetConfigError(`flowLogs.aggregationSeconds must be 60 or 600`)

@@ -43,6 +43,8 @@ export class TargetFlowLogSink implements InnerFrameSink {
   private pendingRecords = 0
   private publishing: Promise<void> = Promise.resolve()
   private lastError: string | null = null
+  /** Sessions already handled in a mixed batch (by slot). */
+  private done = new Uint8Array(0)
   /** Scratch batch sharing the received bytes, for frames of one session out of a mixed batch. */
   private sub: FrameBatch | null = null
 
@@ -87,7 +89,7 @@ export class TargetFlowLogSink implements InnerFrameSink {
     return p.agg
   }
 
-  onBatch(batch: FrameBatch, sessionOf: Int32Array, sessions: readonly TargetSession[]): void {
+  onBatch(batch: FrameBatch, sessionOf: Int32Array, sessions: readonly (TargetSession | null)[]): void {
     const n = batch.count
     const first = sessionOf[0] as number
     let mixed = false
@@ -98,15 +100,21 @@ export class TargetFlowLogSink implements InnerFrameSink {
       }
     }
     if (!mixed) {
-      this.aggregatorFor(sessions[first] as TargetSession).addBatch(batch, 0)
+      const s = sessions[first]
+      // A session evicted during the batch: its frames went with it.
+      if (s !== null && s !== undefined) this.aggregatorFor(s).addBatch(batch, 0)
       return
     }
     const sub = this.scratch(batch)
-    const done = new Uint8Array(sessions.length)
+    if (this.done.length < sessions.length) this.done = new Uint8Array(sessions.length)
+    const done = this.done
+    done.fill(0)
     for (let i = 0; i < n; i++) {
       const si = sessionOf[i] as number
       if (done[si] === 1) continue
       done[si] = 1
+      const s = sessions[si]
+      if (s === null || s === undefined) continue
       let c = 0
       for (let j = i; j < n; j++) {
         if (sessionOf[j] !== si) continue
@@ -119,7 +127,7 @@ export class TargetFlowLogSink implements InnerFrameSink {
         c++
       }
       sub.count = c
-      this.aggregatorFor(sessions[si] as TargetSession).addBatch(sub, 0)
+      this.aggregatorFor(s).addBatch(sub, 0)
     }
   }
 
@@ -140,6 +148,17 @@ export class TargetFlowLogSink implements InnerFrameSink {
       }
     }
     return this.sub
+  }
+
+  /** The session is gone: its flows become records now, and its slot may get another session. */
+  evict(s: TargetSession): void {
+    const p = this.perSession[s.index]
+    if (p === undefined) return
+    p.agg.finish()
+    this.perSession[s.index] = undefined
+    const nth = (this.vniSources.get(s.vni) ?? 1) - 1
+    if (nth > 0) this.vniSources.set(s.vni, nth)
+    else this.vniSources.delete(s.vni)
   }
 
   tick(nowSec: number): void {
@@ -171,7 +190,10 @@ export class TargetFlowLogSink implements InnerFrameSink {
       records: this.records,
       interfaces: this.perSession.filter((p) => p !== undefined).map((p) => p.interfaceId),
       files: this.dest.written.map((f) => resolve(dir, f)),
-      error: this.lastError,
+      // Objects that could not be written (disk full, no descriptor…) are counted, not thrown.
+      writeErrors: this.dest.stats.writeErrors,
+      droppedRecords: this.dest.stats.droppedRecords,
+      error: this.lastError ?? this.dest.stats.lastWriteError,
     }
   }
 }

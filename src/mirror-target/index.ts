@@ -12,8 +12,10 @@
  * const status = await target.stop()
  * ```
  *
- * It does not reorder or deduplicate: each datagram's inner frame is written as received (fragmented
- * datagrams are reassembled: by the kernel in socket mode, by `Ipv4Reassembler` in capture mode). GENEVE (a GWLB in front of the target) is not unwrapped.
+ * Each pcap is in time order: frames wait in a bounded reorder window before they are written
+ * (fragmented datagrams are reassembled: by the kernel in socket mode, by `Ipv4Reassembler` in
+ * capture mode, and can arrive late). It does not deduplicate. GENEVE (a GWLB in front of the
+ * target) is not unwrapped. Sessions, descriptors and disk are bounded against spoofed senders.
  * @module
  */
 export {
@@ -23,7 +25,17 @@ export {
   RECEIVE_MODES,
   validateTargetConfig,
 } from './config.ts'
-export type { PcapRingConfig, ReceiveMode, TargetConfig, TargetFlowLogConfig } from './config.ts'
+export type {
+  PcapRingConfig,
+  ReceiveMode,
+  TargetConfig,
+  TargetFlowLogConfig,
+  TargetLimits,
+} from './config.ts'
+export { AllowList, parseVniRanges } from './allow-list.ts'
+export { SessionTable } from './sessions.ts'
+export { PcapDisk } from './pcap-disk.ts'
+export { PcapStaging } from './pcap-staging.ts'
 export { TargetBindError, TargetCaptureError, TargetConfigError, TargetForwardError } from './errors.ts'
 export { captureFilter, interfaceOf, tcpdumpArgv, TcpdumpCapture } from './capture.ts'
 export { demuxVxlanBatch } from './ingest.ts'
@@ -33,4 +45,5 @@ export { FrameForwarder } from './forwarder.ts'
 export { TargetFlowLogSink, targetFlowLogId } from './flowlog-sink.ts'
 export { PcapRing } from './pcap-ring.ts'
 export { MirrorTarget, readUdpSocketDrops } from './target.ts'
-export type { InnerFrameSink, TargetSession, TargetStatus } from './target.ts'
+export type { InnerFrameSink, TargetOptions, TargetSession, TargetStatus } from './target.ts'
+export type { TargetLog } from './target-runtime.ts'

@@ -36,6 +36,7 @@ function vxlan(vni: number, len: number, tag: number, flags = 0x08): Uint8Array 
 class Ctx implements DemuxContext {
   readonly malformed: Record<string, number> = { vxlan_truncated: 0, vxlan_flags: 0, inner_truncated: 0 }
   readonly sessions: Array<DemuxSession & { vni: number; source: string }> = []
+  readonly refused = { frames: 0 }
   lookups = 0
   sessionFor(vni: number, source: string, tsSec: number): DemuxSession {
     this.lookups++

@@ -21,8 +21,13 @@ export const MALFORMED_REASONS = ['vxlan_truncated', 'vxlan_flags', 'inner_trunc
 export interface DemuxContext {
   /** Counters by reason (the keys of MALFORMED_REASONS), incremented in place. */
   readonly malformed: Record<string, number>
-  /** The session of (VNI, outer source), created on first sight; its `index` goes into `sessionOf`. */
-  sessionFor(vni: number, source: string, tsSec: number): DemuxSession
+  /**
+   * The session of (VNI, outer source), created on first sight; its `index` goes into `sessionOf`.
+   * Null when the pair is refused (allow-lists, full table): the datagram is counted in `refused`.
+   */
+  sessionFor(vni: number, source: string, tsSec: number): DemuxSession | null
+  /** `frames`: valid VXLAN datagrams dropped because their session was refused. */
+  readonly refused: { frames: number }
 }
 
 /** The per-session counters the demultiplexer maintains. */
@@ -54,6 +59,7 @@ export function demuxVxlanBatch(
   let lastSrc = ''
   let lastVni = -1
   let last: DemuxSession | null = null
+  let haveLast = false
   for (let i = 0; i < n; i++) {
     const vx = vxStart[i] as number
     if (vx < 0) continue
@@ -77,13 +83,18 @@ export function demuxVxlanBatch(
       ((bytes[vx + 4] as number) << 16) | ((bytes[vx + 5] as number) << 8) | (bytes[vx + 6] as number)
     const src = sources[i] as string
     const tsSec = batch.tsSec[i] as number
-    let s: DemuxSession
-    if (last !== null && vni === lastVni && src === lastSrc) s = last
+    let s: DemuxSession | null
+    if (haveLast && vni === lastVni && src === lastSrc) s = last
     else {
       s = ctx.sessionFor(vni, src, tsSec)
       last = s
+      haveLast = true
       lastVni = vni
       lastSrc = src
+    }
+    if (s === null) {
+      ctx.refused.frames++
+      continue
     }
     const inner = vx + VXLAN_HEADER
     // The outer headers' share of the original length; a capture may have cut the frame short.

@@ -256,8 +256,8 @@ describe('MirrorTarget, captured outer frames (the capture path, fed directly)',
         b.linkTypes[i] = LinkType.Ethernet
         at += f.length
       }
-      ;(t as unknown as { onCaptured(b: FrameBatch): void }).onCaptured(b)
-      assert.equal(t.captureIgnored, 1)
+      ;(t as unknown as { capture: { onCaptured(b: FrameBatch): void } }).capture.onCaptured(b)
+      assert.equal(t.status().capture?.ignored, 1)
       assert.equal(t.malformed.outer_ipv4_bad_header_length, 1)
       assert.equal(t.malformed.outer_udp_truncated, 1)
       const st: TargetStatus = await t.stop()
@@ -271,6 +271,86 @@ describe('MirrorTarget, captured outer frames (the capture path, fed directly)',
       for await (const r of readCapture(file))
         for (let i = 0; i < r.count; i++) lens.push([r.ends[i]! - r.starts[i]!, r.origLens[i]!])
       assert.deepEqual(lens, [[40, 1000]])
+    } finally {
+      await t.stop()
+    }
+  })
+})
+
+describe('MirrorTarget: every pcap in time order (issue 9 item 13)', () => {
+  /** Ethernet + IPv4 10.9.9.9 → 127.0.0.1, UDP, with the given id, fragment offset (bytes) and MF flag. */
+  function ipFrame(id: number, offset: number, more: boolean, data: Buffer): Buffer {
+    const b = Buffer.alloc(14 + 20 + data.length)
+    b.writeUInt16BE(0x0800, 12)
+    b[14] = 0x45
+    b.writeUInt16BE(20 + data.length, 16)
+    b.writeUInt16BE(id, 18)
+    b.writeUInt16BE((more ? 0x2000 : 0) | (offset >> 3), 20)
+    b[22] = 64
+    b[23] = 17
+    b.writeUInt32BE(0x0a090909, 26)
+    b.writeUInt32BE(0x7f000001, 30)
+    data.copy(b, 34)
+    return b
+  }
+  function udp(port: number, payload: Buffer): Buffer {
+    const h = Buffer.alloc(8)
+    h.writeUInt16BE(65400, 0)
+    h.writeUInt16BE(port, 2)
+    h.writeUInt16BE(8 + payload.length, 4)
+    return Buffer.concat([h, payload])
+  }
+  function batchOf(frames: Array<[Buffer, number]>): FrameBatch {
+    const bytes = new Uint8Array(65536)
+    const b = newFrameBatch(frames.length, bytes)
+    let at = 0
+    for (const [f, ms] of frames) {
+      const i = b.count++
+      bytes.set(f, at)
+      b.starts[i] = at
+      b.ends[i] = at + f.length
+      b.origLens[i] = f.length
+      b.tsSec[i] = 1_700_000_000
+      b.tsNsec[i] = ms * 1e6
+      b.linkTypes[i] = LinkType.Ethernet
+      at += f.length
+    }
+    return b
+  }
+
+  test('a datagram completed from fragments goes before the frames captured after its last fragment', async () => {
+    const dir = tmp()
+    const cfg = defaultTargetConfig(dir)
+    cfg.listenHost = '127.0.0.1'
+    cfg.listenPort = 0
+    const t = await MirrorTarget.start(cfg)
+    try {
+      const port = t.address.port
+      // X: a 1000-byte inner frame (tag 1) in two fragments at 10 ms and 20 ms; Y (tag 2) whole at 30 ms.
+      const x = udp(port, vxlan(7, 1000, 1))
+      const y = udp(port, vxlan(7, 60, 2))
+      const b = batchOf([
+        [ipFrame(1, 0, true, x.subarray(0, 504)), 10],
+        [ipFrame(1, 504, false, x.subarray(504)), 20],
+        [ipFrame(2, 0, false, y), 30],
+      ])
+      const inner = t as unknown as {
+        capture?: { onCaptured(b: FrameBatch): void }
+        onCaptured?(b: FrameBatch): void
+      }
+      if (typeof inner.capture?.onCaptured === 'function') inner.capture.onCaptured(b)
+      else inner.onCaptured!(b)
+      const st: TargetStatus = await t.stop()
+      const times: number[] = []
+      const tags: number[] = []
+      for await (const r of readCapture(st.sessions[0]!.files[0]!.path)) {
+        for (let i = 0; i < r.count; i++) {
+          tags.push(r.view.getUint32(r.starts[i]! + 14))
+          times.push(r.tsNsec[i]! / 1e6)
+        }
+      }
+      assert.deepEqual(tags, [1, 2])
+      assert.deepEqual(times, [20, 30])
     } finally {
       await t.stop()
     }

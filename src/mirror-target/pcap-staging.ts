@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Frames on their way to the pcap rings: one arena for every session, where each frame is copied
+ * once, as the pcap record it will be (16-byte header, then at most `snaplen` bytes), with its
+ * session slot and time in typed arrays. No allocation per frame, no memory per session.
+ *
+ * Time order: a frame can reach the target after frames that were received after it (a fragmented
+ * datagram is complete only at its last fragment, and goes through a slower path). Records stay in
+ * the arena for the reorder window (`reorderMs`, in the stream's own time: the newest frame's time
+ * minus the window); `flush` writes those older than that, each session's records sorted by time
+ * (stable: already-ordered input costs one comparison per record). When the traffic stops, the next
+ * flush writes everything. When the arena is full before the window has passed, the older half goes
+ * out early: the window is then shorter than asked (the memory bound wins). A record that still
+ * arrives after its session's later records were written is written with their time (see
+ * `PcapRing`) and counted as late.
+ *
+ * Records of a session evicted before they were written are dropped and counted (`evictedFrames`);
+ * the slot's generation tells them from the records of the session that took the slot.
+ * @module
+ */
+import type { PcapRing } from './pcap-ring.ts'
+
+const RECORD_HEADER = 16
+/** Smallest record (header + 14-byte Ethernet header), for the index capacity. */
+const MIN_RECORD = 32
+
+/** What the staging needs to find a slot's ring. */
+export interface RingLookup {
+  /** The ring of the session in `slot` if its generation is still `generation`; else null. */
+  ringOf(slot: number, generation: number): PcapRing | null
+}
+
+export class PcapStaging {
+  readonly windowUs: number
+  /** Records put back into time order before being written. */
+  reordered = 0
+  /** Records dropped because their session was evicted before they were written. */
+  evictedFrames = 0
+  /** Records lost to failed file operations (sum over the rings). */
+  lostFrames = 0
+  /** Flushes forced by a full arena (the reorder window was cut short). */
+  forcedFlushes = 0
+  private readonly arena: Uint8Array
+  private readonly view: DataView
+  private used = 0
+  private count = 0
+  private readonly cap: number
+  private offs: Int32Array
+  private lens: Int32Array
+  private slots: Int32Array
+  private gens: Int32Array
+  private ts: Float64Array
+  /** Spare index arrays, swapped with the live ones at each flush (compaction without copies). */
+  private offs2: Int32Array
+  private lens2: Int32Array
+  private slots2: Int32Array
+  private gens2: Int32Array
+  private ts2: Float64Array
+  private readonly nextRec: Int32Array
+  private readonly order: Int32Array
+  private readonly headOf: Int32Array
+  private readonly tailOf: Int32Array
+  private readonly touched: Int32Array
+  private newestUs = 0
+  private addedSinceFlush = 0
+
+  readonly snaplen: number
+  private readonly rings: RingLookup
+
+  constructor(bytes: number, snaplen: number, reorderMs: number, maxSlots: number, rings: RingLookup) {
+    this.snaplen = snaplen
+    this.rings = rings
+    this.arena = new Uint8Array(bytes)
+    this.view = new DataView(this.arena.buffer)
+    this.windowUs = reorderMs * 1000
+    this.cap = Math.floor(bytes / MIN_RECORD)
+    const c = this.cap
+    this.offs = new Int32Array(c)
+    this.lens = new Int32Array(c)
+    this.slots = new Int32Array(c)
+    this.gens = new Int32Array(c)
+    this.ts = new Float64Array(c)
+    this.offs2 = new Int32Array(c)
+    this.lens2 = new Int32Array(c)
+    this.slots2 = new Int32Array(c)
+    this.gens2 = new Int32Array(c)
+    this.ts2 = new Float64Array(c)
+    this.nextRec = new Int32Array(c)
+    this.order = new Int32Array(c)
+    this.headOf = new Int32Array(maxSlots).fill(-1)
+    this.tailOf = new Int32Array(maxSlots).fill(-1)
+    this.touched = new Int32Array(maxSlots)
+  }
+
+  /** Records waiting. */
+  get pending(): number {
+    return this.count
+  }
+
+  /** Copies one frame `bytes[start, end)` (wire length `origLen`) of the session in `slot`. */
+  add(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    origLen: number,
+    tsSec: number,
+    tsNsec: number,
+    slot: number,
+    generation: number,
+  ): void {
+    let incl = end - start
+    if (incl > this.snaplen) incl = this.snaplen
+    if (origLen < end - start) origLen = end - start
+    const need = RECORD_HEADER + incl
+    if (this.used + need > this.arena.length || this.count === this.cap) this.makeRoom(need)
+    const o = this.used
+    const v = this.view
+    const usec = Math.floor(tsNsec / 1000)
+    v.setUint32(o, tsSec >>> 0, true)
+    v.setUint32(o + 4, usec, true)
+    v.setUint32(o + 8, incl, true)
+    v.setUint32(o + 12, origLen >>> 0, true)
+    this.arena.set(bytes.subarray(start, start + incl), o + RECORD_HEADER)
+    const i = this.count++
+    const us = tsSec * 1e6 + usec
+    this.offs[i] = o
+    this.lens[i] = need
+    this.slots[i] = slot
+    this.gens[i] = generation
+    this.ts[i] = us
+    if (us > this.newestUs) this.newestUs = us
+    this.used = o + need
+    this.addedSinceFlush++
+  }
+
+  /** Called every ~100 ms: writes what the reorder window has passed (everything when idle). */
+  tick(): void {
+    if (this.count === 0) return
+    const idle = this.addedSinceFlush === 0
+    this.addedSinceFlush = 0
+    this.flush(idle ? Number.POSITIVE_INFINITY : this.newestUs - this.windowUs)
+  }
+
+  /** Writes every record (stop, or before a session's records must go). */
+  flushAll(): void {
+    this.flush(Number.POSITIVE_INFINITY)
+  }
+
+  private makeRoom(need: number): void {
+    this.forcedFlushes++
+    // The older half (by arrival) goes out: cut at the time of the record in the middle.
+    const mid = this.ts[this.count >> 1] as number
+    this.flush(this.windowUs === 0 ? Number.POSITIVE_INFINITY : mid)
+    if (this.used + need > this.arena.length || this.count === this.cap) this.flush(Number.POSITIVE_INFINITY)
+  }
+
+  /** Writes the records with time ≤ `cutoffUs`, each session's in time order; keeps the rest. */
+  private flush(cutoffUs: number): void {
+    const n = this.count
+    if (n === 0) return
+    const ts = this.ts
+    const slots = this.slots
+    const headOf = this.headOf
+    const tailOf = this.tailOf
+    const nextRec = this.nextRec
+    let nt = 0
+    let kept = 0
+    // 1. Each session's records, in arrival order, as a linked list; the others are kept.
+    for (let i = 0; i < n; i++) {
+      if ((ts[i] as number) > cutoffUs) {
+        kept++
+        continue
+      }
+      const s = slots[i] as number
+      nextRec[i] = -1
+      if (headOf[s] === -1) {
+        headOf[s] = i
+        this.touched[nt++] = s
+      } else nextRec[tailOf[s] as number] = i
+      tailOf[s] = i
+    }
+    // 2. Per session: check the generation, sort by time, write.
+    const order = this.order
+    for (let t = 0; t < nt; t++) {
+      const s = this.touched[t] as number
+      let m = 0
+      for (let i = headOf[s] as number; i !== -1; i = nextRec[i] as number) order[m++] = i
+      headOf[s] = -1
+      tailOf[s] = -1
+      const first = order[0] as number
+      const ring = this.rings.ringOf(s, this.gens[first] as number)
+      if (ring === null) {
+        // Records of an evicted session; those of the slot's new session (other generation) stay.
+        let dropped = 0
+        for (let k = 0; k < m; k++) {
+          const r = order[k] as number
+          if (this.gens[r] === this.gens[first]) dropped++
+        }
+        this.evictedFrames += dropped
+        if (dropped < m) this.writeMixed(s, order, m)
+        continue
+      }
+      this.sortByTime(order, m)
+      this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, m)
+    }
+    // 3. Keep the records the window has not passed, moved to the front in arrival order.
+    if (kept === 0) {
+      this.count = 0
+      this.used = 0
+      return
+    }
+    let at = 0
+    let j = 0
+    const arena = this.arena
+    for (let i = 0; i < n; i++) {
+      if ((ts[i] as number) <= cutoffUs) continue
+      const o = this.offs[i] as number
+      const len = this.lens[i] as number
+      if (o !== at) arena.copyWithin(at, o, o + len)
+      this.offs2[j] = at
+      this.lens2[j] = len
+      this.slots2[j] = slots[i] as number
+      this.gens2[j] = this.gens[i] as number
+      this.ts2[j] = ts[i] as number
+      at += len
+      j++
+    }
+    ;[this.offs, this.offs2] = [this.offs2, this.offs]
+    ;[this.lens, this.lens2] = [this.lens2, this.lens]
+    ;[this.slots, this.slots2] = [this.slots2, this.slots]
+    ;[this.gens, this.gens2] = [this.gens2, this.gens]
+    ;[this.ts, this.ts2] = [this.ts2, this.ts]
+    this.count = j
+    this.used = at
+  }
+
+  /** A slot whose records belong to two generations (evicted and new): write the current one's. */
+  private writeMixed(slot: number, order: Int32Array, m: number): void {
+    let w = 0
+    let ring: PcapRing | null = null
+    for (let k = 0; k < m; k++) {
+      const r = order[k] as number
+      const rr = this.rings.ringOf(slot, this.gens[r] as number)
+      if (rr === null) continue
+      ring = rr
+      order[w++] = r
+    }
+    if (ring === null || w === 0) return
+    this.sortByTime(order, w)
+    this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, w)
+  }
+
+  /** Stable insertion sort of record indexes by time; O(m) when already in order. */
+  private sortByTime(order: Int32Array, m: number): void {
+    const ts = this.ts
+    for (let k = 1; k < m; k++) {
+      const r = order[k] as number
+      const t = ts[r] as number
+      let j = k - 1
+      if ((ts[order[j] as number] as number) <= t) continue
+      while (j >= 0 && (ts[order[j] as number] as number) > t) {
+        order[j + 1] = order[j] as number
+        j--
+      }
+      order[j + 1] = r
+      this.reordered++
+    }
+  }
+}
