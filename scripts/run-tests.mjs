@@ -89,7 +89,7 @@ for (const g of GROUPS) {
       '--test',
       '--test-concurrency=2',
       '--test-reporter=spec',
-      ...rest,
+      ...testArgs,
       ...list,
     ],
     { stdio: 'inherit', cwd: root, env },
