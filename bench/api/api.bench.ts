@@ -10,10 +10,16 @@
  * time, for p50/p99 latency. Requests are signed before the clock starts, so the figures are the
  * server's (plus loopback HTTP), not the signer's.
  *
+ * Then, with BENCH_FLOOD_INFLIGHT (default 8) unsigned 1 MiB form bodies of 100,000 parameters each
+ * kept in flight by a worker thread (an attacker without keys), it measures the same Describe again:
+ * the p99 an honest client sees while the server is flooded, and how many flood requests were
+ * answered (each must be refused).
+ *
  * Output: one JSON line per case (`{case, ops, seconds, opsPerSec, nsPerOp, …}`), then a summary line
  * with the issue's targets (p99 < 10 ms, ≥ 2,000 creates/s). Run: `npm run bench:api`.
  */
 import { execSync } from 'node:child_process'
+import { Worker } from 'node:worker_threads'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +39,10 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const DESCRIBES = Number(process.env.BENCH_DESCRIBES ?? 2_000)
 const REGION = 'us-east-1'
+/** Unsigned 1 MiB bodies kept in flight during the flood case (0 skips the case). */
+const FLOOD_INFLIGHT = Number(process.env.BENCH_FLOOD_INFLIGHT ?? 8)
+/** Describe calls measured under the flood. */
+const FLOOD_DESCRIBES = Number(process.env.BENCH_FLOOD_DESCRIBES ?? 300)
 /** The admin action `mirrorflow admin register-interface` sends (the server's admin API). */
 const REGISTER_ACTION = process.env.BENCH_REGISTER_ACTION ?? 'MirrorflowRegisterNetworkInterface'
 
@@ -82,6 +92,38 @@ function text(root: ReturnType<typeof parseXml>, ...path: string[]): string {
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 }
+
+/**
+ * The flood: a worker thread keeping `inflight` unsigned 1 MiB POSTs of 100,000 form parameters in
+ * flight until told to stop; it reports how many were answered and with which status.
+ */
+const FLOOD_WORKER = `
+const http = require('node:http')
+const { parentPort, workerData } = require('node:worker_threads')
+const u = new URL(workerData.url)
+const parts = []
+for (let i = 0; parts.length < 100000; i++) parts.push('P' + i + '=v')
+let body = parts.join('&')
+body = Buffer.from(body + '&Z=' + 'x'.repeat(Math.max(0, 1048576 - body.length - 3)))
+const agent = new http.Agent({ keepAlive: true, maxSockets: workerData.inflight })
+let stop = false
+const statuses = {}
+let answered = 0
+function one() {
+  if (stop) return Promise.resolve()
+  return new Promise((resolve) => {
+    const r = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/', agent,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } },
+      (res) => { res.resume(); res.on('end', () => { answered++; statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1; resolve() }) })
+    r.on('error', () => { statuses.error = (statuses.error || 0) + 1; resolve() })
+    r.end(body)
+  }).then(one)
+}
+const t0 = Date.now()
+const all = Promise.all(Array.from({ length: workerData.inflight }, one))
+parentPort.on('message', () => { stop = true; all.then(() => { agent.destroy(); parentPort.postMessage({ answered, statuses, seconds: (Date.now() - t0) / 1000, bodyBytes: body.length }) }) })
+parentPort.postMessage('started')
+`
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mf-bench-api-'))
@@ -238,6 +280,31 @@ async function main(): Promise<void> {
         'Filter.1.Value.1': filters[(i * 104729) % filters.length],
       })),
     )
+    // The same Describe while unsigned 1 MiB bodies flood the server.
+    let flooded: { p50: number; p99: number } | undefined
+    if (FLOOD_INFLIGHT > 0) {
+      const w = new Worker(FLOOD_WORKER, {
+        eval: true,
+        workerData: { url: server.url, inflight: FLOOD_INFLIGHT },
+      })
+      await new Promise((resolve) => w.once('message', resolve))
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      try {
+        flooded = await latency(
+          `network-interface-id/under-flood-${FLOOD_INFLIGHT}x1MiB`,
+          Array.from({ length: FLOOD_DESCRIBES }, (_, i) => ({
+            Action: 'DescribeTrafficMirrorSessions',
+            'Filter.1.Name': 'network-interface-id',
+            'Filter.1.Value.1': srcEnis[(i * 7919) % srcEnis.length],
+          })),
+        )
+      } finally {
+        w.postMessage('stop')
+        const r = (await new Promise((resolve) => w.once('message', resolve))) as Record<string, unknown>
+        await w.terminate()
+        emit({ case: 'api/flood/unsigned-1MiB', inflight: FLOOD_INFLIGHT, ...r })
+      }
+    }
     // Creates on the full store: one more rule on each of the first 2,000 filters.
     await phase(
       'CreateTrafficMirrorFilterRule/on-full-store',
@@ -258,6 +325,7 @@ async function main(): Promise<void> {
       sessions: SESSIONS,
       describeP50Ms: byEni.p50,
       describeP99Ms: byEni.p99,
+      ...(flooded ? { floodedDescribeP50Ms: flooded.p50, floodedDescribeP99Ms: flooded.p99 } : {}),
       mirroringCreates: createTotals.ops,
       createsPerSec,
       targets: { describeP99Ms: 10, createsPerSec: 2000 },

@@ -109,3 +109,20 @@ test('byIds: every id must exist; several unknown ids are named together', () =>
     (e: ApiError) => e.awsCode === 'InvalidVpcID.NotFound' && /x-1, x-2/.test(e.message),
   )
 })
+
+test('filters: at most 200 values per call, all filters together (AWS message)', () => {
+  const body = (perFilter: number, filters: number): string =>
+    Array.from({ length: filters }, (_, f) =>
+      [
+        `Filter.${f + 1}.Name=number`,
+        ...Array.from({ length: perFilter }, (_, v) => `Filter.${f + 1}.Value.${v + 1}=${v}`),
+      ].join('&'),
+    ).join('&')
+  assert.equal(readFilters(params(body(100, 2)), new Set(['number'])).length, 2)
+  assert.throws(
+    () => readFilters(params(body(101, 2)), new Set(['number'])),
+    (e: ApiError) =>
+      e.awsCode === 'FilterLimitExceeded' &&
+      e.message === 'The maximum number of filter values specified on a single call is 200',
+  )
+})

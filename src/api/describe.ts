@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import { ApiError, type Tag } from '../control/index.ts'
 import { truncate, type Params } from './params.ts'
+import { compileWildcard, hasWildcard, matchWildcard, type Wildcard } from './wildcard.ts'
 
 /** Extracts the value(s) a filter name compares against. */
 export type FilterField<R> = (r: R) => string | number | boolean | undefined | readonly (string | number)[]
@@ -18,6 +19,10 @@ export interface Filter {
 }
 
 const MAX_FILTERS = 50
+/**
+ * Filter values per request, all filters together (AWS's limit and message); with the matcher's
+ * linear cost per value this bounds the work of one Describe call.
+ */
 const MAX_VALUES = 200
 
 /**
@@ -28,6 +33,7 @@ const MAX_VALUES = 200
  */
 export function readFilters(p: Params, known: ReadonlySet<string>, tagFilters = true): Filter[] {
   const out: Filter[] = []
+  let total = 0
   const structs = p.structs('Filter')
   if (structs.length > MAX_FILTERS)
     throw new ApiError('FilterLimitExceeded', `The maximum number of filters (${MAX_FILTERS}) was exceeded.`)
@@ -39,10 +45,11 @@ export function readFilters(p: Params, known: ReadonlySet<string>, tagFilters = 
     const isTag = tagFilters && (name.startsWith('tag:') || name === 'tag-key' || name === 'tag-value')
     if (!isTag && !known.has(name))
       throw new ApiError('InvalidParameterValue', `The filter '${truncate(name)}' is invalid`)
-    if (values.length > MAX_VALUES) {
+    total += values.length
+    if (total > MAX_VALUES) {
       throw new ApiError(
         'FilterLimitExceeded',
-        `The maximum number of filter values (${MAX_VALUES}) was exceeded.`,
+        `The maximum number of filter values specified on a single call is ${MAX_VALUES}`,
       )
     }
     out.push({ name, values })
@@ -50,21 +57,23 @@ export function readFilters(p: Params, known: ReadonlySet<string>, tagFilters = 
   return out
 }
 
-/** A compiled matcher for one filter's values. */
+/**
+ * A compiled matcher for one filter's values: exact values by set lookup, wildcard values by the
+ * linear-time matcher of wildcard.ts (never a regular expression built from input).
+ */
 function valueMatcher(values: string[]): (v: string) => boolean {
   const exact = new Set<string>()
-  const patterns: RegExp[] = []
+  const patterns: Wildcard[] = []
   for (const v of values) {
-    if (/[*?]/.test(v)) {
-      const re = v
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')
-      patterns.push(new RegExp(`^${re}$`, 's'))
-    } else exact.add(v)
+    if (hasWildcard(v)) patterns.push(compileWildcard(v))
+    else exact.add(v)
   }
   if (patterns.length === 0) return (v) => exact.has(v)
-  return (v) => exact.has(v) || patterns.some((re) => re.test(v))
+  return (v) => {
+    if (exact.has(v)) return true
+    for (const w of patterns) if (matchWildcard(w, v)) return true
+    return false
+  }
 }
 
 /** Builds a predicate over resources from the filters (all must match). */

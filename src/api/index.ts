@@ -13,10 +13,12 @@
  * It holds no business rule (control/ does) and no SQL; it speaks HTTP, XML, forms and SigV4.
  * @module
  */
-import { join } from 'node:path'
-import { ControlPlane, SqliteStore, type Quotas } from '../control/index.ts'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './credentials.ts'
-import { buildServer } from './server.ts'
+import { buildServer, type MetricsAccess } from './server.ts'
 
 export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './actions.ts'
 export { ADMIN_ACTIONS, adminActionNames } from './admin-actions.ts'
@@ -29,7 +31,14 @@ export {
 } from './credentials.ts'
 export { DesiredStateWatch, MAX_WAIT_SECONDS, type VersionedState } from './desired-state-watch.ts'
 export { Params, parseForm } from './params.ts'
-export { API_VERSION, BODY_LIMIT, buildServer } from './server.ts'
+export {
+  API_VERSION,
+  BODY_LIMIT,
+  METRICS_ACCESS,
+  buildServer,
+  isLoopback,
+  type MetricsAccess,
+} from './server.ts'
 export { canonicalRequest, signRequest, signingKey, verifySigV4, type SignedRequest } from './sigv4.ts'
 export { EC2_NS, errorXml, responseXml, toJson, toXml } from './xml.ts'
 
@@ -43,6 +52,10 @@ export interface StartServerOptions {
   accountId?: string
   logger?: boolean
   quotas?: Partial<Quotas>
+  /** Largest request body in bytes (default 1 MiB). */
+  bodyLimit?: number
+  /** Who may read `/metrics` (default `loopback`). */
+  metricsAccess?: MetricsAccess
 }
 
 export interface RunningServer {
@@ -65,30 +78,47 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     .filter((r) => r !== '')
   const accountId = opts.accountId ?? '123456789012'
   if (!/^\d{12}$/.test(accountId)) throw new Error(`the account id must be 12 digits, not '${accountId}'`)
-  const store = new SqliteStore(opts.dataDir)
-  const cp = new ControlPlane(store, {
-    accountId,
-    region: regions[0]!,
-    ...(opts.quotas ? { quotas: opts.quotas } : {}),
-  })
-  let created = false
-  let admin = cp.iam.list().find((k) => k.admin)
-  if (admin === undefined) {
-    admin = cp.iam.create(true, 'admin key created at first start')
-    created = true
-  }
-  const credentialsFile = join(opts.dataDir, 'credentials')
-  if (created || !credentialFileHolds(opts.dataDir, admin.accessKeyId)) {
-    writeCredentialFiles(opts.dataDir, admin, regions[0]!)
-  }
-  const { app } = buildServer({ cp, regions, logger: opts.logger ?? false })
   const host = opts.host ?? '127.0.0.1'
+  // What this start creates, so that a start that fails (a port in use) leaves nothing behind.
+  const made = madeBy(opts.dataDir)
+  let cp: ControlPlane | undefined
+  let app: FastifyInstance | undefined
+  let created = false
+  let admin: AccessKey | undefined
   try {
+    const store = new SqliteStore(opts.dataDir)
+    cp = new ControlPlane(store, {
+      accountId,
+      region: regions[0]!,
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
+    })
+    admin = cp.iam.list().find((k) => k.admin)
+    if (admin === undefined) {
+      admin = cp.iam.create(true, 'admin key created at first start')
+      created = true
+    }
+    if (created || !credentialFileHolds(opts.dataDir, admin.accessKeyId)) {
+      writeCredentialFiles(opts.dataDir, admin, regions[0]!)
+    }
+    app = buildServer({
+      cp,
+      regions,
+      logger: opts.logger ?? false,
+      ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
+      ...(opts.metricsAccess !== undefined ? { metricsAccess: opts.metricsAccess } : {}),
+    }).app
     await app.listen({ port: opts.port ?? 4566, host })
   } catch (err) {
-    cp.close()
+    try {
+      await app?.close()
+    } finally {
+      cp?.close()
+      made.undo()
+    }
     throw err
   }
+  const credentialsFile = join(opts.dataDir, 'credentials')
+  const running = { app, cp, admin }
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? 4566)
   const shownHost = host.includes(':') ? `[${host}]` : host
@@ -96,15 +126,46 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   return {
     url: `http://${shownHost}:${port}`,
     port,
-    credentials: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey },
+    credentials: {
+      accessKeyId: running.admin.accessKeyId,
+      secretAccessKey: running.admin.secretAccessKey,
+    },
     credentialsFile,
     createdCredentials: created,
     close: async () => {
       if (closed) return
       closed = true
-      await app.close()
-      cp.close()
+      await running.app.close()
+      running.cp.close()
     },
   }
 }
+/**
+ * Remembers what exists of `dir` now, so that `undo` removes only what a failed start made: the
+ * directory (and the parents it needed) if it was absent, else the entries it did not have.
+ */
+function madeBy(dir: string): { undo: () => void } {
+  const abs = resolve(dir)
+  let top: string | undefined
+  for (let d = abs; !existsSync(d); d = dirname(d)) {
+    top = d
+    if (dirname(d) === d) break
+  }
+  let before: Set<string> | undefined
+  try {
+    if (top === undefined) before = new Set(readdirSync(abs))
+  } catch {
+    before = undefined // not a directory: the store will say so; there is nothing to undo
+  }
+  return {
+    undo: () => {
+      if (top !== undefined) rmSync(top, { recursive: true, force: true })
+      else if (before !== undefined && existsSync(abs)) {
+        for (const e of readdirSync(abs))
+          if (!before.has(e)) rmSync(join(abs, e), { recursive: true, force: true })
+      }
+    },
+  }
+}
+
 export { callAction, RemoteApiError, type ClientCredentials } from './client.ts'

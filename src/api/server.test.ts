@@ -79,9 +79,35 @@ describe('server: every failure is an EC2 XML error', () => {
 
   const cases: [string, Parameters<typeof send>[1] | (() => Parameters<typeof send>[1]), number, string][] = [
     ['no signature', { body: 'Action=DescribeVpcs&Version=2016-11-15' }, 401, 'MissingAuthenticationToken'],
-    ['body too large', { body: Buffer.alloc(2 * 1024 * 1024, 0x61) }, 413, 'RequestEntityTooLarge'],
+    [
+      'body too large (signed)',
+      () => {
+        const body = 'a'.repeat(2 * 1024 * 1024)
+        return { body, headers: signed(srv, body) }
+      },
+      413,
+      'RequestEntityTooLarge',
+    ],
+    // Authentication comes first: a stranger's body is neither read to its end nor parsed.
+    [
+      'body too large (unsigned)',
+      { body: Buffer.alloc(2 * 1024 * 1024, 0x61) },
+      401,
+      'MissingAuthenticationToken',
+    ],
     ['bad URL encoding in the path', { method: 'GET', path: '/%zz' }, 400, 'InvalidRequest'],
-    ['bad percent-encoding in the body', { body: 'Action=%ZZ' }, 400, 'MalformedQueryString'],
+    [
+      'bad percent-encoding in the body (signed)',
+      () => ({ body: 'Action=%ZZ', headers: signed(srv, 'Action=%ZZ') }),
+      400,
+      'MalformedQueryString',
+    ],
+    [
+      'bad percent-encoding in the body (unsigned)',
+      { body: 'Action=%ZZ' },
+      401,
+      'MissingAuthenticationToken',
+    ],
     ['a method other than GET/POST', { method: 'DELETE' }, 400, 'UnsupportedOperation'],
   ]
   for (const [name, req, status, code] of cases) {

@@ -19,18 +19,26 @@ import { ADMIN_ACTIONS } from './admin-actions.ts'
 import { ClientGone, DesiredStateWatch, MAX_WAIT_SECONDS } from './desired-state-watch.ts'
 import { ApiMetrics } from './metrics.ts'
 import { Params, parseForm, truncate } from './params.ts'
-import { verifySigV4 } from './sigv4.ts'
+import { preauthenticate, verifyPayload, type PendingAuth } from './sigv4.ts'
 import { errorXml, responseXml } from './xml.ts'
 
 /** The only API version spoken. */
 export const API_VERSION = '2016-11-15'
-/** Largest request body accepted (bytes). */
+/** Largest request body accepted by default (bytes; `--body-limit`). */
 export const BODY_LIMIT = 1024 * 1024
+
+/** Who may read `/metrics`: peers on a loopback address (default), anyone, or nobody. */
+export type MetricsAccess = 'loopback' | 'any' | 'off'
+export const METRICS_ACCESS: readonly MetricsAccess[] = ['loopback', 'any', 'off']
 
 export interface ServerConfig {
   cp: ControlPlane
   regions: readonly string[]
   logger: boolean
+  /** Largest request body (bytes); default {@link BODY_LIMIT}. */
+  bodyLimit?: number
+  /** Who may read `/metrics`; default `loopback`. */
+  metricsAccess?: MetricsAccess
 }
 
 export interface BuiltServer {
@@ -57,6 +65,18 @@ function splitUrl(url: string): { path: string; query: string } {
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) }
 }
 
+/** Whether a peer address is loopback (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+export function isLoopback(addr: string | undefined): boolean {
+  if (addr === undefined) return false
+  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.')
+}
+
+/** Whether the request announces a body (the only way to know before reading it). */
+function announcesBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')
+}
+
 function wantsJson(req: FastifyRequest): boolean {
   const a = req.headers.accept
   return typeof a === 'string' && a.includes('application/json')
@@ -65,6 +85,10 @@ function wantsJson(req: FastifyRequest): boolean {
 /** Builds the fastify app (not listening yet). */
 export function buildServer(cfg: ServerConfig): BuiltServer {
   const { cp, regions } = cfg
+  const bodyLimit = cfg.bodyLimit ?? BODY_LIMIT
+  const metricsAccess = cfg.metricsAccess ?? 'loopback'
+  /** Requests whose head passed authentication, waiting for the signature check over their body. */
+  const pending = new WeakMap<IncomingMessage, PendingAuth>()
   // Errors only: a line per request would cost more than the request.
   const log = pino({ level: cfg.logger ? 'info' : 'error' }, destination(2))
   const metrics = new ApiMetrics(cp)
@@ -72,7 +96,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   metrics.setWaitersSource(() => watch.waiting)
   const app = Fastify({
     logger: false,
-    bodyLimit: BODY_LIMIT,
+    bodyLimit,
     return503OnClosing: false,
     forceCloseConnections: true,
     // The raw query string is parsed (and signed) by us.
@@ -99,9 +123,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
 
   // Every body arrives raw: SigV4 needs the exact bytes, and the form is decoded by us.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
-    done(null, body),
-  )
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
 
   function sendError(
     reply: FastifyReply,
@@ -123,7 +145,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         fe.statusCode === 413
           ? new ApiError(
               'RequestEntityTooLarge',
-              `The request body exceeds the maximum size of ${BODY_LIMIT} bytes.`,
+              `The request body exceeds the maximum size of ${bodyLimit} bytes.`,
             )
           : new ApiError('InvalidRequest', `Malformed request: ${fe.message}`)
     } else {
@@ -143,13 +165,41 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.setErrorHandler((err, req, reply) => sendError(reply, req.id, err, 'unknown'))
   app.setNotFoundHandler((req, reply) => queryEndpoint(req, reply))
 
-  /** Verifies the signature of a request; returns the access key id. */
-  function authenticate(req: FastifyRequest, body: Buffer): string {
+  function head(req: FastifyRequest): { path: string; query: string; headers: Map<string, string[]> } {
     const { path, query } = splitUrl(req.raw.url ?? '/')
-    return verifySigV4(
-      { method: req.method, path, query, headers: headerMap(req.raw), body },
-      { service: 'ec2', regions, secretOf: (id) => cp.iam.secretOf(id) },
-    )
+    return { path, query, headers: headerMap(req.raw) }
+  }
+
+  const verifyOpts = { service: 'ec2', regions, secretOf: (id: string) => cp.iam.secretOf(id) }
+
+  /**
+   * Before a byte of the body is read: the method, and everything of SigV4 but the HMAC over the
+   * body. A request that fails is answered at once, and its connection closed if it announced a
+   * body, so that a stranger's megabyte is never read, let alone parsed.
+   */
+  app.addHook('onRequest', async (req, reply) => {
+    if ((req.routeOptions.config as { open?: boolean } | undefined)?.open === true) return
+    try {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        throw new ApiError(
+          'UnsupportedOperation',
+          `The HTTP method ${truncate(req.method, 16)} is not supported.`,
+        )
+      }
+      pending.set(req.raw, preauthenticate({ method: req.method, ...head(req) }, verifyOpts))
+    } catch (err) {
+      if (announcesBody(req.raw)) reply.header('connection', 'close')
+      const action = splitUrl(req.raw.url ?? '/').path.startsWith('/mirrorflow/v1/desired-state')
+        ? 'MirrorflowGetDesiredState'
+        : 'unknown'
+      return sendError(reply, req.id, err, action)
+    }
+  })
+
+  /** The signature over the raw body bytes (nothing parsed yet); returns the access key id. */
+  function authenticate(req: FastifyRequest, body: Buffer): string {
+    const p = pending.get(req.raw) ?? preauthenticate({ method: req.method, ...head(req) }, verifyOpts)
+    return verifyPayload(p, { method: req.method, ...head(req), body })
   }
 
   function readParams(req: FastifyRequest, body: Buffer): Map<string, string> {
@@ -182,8 +232,9 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         )
       }
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
-      const map = readParams(req, body)
+      // The signature first, over the raw bytes: an unsigned body is never parsed.
       const accessKeyId = authenticate(req, body)
+      const map = readParams(req, body)
       const a = map.get('Action')
       if (a === undefined || a === '')
         throw new ApiError('MissingAction', 'The request must contain the parameter Action.')
@@ -282,13 +333,24 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     }
   })
 
-  app.get('/health', async (_req, reply) =>
+  app.get('/health', { config: { open: true } }, async (_req, reply) =>
     reply
       .type('application/json')
       .send({ status: 'ok', stateVersion: cp.version, region: regions[0], accountId: cp.accountId }),
   )
 
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()))
+  app.get('/metrics', { config: { open: true } }, async (req, reply) => {
+    if (metricsAccess === 'any' || (metricsAccess === 'loopback' && isLoopback(req.socket.remoteAddress)))
+      return reply.type(metrics.contentType).send(await metrics.render())
+    return reply
+      .code(403)
+      .type('text/plain; charset=utf-8')
+      .send(
+        metricsAccess === 'off'
+          ? 'metrics are disabled on this server (--metrics-access off)\n'
+          : 'metrics are served to loopback clients only (--metrics-access loopback)\n',
+      )
+  })
 
   app.addHook('preClose', async () => {
     watch.close()

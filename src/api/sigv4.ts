@@ -7,7 +7,12 @@
  * Error codes (EC2's): no signature → `MissingAuthenticationToken` (401); a malformed
  * Authorization header → `IncompleteSignature` (400); an unknown access key → `AuthFailure` (401);
  * a wrong signature, region or service → `SignatureDoesNotMatch` (403); a date more than 15
- * minutes off, or an expired presigned URL → `RequestExpired` (400).
+ * minutes off, or an expired presigned URL → `RequestExpired` (400); a presigned request with a
+ * body → `SignatureDoesNotMatch` (403, what AWS answers since its signature cannot cover that body).
+ *
+ * Verification is two steps so that the server does no work for a stranger:
+ * {@link preauthenticate} runs on the request head before the body is read, {@link verifyPayload}
+ * checks the HMAC over the raw body bytes before anything parses them.
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
@@ -127,7 +132,7 @@ function stringToSign(amzDate: string, scope: string, canonical: string): string
   return `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256(canonical)}`
 }
 
-interface Parsed {
+export interface Parsed {
   accessKeyId: string
   date: string
   region: string
@@ -161,7 +166,7 @@ function queryParam(query: string, name: string): string | undefined {
   return undefined
 }
 
-function parseAuth(req: SignedRequest): Parsed {
+function parseAuth(req: RequestHead): Parsed {
   const auth = req.headers.get('authorization')
   if (auth !== undefined) {
     const a = auth.join(',').trim()
@@ -251,8 +256,32 @@ function amzToMs(amzDate: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)
 }
 
-/** Verifies the request's signature; returns the access key id. Throws an ApiError otherwise. */
-export function verifySigV4(req: SignedRequest, opts: VerifyOptions): string {
+/** A request whose credentials, date and scope passed; only the signature itself is left to check. */
+export interface PendingAuth {
+  readonly accessKeyId: string
+  readonly presigned: boolean
+  readonly p: Parsed
+  readonly secret: string
+}
+
+/** The request without its body: what can be checked before a byte of the body is read. */
+export type RequestHead = Omit<SignedRequest, 'body'>
+
+function presignedBody(): ApiError {
+  return new ApiError(
+    'SignatureDoesNotMatch',
+    'A presigned request cannot carry a body: its parameters belong in the signed query string.',
+  )
+}
+
+/**
+ * The checks that need no body: an Authorization header or presigned query that parses, a date
+ * within the allowed skew (or an unexpired presigned URL), a known access key, the right date,
+ * service and region in the scope, `host` signed — and no body at all on a presigned request
+ * (`Content-Length` above 0 or any `Transfer-Encoding`), since a presigned signature covers the
+ * query string only. A request that fails here is refused before its body is read.
+ */
+export function preauthenticate(req: RequestHead, opts: VerifyOptions): PendingAuth {
   const p = parseAuth(req)
   const t = amzToMs(p.amzDate)
   if (Number.isNaN(t))
@@ -293,6 +322,22 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): string {
   if (!p.signedHeaders.includes('host')) {
     throw new ApiError('SignatureDoesNotMatch', "The 'host' header must be signed.")
   }
+  if (p.presigned) {
+    const len = req.headers.get('content-length')
+    if (req.headers.has('transfer-encoding') || (len !== undefined && len.some((v) => v.trim() !== '0')))
+      throw presignedBody()
+  }
+  return { accessKeyId: p.accessKeyId, presigned: p.presigned, p, secret }
+}
+
+/**
+ * Checks the signature of a pre-authenticated request over its raw body bytes (nothing of the
+ * body has been parsed yet); returns the access key id. A header-signed request binds its body
+ * through the payload hash; a presigned one must have none.
+ */
+export function verifyPayload(pending: PendingAuth, req: SignedRequest): string {
+  const { p, secret } = pending
+  if (p.presigned && req.body.length > 0) throw presignedBody()
   const bodyHash = req.body.length === 0 ? EMPTY_SHA256 : sha256(req.body)
   const declared = req.headers.get('x-amz-content-sha256')?.[0]
   const candidates = [bodyHash]
@@ -329,6 +374,11 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): string {
     'SignatureDoesNotMatch',
     'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
   )
+}
+
+/** Verifies the request's signature (both steps at once); returns the access key id. Throws an ApiError otherwise. */
+export function verifySigV4(req: SignedRequest, opts: VerifyOptions): string {
+  return verifyPayload(preauthenticate(req, opts), req)
 }
 
 /** Signs a request (header form) and returns the headers to send, for the admin client. */

@@ -49,3 +49,11 @@ test('response and error documents', () => {
     '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>DryRunOperation</Code><Message>Request would have succeeded, but DryRun flag is set.</Message></Error></Errors><RequestID>r-2</RequestID></Response>',
   )
 })
+
+test('esc: CR (and NEL, LS) as character references, LF and TAB as they are', () => {
+  assert.equal(
+    toXml([['description', 'Description', 'a\r\nb\rc\td\ne\u0085f\u2028g']]),
+    '<description>a&#13;\nb&#13;c\td\ne&#133;f&#8232;g</description>',
+  )
+  assert.match(errorXml('X', 'line\r', 'id'), /<Message>line&#13;<\/Message>/)
+})

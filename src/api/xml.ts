@@ -22,10 +22,23 @@ export function L(items: readonly (readonly Node[] | string | number)[]): ListVa
 /** The EC2 XML namespace (with the trailing slash real EC2 sends). */
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/'
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }
+const ESC: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  // A parser turns a raw CR (and CRLF) into LF (XML 1.0 §2.11), and an XML 1.1 parser also NEL and
+  // LS: as character references they reach the client unchanged. LF and TAB survive in element
+  // text as they are (only attribute values would normalise them, and no value goes there).
+  '\r': '&#13;',
+  '\u0085': '&#133;',
+  '\u2028': '&#8232;',
+}
+const NEEDS_ESC = /[&<>"\r\u0085\u2028]/
+const ESC_ALL = /[&<>"\r\u0085\u2028]/g
 /** Escapes text for an XML element. */
 export function esc(s: string): string {
-  return /[&<>"]/.test(s) ? s.replace(/[&<>"]/g, (c) => ESC[c]!) : s
+  return NEEDS_ESC.test(s) ? s.replace(ESC_ALL, (c) => ESC[c]!) : s
 }
 
 function isList(v: Val): v is ListVal {

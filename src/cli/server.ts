@@ -7,7 +7,7 @@
  * @module
  */
 import type { Command } from 'commander'
-import { startServer } from '../api/index.ts'
+import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
 import { UsageError } from '../errors.ts'
 
 interface ServerOptions {
@@ -17,6 +17,8 @@ interface ServerOptions {
   region: string
   accountId: string
   log?: boolean
+  bodyLimit: string
+  metricsAccess: string
 }
 
 export function registerServer(program: Command): void {
@@ -29,12 +31,23 @@ export function registerServer(program: Command): void {
     .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
     .option('--account-id <id>', 'the 12-digit account id', '123456789012')
     .option('--log', 'log requests and errors as JSON lines on stderr')
+    .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
+    .option(
+      '--metrics-access <who>',
+      'who may read /metrics: loopback (peers on 127.0.0.0/8 or ::1), any, or off',
+      'loopback',
+    )
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port must be 0 to 65535, got ${opts.port}`)
       if (!/^\d{12}$/.test(opts.accountId))
         throw new UsageError(`--account-id must be 12 digits, got ${opts.accountId}`)
+      const bodyLimit = Number(opts.bodyLimit)
+      if (!/^\d+$/.test(opts.bodyLimit) || bodyLimit < 1024 || bodyLimit > 64 * 1024 * 1024)
+        throw new UsageError(`--body-limit must be 1024 to 67108864 bytes, got ${opts.bodyLimit}`)
+      if (!(METRICS_ACCESS as readonly string[]).includes(opts.metricsAccess))
+        throw new UsageError(`--metrics-access must be loopback, any or off, got ${opts.metricsAccess}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const srv = await startServer({
         dataDir,
@@ -43,6 +56,8 @@ export function registerServer(program: Command): void {
         region: opts.region,
         accountId: opts.accountId,
         logger: opts.log === true,
+        bodyLimit,
+        metricsAccess: opts.metricsAccess as MetricsAccess,
       })
       if (srv.createdCredentials) {
         process.stdout.write(
