@@ -7,6 +7,7 @@
  */
 import {
   ApiError,
+  deliveryOf,
   type ControlPlane,
   type FlowLog,
   type Idempotency,
@@ -619,7 +620,7 @@ function unsuccessfulItem(u: { resourceId: string; code: string; message: string
 }
 
 const flowLogFields: Record<string, FilterField<FlowLog>> = {
-  'deliver-log-status': () => 'SUCCESS',
+  'deliver-log-status': (f) => deliveryOf(f).status,
   'log-destination-type': (f) => f.logDestinationType,
   'flow-log-id': (f) => f.id,
   'log-group-name': (f) => f.logGroupName,

@@ -17,6 +17,7 @@ import type {
   TrafficMirrorTarget,
   Vpc,
 } from '../control/index.ts'
+import { deliveryOf } from '../control/index.ts'
 import { L, type Node } from './xml.ts'
 
 /** `tagSet` / `Tags` (JSON name varies: NetworkInterface uses `TagSet`). */
@@ -318,11 +319,13 @@ export function sessionShape(cp: ControlPlane, s: TrafficMirrorSession): Node[] 
 
 export function flowLogShape(f: FlowLog): Node[] {
   const o = f.destinationOptions
+  const delivery = deliveryOf(f)
   return [
     ['creationTime', 'CreationTime', f.creationTime],
+    ['deliverLogsErrorMessage', 'DeliverLogsErrorMessage', delivery.errorMessage],
     ['deliverLogsPermissionArn', 'DeliverLogsPermissionArn', f.deliverLogsPermissionArn],
     ['deliverCrossAccountRole', 'DeliverCrossAccountRole', f.deliverCrossAccountRole],
-    ['deliverLogsStatus', 'DeliverLogsStatus', 'SUCCESS'],
+    ['deliverLogsStatus', 'DeliverLogsStatus', delivery.status],
     ['flowLogId', 'FlowLogId', f.id],
     ['flowLogStatus', 'FlowLogStatus', 'ACTIVE'],
     ['logGroupName', 'LogGroupName', f.logGroupName],

@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import type { Command } from 'commander'
-import { readCapture } from '../packet/index.ts'
+import { MAX_TIMESTAMP_SEC, readCapture } from '../packet/index.ts'
 import {
   AwsServiceRanges,
   FlowAggregator,
@@ -173,8 +173,9 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
   const bar =
     opts.progress && process.stderr.isTTY === true && size >= PROGRESS_MIN_BYTES ? new Progress(size) : null
   let failure: unknown = null
+  const readStats = { clampedTimestamps: 0 }
   try {
-    for await (const batch of readCapture(opts.pcap)) {
+    for await (const batch of readCapture(opts.pcap, { stats: readStats })) {
       agg.addBatch(batch, 0)
       if (bar !== null && batch.count > 0) {
         // Captured bytes plus the 16-byte pcap record header: close enough for a progress bar.
@@ -200,7 +201,14 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
     process.stderr.write(
       `mirrorflow flowlogs: packets ${s.packets}, flows ${s.flows}, records ${s.records}, ` +
         `skipped ${s.skippedPackets}, malformed ${s.malformedPackets}, non-IP ${s.nonIpPackets}, ` +
-        `excluded ${s.excludedPackets}, filtered ${s.filteredPackets}\n`,
+        `excluded ${s.excludedPackets}, filtered ${s.filteredPackets}, ` +
+        `clamped time stamps ${readStats.clampedTimestamps}\n`,
+    )
+  }
+  if (readStats.clampedTimestamps > 0) {
+    // Said even with --quiet: these records carry a time that is not the capture's.
+    process.stderr.write(
+      `mirrorflow flowlogs: ${readStats.clampedTimestamps} frame(s) had a time stamp out of range, clamped to ${new Date(0).toISOString()} .. ${new Date(MAX_TIMESTAMP_SEC * 1000).toISOString()}\n`,
     )
   }
   if (failure !== null) throw failure

@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { CaptureSummary, readCapture } from '../packet/index.ts'
+import { CaptureSummary, MAX_TIMESTAMP_SEC, readCapture } from '../packet/index.ts'
 import type { CaptureSummaryJson } from '../packet/index.ts'
 import { UsageError } from '../errors.ts'
 import { assertReadableInput } from './errors.ts'
@@ -69,7 +69,8 @@ async function inspectOne(file: string, summary: CaptureSummary): Promise<void> 
   const bar = process.stderr.isTTY === true && size >= PROGRESS_MIN_BYTES ? new Progress(file, size) : null
   try {
     const onProgress = bar === null ? undefined : (n: number): void => bar.update(n)
-    for await (const batch of readCapture(file, onProgress === undefined ? {} : { onProgress }))
+    const stats = summary.readStats
+    for await (const batch of readCapture(file, onProgress === undefined ? { stats } : { onProgress, stats }))
       summary.add(batch)
   } finally {
     bar?.done()
@@ -118,7 +119,12 @@ function formatText(s: CaptureSummaryJson): string {
       .join(', ') || '-'
   lines.push(`files:      ${s.files.join(', ')}`)
   lines.push(`frames:     ${s.frames} (${s.capturedBytes} bytes captured, ${s.wireBytes} on the wire)`)
-  lines.push(`time:       ${isoTs(s.firstTs)} .. ${isoTs(s.lastTs)} (${s.durationSec} s)`)
+  lines.push(
+    `time:       ${isoTs(s.firstTs)} .. ${isoTs(s.lastTs)} (${s.durationSec} s)` +
+      (s.clampedTimestamps > 0
+        ? `; ${s.clampedTimestamps} time stamp(s) out of range, clamped to ${isoTs(0)} .. ${isoTs(MAX_TIMESTAMP_SEC)}`
+        : ''),
+  )
   lines.push(`link types: ${kv(s.linkTypes)}`)
   const vlanIds = Object.entries(s.vlan.ids)
   lines.push(

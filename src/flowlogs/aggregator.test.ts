@@ -358,6 +358,50 @@ describe('aggregation', () => {
     assert.equal(off.records.length, 4)
   })
 
+  test('issue 9 item 11: only traffic between two DHCP ports is DHCP; a scan of UDP 67 is logged', () => {
+    const udp = (src: string, dst: string, sport: number, dport: number) => ({
+      src,
+      dst,
+      proto: 17,
+      sport,
+      dport,
+      ipLength: src.includes(':') ? 48 : 28,
+      ts: T0,
+    })
+    const cases = [
+      { name: 'DHCPv4 client → server', p: udp('0.0.0.0', '255.255.255.255', 68, 67), logged: false },
+      { name: 'DHCPv4 server → client', p: udp('10.0.0.1', '10.0.0.5', 67, 68), logged: false },
+      { name: 'DHCPv4 relay → server', p: udp('10.0.0.5', '10.0.0.1', 67, 67), logged: false },
+      { name: 'DHCPv6 client → server', p: udp('fe80::1', 'ff02::1:2', 546, 547), logged: false },
+      { name: 'DHCPv6 relay → server', p: udp('2001:db8::5', '2001:db8::1', 547, 547), logged: false },
+      {
+        name: 'scan of UDP 67 from an ephemeral port',
+        p: udp('10.0.0.5', '10.0.0.1', 40000, 67),
+        logged: true,
+      },
+      {
+        name: 'reply of UDP 67 to an ephemeral port',
+        p: udp('10.0.0.1', '10.0.0.5', 67, 40000),
+        logged: true,
+      },
+      { name: 'UDP 68 from an ephemeral port', p: udp('10.0.0.5', '10.0.0.1', 40001, 68), logged: true },
+      {
+        name: 'scan of UDP 547 from an ephemeral port',
+        p: udp('2001:db8::5', '2001:db8::1', 40000, 547),
+        logged: true,
+      },
+      { name: 'DHCPv4 port to a DHCPv6 port', p: udp('2001:db8::5', '2001:db8::1', 67, 547), logged: true },
+    ]
+    for (const c of cases) {
+      const r = aggregate({ interfaces: [ENI], maxAggregationInterval: 0, excludeUnlogged: true }, [
+        { batch: synthBatch([c.p]) },
+      ])
+      assert.equal(r.records.length, c.logged ? 1 : 0, c.name)
+      assert.equal(r.aggregator.stats.excludedPackets, c.logged ? 0 : 1, c.name)
+      if (c.logged) assert.equal(r.records[0]!['dstport'], c.p.dport, c.name)
+    }
+  })
+
   test('config errors are typed', () => {
     const bad = [{ maxAggregationInterval: 30 }, { flowTableSize: 0 }, { trafficType: 'SOME' as 'ALL' }]
     for (const b of bad) {

@@ -34,7 +34,7 @@
  * outer UDP flow, as Zeek and the reference TSVs do.
  * @module
  */
-import { decodeFrame, LinkType, PacketMeta, type FrameBatch } from '../packet/index.ts'
+import { decodeFrame, isDhcpPorts, LinkType, PacketMeta, type FrameBatch } from '../packet/index.ts'
 import { FlowLogsConfigError } from './errors.ts'
 import type { AwsServiceRanges } from './aws-services.ts'
 import {
@@ -66,7 +66,8 @@ export interface FlowAggregatorConfig {
   nodata?: boolean
   /**
    * Drop what AWS never logs (spec §1.12): instance metadata 169.254.169.254, Time Sync 169.254.169.123,
-   * the link-local DNS resolver 169.254.169.253, DHCP (UDP 67/68) and DHCPv6 (UDP 546/547). Default false.
+   * the link-local DNS resolver 169.254.169.253, DHCP (UDP between 67/68 and 67/68) and DHCPv6 (UDP between
+   * 546/547 and 546/547); a packet from any other port to a DHCP port is logged. Default false.
    */
   excludeUnlogged?: boolean
   /** Receives records in reused batches of up to `recordBatchSize` rows, synchronously. */
@@ -386,7 +387,7 @@ export class FlowAggregator {
         k[8] = view.getUint32(dof + 4)
         k[9] = view.getUint32(dof + 8)
         k[10] = view.getUint32(dof + 12)
-        if (exclude && proto === 17 && isDhcp(sport, dport)) {
+        if (exclude && proto === 17 && isDhcpPorts(sport, dport)) {
           st.excludedPackets++
           continue
         }
@@ -749,22 +750,9 @@ function linkDirection(
   return 0
 }
 
-function isDhcp(sport: number, dport: number): boolean {
-  return (
-    sport === 67 ||
-    sport === 68 ||
-    dport === 67 ||
-    dport === 68 ||
-    sport === 546 ||
-    sport === 547 ||
-    dport === 546 ||
-    dport === 547
-  )
-}
-
 function isUnlogged4(s: number, d: number, proto: number, sport: number, dport: number): boolean {
   if (s === IP_169_254_169_254 || d === IP_169_254_169_254) return true
   if (s === IP_169_254_169_123 || d === IP_169_254_169_123) return true
   if (s === IP_169_254_169_253 || d === IP_169_254_169_253) return true
-  return proto === 17 && isDhcp(sport, dport)
+  return proto === 17 && isDhcpPorts(sport, dport)
 }

@@ -12,7 +12,15 @@
  * ```
  * @module
  */
-import { ETHERTYPE_ARP, IPPROTO_TCP, IPPROTO_UDP, VXLAN_PORT, LinkType, parseMAC } from '../packet/index.ts'
+import {
+  ETHERTYPE_ARP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  isDhcpPorts,
+  VXLAN_PORT,
+  LinkType,
+  parseMAC,
+} from '../packet/index.ts'
 import type { PacketMeta } from '../packet/index.ts'
 import { cidr6Contains, parseCidr, type Cidr } from '../packet/index.ts'
 import {
@@ -44,10 +52,6 @@ export const NEVER_MIRRORED_IPV4: readonly string[] = [
 ]
 /** IPv6 counterparts (IMDS and Time Sync on Nitro); all in fd00:ec2::/64 (the kernel path relies on it). */
 export const NEVER_MIRRORED_IPV6: readonly string[] = ['fd00:ec2::254', 'fd00:ec2::123']
-/** DHCP (v4: 67/68, v6: 546/547) is never mirrored (spec §2.4): a UDP packet between two such ports. */
-const DHCP_PORT = new Uint8Array(65536)
-DHCP_PORT[67] = DHCP_PORT[68] = 1
-DHCP_PORT[546] = DHCP_PORT[547] = 2
 
 /** An address list split by family for allocation-free membership tests. */
 class AddressSet {
@@ -282,8 +286,8 @@ export class MirrorEvaluator {
       if (m.fragOffset !== 0) {
         if (this.#targets.hasDst(m, bytes)) return true
       } else {
-        const a = DHCP_PORT[m.srcPort]!
-        if (a !== 0 && a === DHCP_PORT[m.dstPort]) return true
+        // DHCP (v4: 67/68, v6: 546/547) is never mirrored (spec §2.4): a UDP packet between two such ports.
+        if (isDhcpPorts(m.srcPort, m.dstPort)) return true
         if (m.dstPort === VXLAN_PORT && this.#targets.hasDst(m, bytes)) return true
       }
     }

@@ -25,6 +25,8 @@ export interface OfflineMirrorResult {
   mirrored: number
   /** Mirrored packets per session id. */
   perSession: Record<string, number>
+  /** Input frames whose time stamp was out of range and clamped by the reader (`MAX_TIMESTAMP_SEC`). */
+  clampedTimestamps: number
 }
 
 /** Outer addressing for every (session, appliance), parsed once. */
@@ -77,13 +79,19 @@ export async function mirrorCapture(
     },
   })
   let stats: PipelineStats
+  const read = { clampedTimestamps: 0 }
   try {
-    for await (const batch of readCapture(input)) pipeline.processBatch(batch)
+    for await (const batch of readCapture(input, { stats: read })) pipeline.processBatch(batch)
   } finally {
     await Promise.resolve(writer.close())
     stats = pipeline.stats
   }
   const perSession: Record<string, number> = {}
   ev.sessions.forEach((s, k) => (perSession[s.trafficMirrorSessionId] = stats.perSession[k]!))
-  return { frames: stats.frames, mirrored: stats.mirrored, perSession }
+  return {
+    frames: stats.frames,
+    mirrored: stats.mirrored,
+    perSession,
+    clampedTimestamps: read.clampedTimestamps,
+  }
 }

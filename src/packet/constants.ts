@@ -40,3 +40,22 @@ export const MAX_VLAN_DEPTH = 8
 export const MAX_IPV6_EXT_HEADERS = 16
 /** MPLS labels decoded before a frame is declared `MplsTooDeep`. */
 export const MAX_MPLS_DEPTH = 16
+
+/**
+ * DHCP ports by protocol: 1 for DHCPv4 (67 server, 68 client), 2 for DHCPv6 (546 client, 547 server
+ * and relay), 0 for every other port. A table of 64 KiB read once per UDP packet.
+ */
+export const DHCP_PORT_CLASS = new Uint8Array(65536)
+DHCP_PORT_CLASS[67] = DHCP_PORT_CLASS[68] = 1
+DHCP_PORT_CLASS[546] = DHCP_PORT_CLASS[547] = 2
+
+/**
+ * True when a UDP packet is DHCP traffic: both ports are DHCP ports of the same protocol (67/68 with
+ * 67/68, or 546/547 with 546/547; relays use 67↔67 and 547↔547). A packet from an ephemeral port to
+ * 67 — a scan, a probe — is not DHCP. AWS neither mirrors nor logs DHCP; this is the one test both
+ * the mirror engine and the flow-log engine apply.
+ */
+export function isDhcpPorts(sport: number, dport: number): boolean {
+  const a = DHCP_PORT_CLASS[sport]!
+  return a !== 0 && a === DHCP_PORT_CLASS[dport]
+}

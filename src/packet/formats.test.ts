@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { sharedData } from '../../test/helpers/shared.ts'
+import { MAX_TIMESTAMP_SEC } from './reader.ts'
 import { decodeAll } from './testing.ts'
 import type { FrameRecord } from './testing.ts'
 
@@ -166,6 +167,8 @@ for (const rel of CASES) {
     assert.equal(error, null)
     const got = ourRows(frames)
     assert.equal(got.length, want.length, 'frame count')
+    // The one chosen difference: a time past 2³² − 1 s is clamped by our reader (docs/packet.md, "Reading").
+    for (const w of want) if (Number(w[2]) > MAX_TIMESTAMP_SEC) w[2] = `${MAX_TIMESTAMP_SEC}.000000000`
     for (let i = 0; i < got.length; i++)
       assert.deepEqual(
         got[i],

@@ -20,7 +20,25 @@ export interface ReadCaptureOptions {
   name?: string
   /** Called after each block read with the number of bytes read from the source so far (progress bars). */
   onProgress?: (bytesRead: number) => void
+  /** Counters the reader adds to (e.g. time stamps it clamped); one object may serve several reads. */
+  stats?: CaptureReadStats
 }
+
+/** What a read found that is not damage but changed a frame's data. */
+export interface CaptureReadStats {
+  /** Frames whose time stamp was outside 0 … `MAX_TIMESTAMP_SEC` and was clamped into it. */
+  clampedTimestamps: number
+}
+
+/**
+ * The latest time stamp a frame can carry: 2³² − 1 s after the epoch (2106-02-07T06:28:15Z), the
+ * largest a classic pcap record holds and the largest a flow-log record's `start`/`end` keeps. A pcapng
+ * time stamp is 64 bits of ticks plus a signed offset, and a damaged or crafted file can put a frame in
+ * the year 586,000 or before 1970: the reader clamps such a time stamp to 0 or to this value (whole
+ * seconds, 0 ns) and counts it in `CaptureReadStats.clampedTimestamps`, so that every command sees the
+ * same, printable time and none wraps it.
+ */
+export const MAX_TIMESTAMP_SEC = 4294967295
 
 /** Largest record or block accepted (as Wireshark's pcapng reader): anything bigger is damage. */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -151,7 +169,14 @@ export async function* readCapture(
     src = streamSource(source === '-' ? process.stdin : (source as NodeJS.ReadableStream))
   }
   try {
-    yield* parse(src, name, batchSize, chunk, options.onProgress ?? null)
+    yield* parse(
+      src,
+      name,
+      batchSize,
+      chunk,
+      options.onProgress ?? null,
+      options.stats ?? { clampedTimestamps: 0 },
+    )
   } finally {
     await src.close()
   }
@@ -163,6 +188,7 @@ async function* parse(
   batchSize: number,
   chunk: number,
   onProgress: ((bytesRead: number) => void) | null,
+  stats: CaptureReadStats,
 ): AsyncGenerator<FrameBatch> {
   let buf = new Uint8Array(chunk)
   let view = new DataView(buf.buffer)
@@ -277,6 +303,12 @@ async function* parse(
     if (sub >= 1e9) {
       sec += Math.floor(sub / 1e9)
       sub %= 1e9
+    }
+    // Only a damaged sub-second field can carry a classic pcap past the range.
+    if (sec > MAX_TIMESTAMP_SEC) {
+      sec = MAX_TIMESTAMP_SEC
+      sub = 0
+      stats.clampedTimestamps++
     }
     batch.tsSec[i] = sec
     batch.tsNsec[i] = sub
@@ -428,8 +460,15 @@ async function* parse(
         if (iface.bigTps === 0n) ticksToTs(hi, lo, iface.ticksPerSec, iface.nsPerTick)
         else ticksToTsBig(hi, lo, iface.bigTps)
         const i = batch.count
-        batch.tsSec[i] = tsSecOut + iface.offsetSec
-        batch.tsNsec[i] = tsNsecOut
+        let sec = tsSecOut + iface.offsetSec
+        let ns = tsNsecOut
+        if (!(sec >= 0 && sec <= MAX_TIMESTAMP_SEC)) {
+          sec = sec < 0 ? 0 : MAX_TIMESTAMP_SEC
+          ns = 0
+          stats.clampedTimestamps++
+        }
+        batch.tsSec[i] = sec
+        batch.tsNsec[i] = ns
         const orig = view.getUint32(body + 16, le)
         batch.origLens[i] = orig < capLen ? capLen : orig
         batch.starts[i] = data

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { sharedData } from '../../test/helpers/shared.ts'
 import { hasCode } from '../errors.ts'
-import { decodeFrame, LinkType, PacketMeta, readCapture } from './index.ts'
+import { decodeFrame, LinkType, MAX_TIMESTAMP_SEC, PacketMeta, readCapture } from './index.ts'
 import { decodeAll } from './testing.ts'
 
 function hostileFiles(): string[] {
@@ -102,6 +102,7 @@ test(
     let frames = 0
     let malformed = 0
     let formatErrors = 0
+    const stats = { clampedTimestamps: 0 }
     for (let round = 0; frames < 100_000; round++) {
       const base = bases[round % bases.length]!
       const buf = Buffer.from(base)
@@ -116,9 +117,16 @@ test(
       const cut = round % 5 === 4 ? Math.floor(rand() * buf.length) : buf.length
       const chunks = Readable.from([buf.subarray(0, cut)])
       try {
-        for await (const b of readCapture(chunks, { chunkBytes: 65536, batchSize: 512 })) {
+        for await (const b of readCapture(chunks, { chunkBytes: 65536, batchSize: 512, stats })) {
           for (let i = 0; i < b.count; i++) {
             frames++
+            // Issue 9 item 15: every time stamp is printable and fits a flow-log record, however mutated.
+            const t = b.tsSec[i]!
+            assert.ok(
+              t >= 0 && t <= MAX_TIMESTAMP_SEC && Number.isInteger(t) && b.tsNsec[i]! < 1e9,
+              `ts ${t}`,
+            )
+            new Date(t * 1000).toISOString()
             const r = decodeFrame(b.view, b.starts[i]!, b.ends[i]!, b.linkTypes[i]!, m)
             assert.equal(r === -1, m.malformed !== 0)
             if (r < 0) malformed++
@@ -132,5 +140,6 @@ test(
     }
     assert.ok(frames >= 100_000)
     assert.ok(malformed > 0 && formatErrors > 0, `malformed ${malformed}, format errors ${formatErrors}`)
+    assert.ok(stats.clampedTimestamps > 0, 'some mutations hit time stamps')
   },
 )

@@ -11,6 +11,7 @@ import { LinkType } from './link-type.ts'
 import { MALFORMED_NAMES } from './malformed.ts'
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './constants.ts'
 import { formatIPv4, formatIPv6 } from './addr.ts'
+import type { CaptureReadStats } from './reader.ts'
 
 const LINK_NAMES = new Map<number, string>(Object.entries(LinkType).map(([k, v]) => [v as number, k]))
 
@@ -56,6 +57,8 @@ export interface CaptureSummaryJson {
   firstTs: number | null
   lastTs: number | null
   durationSec: number
+  /** Frames whose time stamp was out of range and clamped by the reader (see `MAX_TIMESTAMP_SEC`). */
+  clampedTimestamps: number
   topFlows: FlowCount[]
   topFlowsExact: boolean
 }
@@ -88,6 +91,8 @@ export class CaptureSummary {
   private maxTs = -Infinity
   private readonly m = new PacketMeta()
   private readonly inner = new PacketMeta()
+  /** Pass to `readCapture({ stats })` so that the summary reports clamped time stamps. */
+  readonly readStats: CaptureReadStats = { clampedTimestamps: 0 }
 
   /** Counts every frame of a batch. */
   add(b: FrameBatch): void {
@@ -203,6 +208,7 @@ export class CaptureSummary {
       firstTs: first,
       lastTs: last,
       durationSec: first !== null && last !== null ? Math.round((last - first) * 1e6) / 1e6 : 0,
+      clampedTimestamps: this.readStats.clampedTimestamps,
       topFlows: this.topFlows(top),
       topFlowsExact: !this.pruned,
     }

@@ -19,6 +19,8 @@ export const EC2_ERRORS = defineErrors({
   UnauthorizedOperation: 403,
   // VPCs, subnets, interfaces, instances.
   DependencyViolation: 400,
+  InstanceLimitExceeded: 400,
+  NetworkInterfaceLimitExceeded: 400,
   'InvalidIPAddress.InUse': 400,
   'InvalidInstanceID.Malformed': 400,
   'InvalidInstanceID.NotFound': 400,

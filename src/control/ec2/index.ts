@@ -6,7 +6,13 @@
 export * from './desired-state.ts'
 export * from './errors.ts'
 export { DEFAULT_LOG_FORMAT, validateLogFormat } from './flow-logs/log-format.ts'
-export type { CreateFlowLogsInput, CreateFlowLogsResult, UnsuccessfulItem } from './flow-logs/flow-logs.ts'
+export {
+  deliveryOf,
+  type CreateFlowLogsInput,
+  type CreateFlowLogsResult,
+  type DeliveryStatus,
+  type UnsuccessfulItem,
+} from './flow-logs/flow-logs.ts'
 export { DEFAULT_QUOTAS, type Quotas } from './limits.ts'
 export type * from './model.ts'
 export type { RuleFields } from './mirroring/filters.ts'

@@ -4,7 +4,7 @@
  * tests and operators) and the bounds of what the EC2 actions store.
  * @module
  */
-import { invalidValue } from '../core/errors.ts'
+import { charLength, invalidValue } from '../core/errors.ts'
 
 export interface Quotas {
   sessionsPerAccount: number
@@ -14,6 +14,9 @@ export interface Quotas {
   rulesPerFilter: number
   sourcesPerInterfaceTarget: number
   tagsPerResource: number
+  /** Instances and network interfaces the admin API and agents may register (mirrorflow's bounds). */
+  instancesPerAccount: number
+  networkInterfacesPerAccount: number
 }
 
 export const DEFAULT_QUOTAS: Quotas = {
@@ -24,12 +27,17 @@ export const DEFAULT_QUOTAS: Quotas = {
   rulesPerFilter: 10,
   sourcesPerInterfaceTarget: 10,
   tagsPerResource: 50,
+  instancesPerAccount: 10_000,
+  networkInterfacesPerAccount: 100_000,
 }
 
-/** Descriptions (targets, filters, rules, sessions, interfaces): 255 characters at most. */
+/** Descriptions (targets, filters, rules, sessions, interfaces, keys): 255 characters at most. */
+export const DESCRIPTION_MAX = 255
+
+/** Refuses a description over {@link DESCRIPTION_MAX} characters (code points, as AWS counts). */
 export function checkDescription(d: string | undefined): void {
-  if (d !== undefined && d.length > 255)
-    throw invalidValue('The description must be 255 characters or fewer.')
+  if (d !== undefined && charLength(d) > DESCRIPTION_MAX)
+    throw invalidValue(`The description must be ${DESCRIPTION_MAX} characters or fewer.`)
 }
 
 /** Every CIDR block of the EC2 API carries its prefix length. */

@@ -37,7 +37,7 @@ export class Ec2 {
     this.index = new Ec2Schema(ledger)
     this.tags = new Tags(ledger, this.quotas.tagsPerResource)
     this.vpcs = new Vpcs(ledger, this.index, this.tags)
-    this.instances = new Instances(ledger, this.index, this.vpcs)
+    this.instances = new Instances(ledger, this.index, this.quotas, this.vpcs)
     this.targets = new Targets(ledger, this.index, this.quotas, this.tags)
     this.filters = new Filters(ledger, this.index, this.quotas, this.tags)
     this.sessions = new Sessions(ledger, this.index, this.quotas, this.tags, this.targets, this.filters)

@@ -4,16 +4,27 @@
  * kind. Ids are resolved through the core's kind table, never through the other families.
  * @module
  */
-import { ApiError } from '../core/errors.ts'
+import { ApiError, charLength, truncate } from '../core/errors.ts'
 import type { Ledger } from '../core/ledger.ts'
 import type { Resource, Tag } from '../core/model.ts'
 
-/** Validates tags (key 1–127 chars, not `aws:`; value ≤ 256; no duplicate key; ≤ `max`). */
+/** Longest tag key and value, in characters (Unicode code points, as AWS counts). */
+export const TAG_KEY_MAX = 128
+export const TAG_VALUE_MAX = 256
+
+/** Validates tags (key 1–128 characters, not `aws:`; value ≤ 256; no duplicate key; ≤ `max`). */
 export function validateTags(tags: Tag[], max: number): Tag[] {
+  // The count first: a list far over the limit is refused before any of it is read.
+  if (tags.length > max) {
+    throw new ApiError('TagLimitExceeded', `The maximum number of tags per resource (${max}) was exceeded.`)
+  }
   const seen = new Set<string>()
   for (const t of tags) {
-    if (t.key.length === 0 || [...t.key].length > 127) {
-      throw new ApiError('InvalidParameterValue', `Tag key '${t.key}' must be 1 to 127 characters long.`)
+    if (t.key.length === 0 || charLength(t.key) > TAG_KEY_MAX) {
+      throw new ApiError(
+        'InvalidParameterValue',
+        `Tag key '${truncate(t.key)}' must be 1 to ${TAG_KEY_MAX} characters long.`,
+      )
     }
     if (t.key.toLowerCase().startsWith('aws:')) {
       throw new ApiError(
@@ -21,17 +32,29 @@ export function validateTags(tags: Tag[], max: number): Tag[] {
         `Tag keys starting with 'aws:' are reserved for internal use`,
       )
     }
-    if ([...t.value].length > 256) {
-      throw new ApiError('InvalidParameterValue', `Tag value for key '${t.key}' exceeds 256 characters.`)
+    if (charLength(t.value) > TAG_VALUE_MAX) {
+      throw new ApiError(
+        'InvalidParameterValue',
+        `Tag value for key '${truncate(t.key)}' exceeds ${TAG_VALUE_MAX} characters.`,
+      )
     }
     if (seen.has(t.key))
-      throw new ApiError('InvalidParameterValue', `Duplicate tag key '${t.key}' specified.`)
+      throw new ApiError('InvalidParameterValue', `Duplicate tag key '${truncate(t.key)}' specified.`)
     seen.add(t.key)
   }
-  if (tags.length > max) {
-    throw new ApiError('TagLimitExceeded', `The maximum number of tags per resource (${max}) was exceeded.`)
-  }
   return tags.map((t) => ({ key: t.key, value: t.value }))
+}
+
+/** CreateTags and DeleteTags take at most this many resource ids (AWS: 1000). */
+export const TAG_RESOURCES_MAX = 1000
+
+function checkResourceIds(ids: string[]): void {
+  if (ids.length > TAG_RESOURCES_MAX) {
+    throw new ApiError(
+      'InvalidParameterValue',
+      `The number of ResourceIds cannot exceed ${TAG_RESOURCES_MAX}.`,
+    )
+  }
 }
 
 export class Tags {
@@ -52,13 +75,14 @@ export class Tags {
   private taggable(id: string): Resource {
     const k = this.l.kindOfId(id)
     if (k === undefined || k.spec.resourceType === undefined) {
-      throw new ApiError('InvalidID', `The ID '${id}' is not valid`)
+      throw new ApiError('InvalidID', `The ID '${truncate(id)}' is not valid`)
     }
     return this.l.lookup(k.kind, id)
   }
 
   /** CreateTags: adds or overwrites tags on every resource, all or nothing. */
   createTags(resourceIds: string[], tags: Tag[]): void {
+    checkResourceIds(resourceIds)
     const valid = this.validate(tags)
     const put: Resource[] = []
     for (const id of new Set(resourceIds)) {
@@ -81,6 +105,10 @@ export class Tags {
    * matches; a tag given with no value is removed whatever its value.
    */
   deleteTags(resourceIds: string[], tags: { key: string; value?: string | undefined }[]): void {
+    checkResourceIds(resourceIds)
+    if (tags.length > this.max) {
+      throw new ApiError('TagLimitExceeded', `At most ${this.max} tags can be deleted in one request.`)
+    }
     const put: Resource[] = []
     for (const id of new Set(resourceIds)) {
       const r = this.taggable(id)

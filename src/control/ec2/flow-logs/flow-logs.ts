@@ -6,19 +6,15 @@
  * VPC's). A flow log goes with the VPC, subnet or interface it covers.
  * @module
  */
-import { ApiError, invalidValue, type AwsErrorCode } from '../../core/errors.ts'
+import { ApiError, charLength, invalidValue, truncate, type AwsErrorCode } from '../../core/errors.ts'
 import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Resource, ResourceKind, Tag } from '../../core/model.ts'
 import type { DestinationOptions, FlowLog, NetworkInterface, TagFieldSpecification } from '../model.ts'
 import type { Ec2Schema } from '../schema.ts'
-import type { Tags } from '../tags.ts'
+import { TAG_KEY_MAX, type Tags } from '../tags.ts'
+import { checkLogDestination, checkLogGroupName, checkRoleArn } from './destinations.ts'
 import { DEFAULT_LOG_FORMAT, validateLogFormat } from './log-format.ts'
-
-const S3_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:\/.*)?$/
-const FIREHOSE_ARN = /^arn:aws[a-z-]*:firehose:[a-z0-9-]+:\d{12}:deliverystream\/[A-Za-z0-9_.-]{1,64}$/
-const CWL_ARN = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[A-Za-z0-9_/.#-]{1,512}(?::\*)?$/
-const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]{1,512}$/
 
 export interface CreateFlowLogsInput {
   resourceIds: string[]
@@ -48,6 +44,16 @@ export interface CreateFlowLogsResult {
   unsuccessful: UnsuccessfulItem[]
 }
 
+/** No AWS resource id is longer (prefix and 17 hex digits): a longer one is refused, never echoed. */
+const ID_MAX = 64
+
+function checkIds(parameter: string, ids: readonly string[]): void {
+  for (const id of ids) {
+    if (id.length > ID_MAX)
+      throw invalidValue(`Value (${truncate(id)}) for parameter ${parameter} is invalid.`)
+  }
+}
+
 export class FlowLogs {
   private readonly l: Ledger
   private readonly x: Ec2Schema
@@ -74,7 +80,7 @@ export class FlowLogs {
     ]
     if (!types.includes(input.resourceType)) {
       throw invalidValue(
-        `Value (${input.resourceType}) for parameter ResourceType is invalid. Valid values: ${types.join(', ')}.`,
+        `Value (${truncate(input.resourceType)}) for parameter ResourceType is invalid. Valid values: ${types.join(', ')}.`,
       )
     }
     const tgw = input.resourceType.startsWith('TransitGateway')
@@ -83,6 +89,7 @@ export class FlowLogs {
     if (input.resourceIds.length > (tgw ? 25 : 1000)) {
       throw invalidValue(`The number of ResourceIds cannot exceed ${tgw ? 25 : 1000}.`)
     }
+    checkIds('ResourceId', input.resourceIds)
     if (tgw && input.trafficType !== undefined) {
       throw new ApiError('InvalidParameter', 'TrafficType is not supported for transit gateway resources.')
     }
@@ -91,13 +98,13 @@ export class FlowLogs {
     }
     if (input.trafficType !== undefined && !['ACCEPT', 'REJECT', 'ALL'].includes(input.trafficType)) {
       throw invalidValue(
-        `Value (${input.trafficType}) for parameter TrafficType is invalid. Valid values: ACCEPT, REJECT, ALL.`,
+        `Value (${truncate(input.trafficType)}) for parameter TrafficType is invalid. Valid values: ACCEPT, REJECT, ALL.`,
       )
     }
     const destType = input.logDestinationType ?? 'cloud-watch-logs'
     if (!['cloud-watch-logs', 's3', 'kinesis-data-firehose'].includes(destType)) {
       throw invalidValue(
-        `Value (${destType}) for parameter LogDestinationType is invalid. Valid values: cloud-watch-logs, s3, kinesis-data-firehose.`,
+        `Value (${truncate(destType)}) for parameter LogDestinationType is invalid. Valid values: cloud-watch-logs, s3, kinesis-data-firehose.`,
       )
     }
     if (input.logGroupName !== undefined && destType !== 'cloud-watch-logs') {
@@ -115,34 +122,19 @@ export class FlowLogs {
     if (input.logGroupName === undefined && input.logDestination === undefined) {
       throw new ApiError('InvalidParameter', "LogDestination can't be empty if LogGroupName is not provided.")
     }
-    if (input.logGroupName !== undefined && !/^[A-Za-z0-9_/.#-]{1,512}$/.test(input.logGroupName)) {
-      throw invalidValue(`Value (${input.logGroupName}) for parameter LogGroupName is invalid.`)
-    }
+    if (input.logGroupName !== undefined) checkLogGroupName(input.logGroupName)
     const dest = input.logDestination
-    if (dest !== undefined) {
-      const re = destType === 's3' ? S3_ARN : destType === 'kinesis-data-firehose' ? FIREHOSE_ARN : CWL_ARN
-      if (!re.test(dest)) {
-        throw invalidValue(
-          `LogDestination: ${dest} is not a valid ARN for the log destination type ${destType}.`,
-        )
-      }
-      if (destType === 's3' && /^arn:[^:]+:s3:::[^/]+\/AWSLogs(\/|$)/.test(dest)) {
-        throw invalidValue('LogDestination: AWSLogs cannot be used as the folder name of an S3 destination.')
-      }
-    }
+    if (dest !== undefined) checkLogDestination(destType, dest)
     if (destType === 'cloud-watch-logs' && input.deliverLogsPermissionArn === undefined) {
       throw new ApiError(
         'InvalidParameter',
         "DeliverLogsPermissionArn can't be empty if LogDestinationType is cloud-watch-logs.",
       )
     }
-    for (const [name, arn] of [
-      ['DeliverLogsPermissionArn', input.deliverLogsPermissionArn],
-      ['DeliverCrossAccountRole', input.deliverCrossAccountRole],
-    ] as const) {
-      if (arn !== undefined && !IAM_ROLE_ARN.test(arn))
-        throw invalidValue(`Value (${arn}) for parameter ${name} is invalid.`)
-    }
+    if (input.deliverLogsPermissionArn !== undefined)
+      checkRoleArn('DeliverLogsPermissionArn', input.deliverLogsPermissionArn)
+    if (input.deliverCrossAccountRole !== undefined)
+      checkRoleArn('DeliverCrossAccountRole', input.deliverCrossAccountRole)
     const interval = input.maxAggregationInterval ?? (tgw ? 60 : 600)
     if (interval !== 60 && interval !== 600)
       throw new ApiError('InvalidParameter', 'Invalid Flow Log Max Aggregation Interval')
@@ -161,7 +153,7 @@ export class FlowLogs {
       const ff = o.fileFormat ?? 'plain-text'
       if (ff !== 'plain-text' && ff !== 'parquet') {
         throw invalidValue(
-          `Value (${String(ff)}) for parameter FileFormat is invalid. Valid values: plain-text, parquet.`,
+          `Value (${truncate(String(ff))}) for parameter FileFormat is invalid. Valid values: plain-text, parquet.`,
         )
       }
       destinationOptions = {
@@ -177,13 +169,13 @@ export class FlowLogs {
       for (const s of tfs) {
         if (!['network-interface', 'instance', 'auto-scaling-group'].includes(s.resourceType)) {
           throw invalidValue(
-            `Value (${s.resourceType}) for parameter TagFieldSpecification.ResourceType is invalid.`,
+            `Value (${truncate(s.resourceType)}) for parameter TagFieldSpecification.ResourceType is invalid.`,
           )
         }
         if (
           s.tagKeys.length < 1 ||
           s.tagKeys.length > 2 ||
-          s.tagKeys.some((k) => k.length < 1 || k.length > 128)
+          s.tagKeys.some((k) => k.length < 1 || charLength(k) > TAG_KEY_MAX)
         ) {
           throw invalidValue('Each TagFieldSpecification must hold 1 or 2 tag keys of 1 to 128 characters.')
         }
@@ -276,6 +268,7 @@ export class FlowLogs {
     if (ids.length === 0)
       throw new ApiError('MissingParameter', 'The request must contain the parameter FlowLogId')
     if (ids.length > 1000) throw invalidValue('The number of FlowLogIds cannot exceed 1000.')
+    checkIds('FlowLogId', ids)
     const del: FlowLog[] = []
     const unsuccessful: UnsuccessfulItem[] = []
     for (const id of new Set(ids)) {
@@ -299,5 +292,33 @@ export class FlowLogs {
       for (const id of this.x.flowLogsByResource.get(rid)) out.push(this.l.state.get('flow-log', id)!)
     }
     return out.sort((a, b) => a.seq - b.seq)
+  }
+}
+
+/** What DescribeFlowLogs reports of a flow log's delivery. */
+export interface DeliveryStatus {
+  status: 'SUCCESS' | 'FAILED'
+  errorMessage?: string
+}
+
+/**
+ * The delivery status of a flow log. Agents deliver S3 destinations; nothing delivers to CloudWatch
+ * Logs or Firehose yet, so those report FAILED with the reason rather than a success that did not
+ * happen.
+ */
+export function deliveryOf(f: FlowLog): DeliveryStatus {
+  switch (f.logDestinationType) {
+    case 's3':
+      return { status: 'SUCCESS' }
+    case 'cloud-watch-logs':
+      return {
+        status: 'FAILED',
+        errorMessage: 'Unknown error: this server has no CloudWatch Logs delivery; no records are delivered.',
+      }
+    case 'kinesis-data-firehose':
+      return {
+        status: 'FAILED',
+        errorMessage: 'Unknown error: this server has no Firehose delivery; no records are delivered.',
+      }
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseAddress } from '../../../packet/index.ts'
-import { ApiError, invalidValue } from '../../core/errors.ts'
+import { ApiError, invalidValue, truncate } from '../../core/errors.ts'
 import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
@@ -17,6 +17,9 @@ import type { LoadBalancer, TrafficMirrorTarget } from '../model.ts'
 
 const NLB_ARN =
   /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/[A-Za-z0-9-]{1,32}\/[A-Za-z0-9]{1,32}$/
+
+/** Appliance addresses a load balancer or endpoint may register. */
+export const APPLIANCES_MAX = 256
 
 export interface CreateTargetInput {
   networkInterfaceId?: string | undefined
@@ -74,10 +77,13 @@ export class Targets {
     if (input.vpcEndpointId !== undefined && !isIdOf('vpce', input.vpcEndpointId)) {
       throw new ApiError('InvalidVpcEndpointId.Malformed', `Invalid id: "${input.vpcEndpointId}"`)
     }
+    if (input.addresses.length > APPLIANCES_MAX)
+      throw invalidValue(`A load balancer has at most ${APPLIANCES_MAX} appliance addresses.`)
     if (input.addresses.length === 0)
       throw new ApiError('MissingParameter', 'The request must contain the parameter Address.')
     for (const a of input.addresses) {
-      if (parseAddress(a) === undefined) throw invalidValue(`Value (${a}) for parameter Address is invalid.`)
+      if (parseAddress(a) === undefined)
+        throw invalidValue(`Value (${truncate(a)}) for parameter Address is invalid.`)
     }
     const id = (input.arn ?? input.vpcEndpointId)!
     const existing = this.l.state.get('load-balancer', id)

@@ -7,16 +7,44 @@
  */
 import { randomBytes } from 'node:crypto'
 import { cidrContains, parseAddress, tryParseCidr } from '../../../packet/index.ts'
-import { ApiError, invalidValue } from '../../core/errors.ts'
+import { ApiError, charLength, invalidValue, truncate } from '../../core/errors.ts'
 import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
 import type { Ledger } from '../../core/ledger.ts'
 import type { Resource } from '../../core/model.ts'
 import type { Instance, NetworkInterface, Subnet } from '../model.ts'
-import { PREFIX_REQUIRED } from '../limits.ts'
+import { checkDescription, PREFIX_REQUIRED, type Quotas } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Vpcs } from './vpcs.ts'
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/
+
+/** Bounds of what a registration stores (AWS's largest instances have 50 addresses per interface). */
+export const HOSTNAME_MAX = 255
+export const INTERFACES_PER_INSTANCE_MAX = 256
+export const SECONDARY_ADDRESSES_MAX = 49
+export const IPV6_ADDRESSES_MAX = 50
+/** An instance type: `mirrorflow.host` by default; AWS's look like `c6in.32xlarge`. */
+const INSTANCE_TYPE = /^[A-Za-z0-9._-]{1,64}$/
+/** The longest text form of an address (an IPv6 address with an embedded IPv4 one). */
+const ADDRESS_MAX = 45
+
+/** Refuses the lists and strings of one interface's registration that are over their bounds. */
+function checkInterfaceBounds(input: Omit<RegisterInterfaceInput, 'instanceId'>): void {
+  const secondary = input.secondaryPrivateIpAddresses ?? []
+  const ipv6 = input.ipv6Addresses ?? []
+  if (secondary.length > SECONDARY_ADDRESSES_MAX)
+    throw invalidValue(`An interface has at most ${SECONDARY_ADDRESSES_MAX} secondary private addresses.`)
+  if (ipv6.length > IPV6_ADDRESSES_MAX)
+    throw invalidValue(`An interface has at most ${IPV6_ADDRESSES_MAX} IPv6 addresses.`)
+  for (const a of [input.privateIpAddress, ...secondary, ...ipv6]) {
+    if (a.length > ADDRESS_MAX) throw invalidValue(`Value (${truncate(a)}) is not an IP address.`)
+  }
+  if (input.macAddress !== undefined && input.macAddress.length > 17)
+    throw invalidValue(`Value (${truncate(input.macAddress)}) for parameter macAddress is invalid.`)
+  if (input.deviceName !== undefined && input.deviceName.length > 64)
+    throw invalidValue(`Value (${truncate(input.deviceName)}) for parameter DeviceName is invalid.`)
+  checkDescription(input.description)
+}
 
 export interface RegisterInterfaceInput {
   subnetId?: string | undefined
@@ -44,11 +72,39 @@ export class Instances {
   private readonly l: Ledger
   private readonly x: Ec2Schema
   private readonly vpcs: Vpcs
+  private readonly q: Quotas
 
-  constructor(l: Ledger, x: Ec2Schema, vpcs: Vpcs) {
+  constructor(l: Ledger, x: Ec2Schema, q: Quotas, vpcs: Vpcs) {
     this.l = l
     this.x = x
+    this.q = q
     this.vpcs = vpcs
+  }
+
+  /** Refuses a change that would take the account over its instance or interface quota. */
+  private checkQuotas(put: readonly Resource[]): void {
+    let instances = 0
+    let enis = 0
+    for (const r of put) {
+      if (this.l.state.byId.has(r.id)) continue
+      if (r.kind === 'instance') instances++
+      else if (r.kind === 'network-interface') enis++
+    }
+    if (instances > 0 && this.l.state.table('instance').size + instances > this.q.instancesPerAccount) {
+      throw new ApiError(
+        'InstanceLimitExceeded',
+        `The maximum number of instances (${this.q.instancesPerAccount}) has been reached.`,
+      )
+    }
+    if (
+      enis > 0 &&
+      this.l.state.table('network-interface').size + enis > this.q.networkInterfacesPerAccount
+    ) {
+      throw new ApiError(
+        'NetworkInterfaceLimitExceeded',
+        `The maximum number of network interfaces (${this.q.networkInterfacesPerAccount}) has been reached.`,
+      )
+    }
   }
 
   networkInterface(id: string): NetworkInterface {
@@ -77,6 +133,7 @@ export class Instances {
     existing: NetworkInterface | undefined,
     deviceIndex: number,
   ): NetworkInterface {
+    checkInterfaceBounds(input)
     const addr = parseAddress(input.privateIpAddress)
     if (addr === undefined || addr.family !== 4) {
       throw invalidValue(`Value (${input.privateIpAddress}) for parameter privateIpAddress is invalid.`)
@@ -122,7 +179,7 @@ export class Instances {
       throw invalidValue(`Value (${input.macAddress}) for parameter macAddress is invalid.`)
     if (mac === undefined) mac = existing?.macAddress ?? randomMac()
     const description = input.description ?? existing?.description ?? ''
-    if (description.length > 255) throw invalidValue('The description must be 255 characters or fewer.')
+    checkDescription(description)
     const now = this.l.now()
     const eni: NetworkInterface = {
       kind: 'network-interface',
@@ -182,6 +239,7 @@ export class Instances {
     const deviceIndex = instance === undefined ? 0 : this.x.enisByInstance.count(instance.id)
     const eni = this.buildInterface(input, instance, undefined, deviceIndex)
     put.push(eni)
+    this.checkQuotas(put)
     this.l.commit(put)
     return eni
   }
@@ -194,8 +252,14 @@ export class Instances {
    * must not lose its sessions); MirrorflowDeregisterNetworkInterface removes one.
    */
   registerInstance(input: RegisterInstanceInput): RegisterInstanceResult {
-    if (input.hostname.length === 0 || input.hostname.length > 255)
-      throw invalidValue('Hostname must be 1 to 255 characters.')
+    if (input.hostname.length === 0 || charLength(input.hostname) > HOSTNAME_MAX)
+      throw invalidValue(`Hostname must be 1 to ${HOSTNAME_MAX} characters.`)
+    if (input.instanceType !== undefined && !INSTANCE_TYPE.test(input.instanceType))
+      throw invalidValue(`Value (${truncate(input.instanceType)}) for parameter InstanceType is invalid.`)
+    if (input.interfaces.length > INTERFACES_PER_INSTANCE_MAX) {
+      throw invalidValue(`An instance registers at most ${INTERFACES_PER_INSTANCE_MAX} network interfaces.`)
+    }
+    for (const ifc of input.interfaces) checkInterfaceBounds(ifc)
     let instance: Instance | undefined
     if (input.instanceId !== undefined) {
       if (!isIdOf('i', input.instanceId))
@@ -276,6 +340,7 @@ export class Instances {
       put.push(eni)
       interfaces.push(eni)
     }
+    this.checkQuotas(put)
     this.l.commit(put)
     return { instance, interfaces, unmatched }
   }
