@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import { hasCode, UsageError } from '../errors.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import {
   DEFAULT_RECEIVE_MODE,
   defaultTargetConfig,
@@ -184,7 +185,7 @@ export function registerTarget(program: Command): void {
     .option('--status-file <file>', 'status JSON file (default DATA_DIR/status.json)')
     .option('--no-flow-logs', 'do not produce flow logs from the inner packets')
     .option('--flow-logs-dir <dir>', 'root of the S3-layout flow-log directory (default DATA_DIR/flowlogs)')
-    .option('--account-id <id>', 'account id in flow-log records and paths', '000000000000')
+    .option('--account-id <id>', 'account id in flow-log records and paths', DEFAULT_ACCOUNT_ID)
     .option('--region <r>', 'region in flow-log paths', 'us-east-1')
     .option('--aggregation-interval <s>', 'flow-log aggregation interval, 60 or 600', '60')
     .option('--flow-table-size <n>', 'flows per session per aggregation interval (64 bytes each)', '4096')

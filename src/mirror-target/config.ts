@@ -7,6 +7,7 @@
 import { isIP } from 'node:net'
 import { parseAllowSources } from './allow-list.ts'
 import { TargetConfigError } from './errors.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
 /** Limits of one session's rotating pcap ring. */
 export interface PcapRingConfig {
@@ -134,7 +135,7 @@ export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig
     flowLogs: {
       enabled: true,
       dir: `${dataDir}/flowlogs`,
-      accountId: '000000000000',
+      accountId: DEFAULT_ACCOUNT_ID,
       region: 'us-east-1',
       aggregationSeconds: 60,
       flowTableSize: 4096,
