@@ -19,6 +19,7 @@ interface ServerOptions {
   log?: boolean
   bodyLimit: string
   metricsAccess: string
+  requestTimeout: string
 }
 
 export function registerServer(program: Command): void {
@@ -37,6 +38,11 @@ export function registerServer(program: Command): void {
       'who may read /metrics: loopback (peers on 127.0.0.0/8 or ::1), any, or off',
       'loopback',
     )
+    .option(
+      '--request-timeout <seconds>',
+      'longest time a request may take to arrive whole (1 to 3600)',
+      '60',
+    )
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -48,6 +54,9 @@ export function registerServer(program: Command): void {
         throw new UsageError(`--body-limit must be 1024 to 67108864 bytes, got ${opts.bodyLimit}`)
       if (!(METRICS_ACCESS as readonly string[]).includes(opts.metricsAccess))
         throw new UsageError(`--metrics-access must be loopback, any or off, got ${opts.metricsAccess}`)
+      const requestTimeout = Number(opts.requestTimeout)
+      if (!/^\d+$/.test(opts.requestTimeout) || requestTimeout < 1 || requestTimeout > 3600)
+        throw new UsageError(`--request-timeout must be 1 to 3600 seconds, got ${opts.requestTimeout}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const srv = await startServer({
         dataDir,
@@ -58,6 +67,7 @@ export function registerServer(program: Command): void {
         logger: opts.log === true,
         bodyLimit,
         metricsAccess: opts.metricsAccess as MetricsAccess,
+        requestTimeoutMs: requestTimeout * 1000,
       })
       if (srv.createdCredentials) {
         process.stdout.write(
