@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
 
 interface ServerOptions {
@@ -18,6 +19,7 @@ interface ServerOptions {
   accountId: string
   log?: boolean
   bodyLimit: string
+  agentTimeout: string
   metricsAccess: string
   requestTimeout: string
 }
@@ -30,7 +32,7 @@ export function registerServer(program: Command): void {
     .option('--port <n>', 'TCP port (0 = any free port)', '4566')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
-    .option('--account-id <id>', 'the 12-digit account id', '123456789012')
+    .option('--account-id <id>', 'the 12-digit account id', DEFAULT_ACCOUNT_ID)
     .option('--log', 'log requests and errors as JSON lines on stderr')
     .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
     .option(
@@ -41,6 +43,11 @@ export function registerServer(program: Command): void {
     .option(
       '--request-timeout <seconds>',
       'longest time a request may take to arrive whole (1 to 3600)',
+      '60',
+    )
+    .option(
+      '--agent-timeout <s>',
+      'seconds without news from an agent before describe-instances shows its instance stopped',
       '60',
     )
     .action(async (opts: ServerOptions) => {
@@ -57,6 +64,9 @@ export function registerServer(program: Command): void {
       const requestTimeout = Number(opts.requestTimeout)
       if (!/^\d+$/.test(opts.requestTimeout) || requestTimeout < 1 || requestTimeout > 3600)
         throw new UsageError(`--request-timeout must be 1 to 3600 seconds, got ${opts.requestTimeout}`)
+      const agentTimeout = Number(opts.agentTimeout)
+      if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
+        throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const srv = await startServer({
         dataDir,
@@ -68,6 +78,7 @@ export function registerServer(program: Command): void {
         bodyLimit,
         metricsAccess: opts.metricsAccess as MetricsAccess,
         requestTimeoutMs: requestTimeout * 1000,
+        agentTimeoutSeconds: agentTimeout,
       })
       if (srv.createdCredentials) {
         process.stdout.write(
