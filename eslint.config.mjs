@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint'
 
 /** Domains from the bottom (packet) to the top (cli); a domain may import only those before it. */
 const ORDER = [
+  'runtime',
   'packet',
   'capture',
   'flowlogs',

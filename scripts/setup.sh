@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs everything mirrorflow needs on a fresh Debian machine, idempotently, doing only what is missing:
-# the Debian packages (as root, through apt-get), the npm dependencies (npm ci, when package-lock.json
-# changed) and the compiled build in dist/ (scripts/build.mjs, when dist/ is missing or older than a source).
+# the Debian packages (as root, through apt-get), the capture helper (build/mf-capture, when missing or
+# older than its source), the npm dependencies (npm ci, when package-lock.json changed) and the compiled
+# build in dist/ (scripts/build.mjs, when dist/ is missing or older than a source).
 # When nothing is missing it costs a dpkg query and a find.
 # Usage: bash scripts/setup.sh [--no-npm]
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iproute2 nftables tcpdump tshark awscli tcpreplay iperf3 socat netcat-openbsd
-  iputils-ping curl procps python3
+  iputils-ping curl procps python3 gcc libc6-dev
 )
 
 missing=()
@@ -27,6 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The GSO-exact capture helper (src/capture/mf-capture.c), built with the system compiler.
+if [ ! -x build/mf-capture ] || [ src/capture/mf-capture.c -nt build/mf-capture ]; then
+  echo "setup: building build/mf-capture" >&2
+  mkdir -p build
+  cc -O2 -Wall -Werror -o build/mf-capture.tmp src/capture/mf-capture.c
+  mv build/mf-capture.tmp build/mf-capture
 fi
 
 if [ "${1:-}" != "--no-npm" ]; then

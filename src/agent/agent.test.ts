@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import {
   existsSync,
   mkdirSync,
@@ -16,11 +16,10 @@ import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { gunzipSync } from 'node:zlib'
 import { readCapture } from '../packet/index.ts'
+import { hasCode } from '../errors.ts'
 import { LocalBucketStore, SpoolDeliverer } from '../flowlogs/index.ts'
 import { toMirrorState, type DesiredState } from './desired.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
-import { captureStdout } from './capture.ts'
-import { hasCode } from '../errors.ts'
 import { parseIpAddr } from './inventory.ts'
 
 const SAMPLE = new URL('../packet/testdata/sample.pcap', import.meta.url).pathname
@@ -37,21 +36,6 @@ function walk(d: string): string[] {
   if (!existsSync(d)) return []
   return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
 }
-
-describe('capture', () => {
-  test('a capture child without stdout is killed and rejected with MF_AGENT_CAPTURE', async () => {
-    const child = spawn('sleep', ['30'], { stdio: 'ignore' })
-    const exited = new Promise((r) => child.once('exit', r))
-    assert.throws(
-      () => captureStdout(child, 'eth9'),
-      (e: Error) => hasCode(e, 'MF_AGENT_CAPTURE'),
-    )
-    assert.equal(await exited, null) // killed by a signal, not left running
-    const piped = spawn('true', [], { stdio: ['ignore', 'pipe', 'ignore'] })
-    assert.equal(captureStdout(piped, 'eth9'), piped.stdout)
-    await new Promise((r) => piped.once('close', r))
-  })
-})
 
 describe('inventory', () => {
   test('parseIpAddr keeps addressed interfaces, skips loopback and our vxlan devices', () => {

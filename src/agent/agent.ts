@@ -18,7 +18,6 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
 import { join, resolve } from 'node:path'
 import type { Registry } from 'prom-client'
 import type { FlowLogInterface } from '../flowlogs/index.ts'
@@ -30,7 +29,8 @@ import {
   type MirrorState,
 } from '../mirror/index.ts'
 import type { FrameBatch } from '../packet/index.ts'
-import { LiveCapture } from './capture.ts'
+import { parseHostPort, StatusFileWriter, StatusServer, type HostPort } from '../runtime/index.ts'
+import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
 import type { AgentCredentials, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
 import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from '../flowlogs/index.ts'
@@ -111,13 +111,7 @@ export interface AgentStatus {
   datapath: string
   interfaces: Array<{ ifname: string; interfaceId: string | null; mac: string; addresses: string[] }>
   mirror: { sessions: number; kernelSources: string[]; userspaceSources: string[] }
-  captures: Array<{
-    ifname: string
-    listening: boolean
-    packets: number
-    kernelDropped: number
-    error: string
-  }>
+  captures: CaptureStatusRow[]
   flowLogs: Array<{ flowLogId: string; bucket: string; interfaces: string[]; stats: Record<string, number> }>
   delivery: Record<string, unknown>
   delivered: Record<string, string[]>
@@ -137,7 +131,7 @@ export class Agent {
   private eniByIfname = new Map<string, string>()
   private version: number | undefined
   private lastState: DesiredState | null = null
-  private readonly captures = new Map<string, LiveCapture>()
+  private readonly captures: CaptureSet
   private runners = new Map<string, { key: string; runner: FlowLogRunner }>()
   private routes = new Map<string, Route>()
   private mirrorInfo = { sessions: 0, kernelSources: [] as string[], userspaceSources: [] as string[] }
@@ -149,7 +143,8 @@ export class Agent {
   private abort = new AbortController()
   private loop: Promise<void> = Promise.resolve()
   private timers: NodeJS.Timeout[] = []
-  private http: Server | null = null
+  private http: StatusServer | null = null
+  private readonly statusFile: StatusFileWriter
   private reconciling: Promise<void> = Promise.resolve()
   private needReconcile = false
   private reconcileFailedLast = false
@@ -176,13 +171,18 @@ export class Agent {
       this.delivered.set(flowLogId, [...(this.delivered.get(flowLogId) ?? []), where])
     })
     this.instanceId = config.instanceId
+    this.statusFile = new StatusFileWriter(join(config.dataDir, 'agent-status.json'))
+    this.captures = new CaptureSet(
+      (ifname, b) => this.onBatch(ifname, b),
+      (_ifname, err) => this.fail(err),
+    )
     this.registry = createAgentMetrics({
       instanceId: () => this.instanceId ?? '',
       mirrorRows: () => this.accounting.rows(),
       captureRows: () =>
-        [...this.captures].map(([ifname, c]) => ({
-          ifname,
-          interfaceId: this.eniByIfname.get(ifname) ?? '',
+        this.captures.rows().map((c) => ({
+          ifname: c.ifname,
+          interfaceId: this.eniByIfname.get(c.ifname) ?? '',
           packets: c.packets,
           kernelDropped: c.kernelDropped,
         })),
@@ -460,26 +460,10 @@ export class Agent {
       }
     }
     this.replayed = true
-    // 4. Captures: one per interface that a flow log covers or that is a mirror source.
-    const stopping: Promise<void>[] = []
-    for (const [ifname, c] of [...this.captures]) {
-      if (routes.has(ifname) && !c.exited) continue
-      this.captures.delete(ifname)
-      stopping.push(c.stop())
-    }
-    await Promise.all(stopping)
-    const starting: Promise<void>[] = []
-    for (const ifname of routes.keys()) {
-      if (this.captures.has(ifname)) continue
-      starting.push(
-        new Promise<void>((ready) => {
-          const c = new LiveCapture(ifname, (b) => this.onBatch(ifname, b), ready)
-          this.captures.set(ifname, c)
-          setTimeout(ready, 3000).unref()
-        }),
-      )
-    }
-    await Promise.all(starting)
+    // 4. Captures: one per interface that a flow log covers or that is a mirror source; the filter
+    // leaves out this host's mirror copies, fragments included.
+    const failed = await this.captures.sync(new Set(routes.keys()), mirrorExclusion(mirrorPaths(ms)))
+    for (const err of failed.values()) this.fail(err)
     for (const runner of retired) await runner.stop()
     if (retired.length > 0) this.deliverer.kick()
     this.reconcileOk++
@@ -509,28 +493,18 @@ export class Agent {
     this.writeStatus()
   }
 
-  private listenMetrics(spec: string): Promise<void> {
-    const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(spec)
-    if (!m) throw new Error(`--metrics: expected ADDR:PORT, got '${spec}'`)
-    const server = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        void this.registry.metrics().then((t) => {
-          res.writeHead(200, { 'content-type': this.registry.contentType })
-          res.end(t)
-        })
-      } else if (req.url === '/status') {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(this.status(), null, 2))
-      } else {
-        res.writeHead(404)
-        res.end()
-      }
+  private async listenMetrics(spec: string): Promise<void> {
+    this.http = new StatusServer({
+      listen: parseHostPort(spec, '--metrics'),
+      registry: this.registry,
+      status: () => this.status(),
     })
-    this.http = server
-    return new Promise((ok, bad) => {
-      server.once('error', bad)
-      server.listen(Number(m[2]), m[1], () => ok())
-    })
+    await this.http.start()
+  }
+
+  /** The address of the /metrics + /status server (null without one). */
+  get metricsAddress(): HostPort | null {
+    return this.http?.address ?? null
   }
 
   status(): AgentStatus {
@@ -546,13 +520,7 @@ export class Agent {
         addresses: [...i.ipv4, ...i.ipv6],
       })),
       mirror: this.mirrorInfo,
-      captures: [...this.captures].map(([ifname, c]) => ({
-        ifname,
-        listening: c.listening,
-        packets: c.packets,
-        kernelDropped: c.kernelDropped,
-        error: c.lastError,
-      })),
+      captures: this.captures.rows(),
       flowLogs: [...this.runners.values()].map(({ runner }) => ({
         flowLogId: runner.flowLogId,
         bucket: runner.bucket,
@@ -567,13 +535,7 @@ export class Agent {
   }
 
   private writeStatus(): void {
-    const f = join(this.config.dataDir, 'agent-status.json')
-    try {
-      writeFileSync(`${f}.tmp`, JSON.stringify(this.status(), null, 2) + '\n')
-      renameSync(`${f}.tmp`, f)
-    } catch {
-      // data dir removed under us: status is informational
-    }
+    this.statusFile.write(this.status())
   }
 
   /** Graceful stop: every captured packet is aggregated, every record written and (if possible) delivered. */
@@ -584,13 +546,12 @@ export class Agent {
     for (const t of this.timers) clearInterval(t)
     await this.loop.catch(() => undefined)
     await this.reconciling.catch(() => undefined)
-    await Promise.all([...this.captures.values()].map((c) => c.stop()))
-    this.captures.clear()
+    await this.captures.stop()
     for (const { runner } of this.runners.values()) await runner.stop().catch((e: unknown) => this.fail(e))
     await this.deliverer.measure()
     await this.deliverer.close()
     if (!this.config.keepMirroringOnExit) await this.datapath.remove().catch((e: unknown) => this.fail(e))
-    if (this.http !== null) await new Promise<void>((r) => this.http!.close(() => r()))
+    await this.http?.stop()
     const st = this.status()
     this.writeStatus()
     return st

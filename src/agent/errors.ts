@@ -17,11 +17,6 @@ export class AgentDestinationError extends MirrorflowError {
   readonly code = 'MF_AGENT_DESTINATION'
 }
 
-/** The flow-log capture (tcpdump) could not be started or read. */
-export class AgentCaptureError extends MirrorflowError {
-  readonly code = 'MF_AGENT_CAPTURE'
-}
-
 /** A capture-journal file could not be written, flushed or closed (disk full, I/O error). */
 export class AgentWriteError extends MirrorflowError {
   readonly code = 'MF_AGENT_WRITE'

@@ -16,7 +16,16 @@
  * @module
  */
 export { Agent, defaultAgentConfig, defaultHostname, type AgentConfig, type AgentStatus } from './agent.ts'
-export { CAPTURE_FILTER, CAPTURE_SNAPLEN, LiveCapture } from './capture.ts'
+export {
+  agentCaptureOptions,
+  CAPTURE_SNAPLEN,
+  CaptureSet,
+  mirrorExclusion,
+  mirrorPaths,
+  VXLAN_FILTER,
+  type CaptureStatusRow,
+  type MirrorPath,
+} from './capture-set.ts'
 export {
   HttpServerClient,
   type AgentCredentials,

@@ -41,7 +41,10 @@ export function registerAgent(program: Command): void {
     .option('--s3-dir <dir>', 'local buckets root: <dir>/<bucket>/<key> (default DATA_DIR/s3)')
     .option('--s3-endpoint <url>', 'deliver to an S3-compatible endpoint instead of local directories')
     .option('--spool-max-bytes <n>', 'spool size before records become SKIPDATA', String(256 * 1024 * 1024))
-    .option('--metrics <addr:port>', 'serve Prometheus /metrics and /status here')
+    .option(
+      '--metrics <[addr:]port>',
+      'serve Prometheus /metrics and /status (a bare port binds 127.0.0.1 only)',
+    )
     .option('--profile <p>', 'credentials profile (as the AWS CLI)')
     .option('--region <r>', 'signing region')
     .option(

@@ -434,7 +434,11 @@ test('kill -9 of the agent: the restarted agent converges without duplicates and
     ) as unknown[]
     return { tables: (t.match(/table netdev mirrorflow/g) ?? []).length, devices: d.length }
   }
-  await until('session applied', async () => (await kernelState()).devices === 1)
+  // The device is made before the table that refers to it: wait for both.
+  await until('session applied', async () => {
+    const k = await kernelState()
+    return k.devices === 1 && k.tables === 1
+  })
   await stopChild(agents.get('web')!, 'SIGKILL')
   assert.deepEqual(await kernelState(), { tables: 1, devices: 1 }, 'kill -9 leaves the datapath in place')
   startAgent(web)

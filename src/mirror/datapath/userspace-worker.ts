@@ -9,7 +9,7 @@
  * the IP ID, DF bit and UDP checksum here — the offline path writes AWS's exact values.
  *
  * Capture modes: immediate (default; `--immediate-mode`, each packet handed over at once; snap
- * length = MTU + L2 headers and a 64 MiB ring, see `captureSizing`: 100 % delivery measured at the
+ * length = MTU + L2 headers and a 64 MiB ring, see `captureOptions`: 100 % delivery measured at the
  * highest rate the bench reaches, ~330 Mbit/s ≈ 31 k pkt/s on 2 shared cores) or batched (libpcap
  * hands over TPACKET_V3 blocks; keeps 64 KiB frames whole, but at low rates a packet can wait
  * seconds for its block).
@@ -18,10 +18,9 @@
  * `{"event":"ready"}` once capturing, then `{"event":"stats",…}` every 500 ms and at exit.
  * @module
  */
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createSocket, type Socket } from 'node:dgram'
-import { readCapture } from '../../packet/index.ts'
+import { defaultCaptureOptions, LiveCapture, type CaptureOptions } from '../../capture/index.ts'
 import { MirrorEvaluator } from '../evaluator.ts'
 import type { MirrorState } from '../model.ts'
 import { MirrorPipeline } from '../pipeline.ts'
@@ -92,15 +91,16 @@ class SendRing {
  * and overflowed at ~2.6 k pkt/s. There the snap length is the interface MTU + L2 headers (wire
  * frames whole; larger GSO frames are cut, and counted as `cut`) and the ring is 64 MiB.
  */
-function captureSizing(cfg: WorkerConfig): string[] {
-  if (!cfg.immediate) return ['-s', '65535', '-B', '16384']
+function captureOptions(cfg: WorkerConfig): CaptureOptions {
+  const o: CaptureOptions = { ...defaultCaptureOptions(cfg.ifname), batchSize: 256, chunkBytes: 1 << 20 }
+  if (!cfg.immediate) return { ...o, snaplen: 65535, bufferKiB: 16384 }
   let mtu = 1500
   try {
     mtu = Number(readFileSync(`/sys/class/net/${cfg.ifname}/mtu`, 'utf8').trim()) || 1500
   } catch {
     // Keep the default.
   }
-  return ['-s', String(Math.min(65535, mtu + 14 + 8)), '-B', '65536', '--immediate-mode']
+  return { ...o, snaplen: Math.min(65535, mtu + 14 + 8), bufferKiB: 65536, immediate: true }
 }
 
 /** Index of the socket of (`family` 4 or 6, outer source port 0xff80–0xffff) in the socket table. */
@@ -171,39 +171,46 @@ async function main(): Promise<void> {
       }) + '\n',
     )
   }
-  const tcpdump = spawn('tcpdump', ['-U', '-w', '-', '-n', ...captureSizing(cfg), '-i', cfg.ifname], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let ready = false
-  let stderr = ''
-  tcpdump.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d
-    if (!ready && /listening on/.test(stderr)) {
-      ready = true
-      report('ready')
-    }
-  })
-  const timer = setInterval(() => report('stats'), 500)
   let stopping = false
+  let failure: Error | null = null
+  let wake: () => void = () => {}
+  const ended = new Promise<void>((r) => (wake = r))
+  let capture: LiveCapture
+  try {
+    capture = await LiveCapture.start(
+      captureOptions(cfg),
+      (batch) => pipeline.processBatch(batch),
+      (err) => {
+        failure = err
+        wake()
+      },
+    )
+  } catch (err) {
+    process.stderr.write(`mirror worker: ${(err as Error).message}\n`)
+    for (const s of sockets) s?.close()
+    process.exit(1)
+  }
+  report('ready')
+  const timer = setInterval(() => report('stats'), 500)
   const stop = (): void => {
     if (stopping) return
     stopping = true
-    tcpdump.kill('SIGTERM')
+    wake()
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  try {
-    for await (const batch of readCapture(tcpdump.stdout, { batchSize: 256, chunkBytes: 1 << 20 }))
-      pipeline.processBatch(batch)
-  } catch (err) {
-    if (!stopping) process.stderr.write(`mirror worker: ${(err as Error).message}\n${stderr}`)
-  }
+  await ended
   clearInterval(timer)
+  if (stopping) await capture.stop()
   // Let queued sends finish before reporting and closing.
   await new Promise((r) => setTimeout(r, 100))
   report('exit')
   for (const s of sockets) s?.close()
-  if (!ready) process.stderr.write(`mirror worker: tcpdump failed: ${stderr}`)
+  if (failure !== null) {
+    // The datapath forgets a worker that exits, and its next apply starts a new one.
+    process.stderr.write(`mirror worker: ${(failure as Error).message}\n`)
+    process.exit(1)
+  }
 }
 
 await main()
