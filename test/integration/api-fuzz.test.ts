@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: fuzz
 /**
  * Fuzz: at least 10,000 malformed or random requests from a seeded PRNG (FUZZ_SEED, default 1;
  * FUZZ_COUNT, default 10,000): bad percent-encodings and invalid UTF-8, huge values, missing and
