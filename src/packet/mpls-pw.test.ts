@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: golden
 // Issue 9 item 12: Ethernet over MPLS pseudowires (label stack, PW control word, inner Ethernet frame)
 // decoded in the packet layer, checked frame by frame against tshark on a capture built with the
 // encoders. Issue 9 item 16: `inspect` lists every VLAN id of a frame (outer and inner), as tshark does.
