@@ -73,7 +73,10 @@ export class TargetEvents {
   ): void {
     const last = this.cond.get(key)
     if (last !== undefined && last.state === state) {
-      if (error !== null) last.error = error
+      if (error !== null) {
+        last.error = error
+        this.lastError = error
+      }
       return
     }
     this.cond.set(key, { state, error })
@@ -137,6 +140,7 @@ export class TargetEvents {
     if (fileErrors > this.prev.fileErrors) {
       const msg = `pcap files: ${this.fileMessage || 'file operations fail'} (frames are lost; counted in drops.pcap_write)`
       this.set('pcap-files', 'failed', 'error', msg, msg, {
+        code: 'MF_TARGET_WRITE',
         fileErrors: { ...t.disk.errors },
         lost: t.drops.pcap_write,
       })

@@ -181,7 +181,15 @@ describe('MirrorTarget, receive capture: a capture that dies', () => {
     cfg.receive = 'capture'
     cfg.listenHost = '127.0.0.1'
     cfg.listenPort = 0
-    const t = await MirrorTarget.start(cfg)
+    const lines: Array<[string, unknown, unknown]> = []
+    const rec =
+      (level: string) =>
+      (f: Record<string, unknown>): void => {
+        lines.push([level, f.condition, f.state])
+      }
+    const t = await MirrorTarget.start(cfg, {
+      log: { info: rec('info'), warn: rec('warn'), error: rec('error') },
+    })
     try {
       const port = t.address.port
       await send(port, [vxlan(7, 60, 1)])
@@ -190,13 +198,29 @@ describe('MirrorTarget, receive capture: a capture that dies', () => {
       // Kill this target's tcpdump (its filter names the port, unique to this test).
       const killed = spawnSync('pkill', ['-KILL', '-f', `tcpdump .*udp dst port ${port}\\b`])
       assert.equal(killed.status, 0, 'found no tcpdump to kill')
-      // The status shows no capture during the 1 s back-off, then the new one with its restart count.
-      for (let i = 0; i < 500 && (t.status().capture?.restarts ?? 0) < 1; i++)
+      // While it is down (the 1 s back-off): degraded, with the reason (issue 9 item 18, target side).
+      for (let i = 0; i < 500 && t.status().state !== 'degraded'; i++)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.equal(t.status().state, 'degraded')
+      assert.equal(t.status().capture, null)
+      assert.match(t.status().lastError ?? '', /^capture on lo ended: .*capturing again in 1 s$/)
+      // Then the new capture, with its restart count.
+      for (let i = 0; i < 500 && t.status().capture?.restarts !== 1; i++)
         await new Promise((r) => setTimeout(r, 10))
       assert.equal(t.status().capture?.restarts, 1)
       await send(port, [vxlan(7, 60, 2)])
       await until(() => t.datagrams === 2)
       assert.equal(t.datagrams, 2)
+      // Recovered: lastError cleared, and each change logged once.
+      assert.equal(t.status().state, 'running')
+      assert.equal(t.status().lastError, null)
+      assert.deepEqual(
+        lines.filter((l) => l[1] === 'capture'),
+        [
+          ['error', 'capture', 'failed'],
+          ['info', 'capture', 'ok'],
+        ],
+      )
     } finally {
       await t.stop()
     }
