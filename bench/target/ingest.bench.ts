@@ -104,6 +104,8 @@ try {
       nsPerFrameWall: Math.round((wall * 1e6) / done),
       framesPerSecond: Math.round(done / (wall / 1000)),
       rssMiB: Math.round(process.memoryUsage().rss / 1048576),
+      pcapBytes: (st as { pcap?: { totalBytes: number } }).pcap?.totalBytes,
+      files: st.sessions[0]?.files.map((f) => f.bytes),
       node: process.version,
     }) + '\n',
   )

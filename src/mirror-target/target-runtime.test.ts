@@ -1,17 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { after, describe, test } from 'node:test'
-import { REPO_ROOT } from '../../test/helpers/shared.ts'
+import { describe, test } from 'node:test'
 import { TargetEvents, type TargetLog } from './target-runtime.ts'
-
-const dirs: string[] = []
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
 
 function recorder(): {
   log: TargetLog
@@ -94,37 +84,5 @@ describe('TargetEvents (issue 9 item 18, target side)', () => {
     )
     // Refusing newcomers is the policy working, not a failure of the target.
     assert.equal(ev.lastError, null)
-  })
-})
-
-describe('mirrorflow target: cannot do its job', () => {
-  test('exits 1 with one structured fatal line when it cannot start', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mf-target-fatal-'))
-    dirs.push(dir)
-    const notADir = join(dir, 'file')
-    writeFileSync(notADir, 'x')
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
-        'target',
-        '--receive',
-        'socket',
-        '--listen',
-        '127.0.0.1:0',
-        '--data-dir',
-        join(notADir, 'sub'),
-      ],
-      { encoding: 'utf8', timeout: 30_000 },
-    )
-    assert.equal(r.status, 1, r.stderr)
-    const fatal = r.stderr
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string; name: string })
-      .filter((l) => l.level === 60)
-    assert.equal(fatal.length, 1, r.stderr)
-    assert.equal(fatal[0]!.name, 'target')
-    assert.equal(fatal[0]!.msg, 'cannot start: exiting')
   })
 })

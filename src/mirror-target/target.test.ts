@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { LinkType, newFrameBatch, readCapture, type FrameBatch } from '../packet/index.ts'
 import { defaultTargetConfig, parseHostPort, validateTargetConfig } from './config.ts'
 import { MirrorTarget, type TargetStatus } from './target.ts'
+import { REPO_ROOT } from '../../test/helpers/shared.ts'
 
 /** A VXLAN payload: 8-byte header (flags, VNI) + an Ethernet frame of `len` bytes tagged with `tag`. */
 function vxlan(vni: number, len: number, tag: number, flags = 0x08): Buffer {
@@ -378,5 +379,36 @@ describe('MirrorTarget: every pcap in time order (issue 9 item 13)', () => {
     } finally {
       await t.stop()
     }
+  })
+})
+
+describe('mirrorflow target: cannot do its job', () => {
+  test('exits 1 with one structured fatal line when it cannot start', () => {
+    const dir = tmp()
+    const notADir = join(dir, 'file')
+    writeFileSync(notADir, 'x')
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
+        'target',
+        '--receive',
+        'socket',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        join(notADir, 'sub'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    assert.equal(r.status, 1, r.stderr)
+    const fatal = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; name: string })
+      .filter((l) => l.level === 60)
+    assert.equal(fatal.length, 1, r.stderr)
+    assert.equal(fatal[0]!.name, 'target')
+    assert.equal(fatal[0]!.msg, 'cannot start: exiting')
   })
 })
