@@ -168,6 +168,10 @@ export class NftablesDatapath implements Datapath {
     return changed
   }
 
+  async removeLeftovers(): Promise<{ table: boolean; devices: string[] }> {
+    return await removeKernelLeftovers(this.naming)
+  }
+
   async remove(): Promise<void> {
     for (const key of [...this.#managed]) {
       const netns = key === '' ? undefined : key
