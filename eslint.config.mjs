@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Lint: typescript-eslint's recommended rules plus the domain boundaries of docs/ARCHITECTURE.md:
-// other domains import only `src/<domain>/index.ts`, and lower domains never import higher ones.
+// Lint: typescript-eslint's recommended rules plus the domain boundaries of docs/architecture.md
+// (scripts/eslint-boundaries.mjs, type-aware): a file in src/<domain>/, at any depth, imports another
+// domain only through its index.ts, and only a domain below its own in ORDER.
 import js from '@eslint/js'
+import { join } from 'node:path'
 import tseslint from 'typescript-eslint'
+import { boundaryConfig } from './scripts/eslint-boundaries.mjs'
 
 /** Domains from the bottom (packet) to the top (cli); a domain may import only those before it. */
 const ORDER = [
@@ -20,33 +23,17 @@ const ORDER = [
   'cli',
 ]
 
-const boundaryConfigs = ORDER.map((domain, i) => {
-  const forbidden = ORDER.slice(i + 1)
-  const patterns = [
-    // Deep imports into another domain are forbidden: go through its index.ts.
-    {
-      group: ORDER.filter((d) => d !== domain)
-        .map((d) => `../${d}/*`)
-        .concat(['!../*/index.ts']),
-      message: 'import another domain only through its index.ts',
-    },
-  ]
-  if (forbidden.length > 0) {
-    patterns.push({
-      group: forbidden.map((d) => `../${d}/index.ts`),
-      message: `src/${domain} must not import higher domains (${forbidden.join(', ')})`,
-    })
-  }
-  if (domain === 'control') patterns.push({ group: ['../api/*'], message: 'control/ never imports api/' })
-  return {
-    files: [`src/${domain}/**/*.ts`],
-    ignores: [`src/${domain}/**/*.test.ts`, `src/${domain}/testing.ts`],
-    rules: { 'no-restricted-imports': ['error', { patterns }] },
-  }
-})
-
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'results/**', '**/testdata/**', 'web/dist/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'results/**',
+      '**/testdata/**',
+      'web/dist/**',
+      'test/lint/fixture/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -70,5 +57,9 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  ...boundaryConfigs,
+  ...boundaryConfig({
+    order: ORDER,
+    srcDir: join(import.meta.dirname, 'src'),
+    tsconfigRootDir: import.meta.dirname,
+  }),
 )

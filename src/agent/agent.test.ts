@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import {

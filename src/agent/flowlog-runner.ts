@@ -30,7 +30,7 @@ import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { PcapWriter, readCapture, type FrameBatch } from '../packet/index.ts'
 import type { DesiredFlowLog } from './desired.ts'
-import { parseS3Arn, type SpoolDeliverer } from '../flowlogs/index.ts'
+import { DEFAULT_ACCOUNT_ID, parseS3Arn, type SpoolDeliverer } from '../flowlogs/index.ts'
 import { AgentDestinationError, AgentWriteError } from './errors.ts'
 
 export interface FlowLogRunnerOptions {
@@ -101,7 +101,7 @@ export class FlowLogRunner {
     const opts = fl.destinationOptions
     this.dest = new S3DirectoryDestination({
       dir: o.deliverer.spoolFor(fl.flowLogId, bucket),
-      accountId: o.interfaces[0]?.accountId ?? '000000000000',
+      accountId: o.interfaces[0]?.accountId ?? DEFAULT_ACCOUNT_ID,
       region: o.interfaces[0]?.region ?? 'us-east-1',
       flowLogId: fl.flowLogId,
       prefix: prefix === '' ? undefined : prefix,

@@ -283,8 +283,8 @@ function instanceFields(cp: ControlPlane): Record<string, FilterField<Instance>>
   return {
     'instance-id': (i) => i.id,
     'instance-type': (i) => i.instanceType,
-    'instance-state-name': () => 'running',
-    'instance-state-code': () => '16',
+    'instance-state-name': (i) => cp.ec2.presence.state(i.id).name,
+    'instance-state-code': (i) => cp.ec2.presence.state(i.id).code,
     'availability-zone': (i) => enis(i)[0]?.availabilityZone,
     'subnet-id': (i) => enis(i).map((e) => e.subnetId),
     'vpc-id': (i) => enis(i).map((e) => e.vpcId),

@@ -59,6 +59,8 @@ const registerInstance: AdminHandler = (ctx) => {
   })
   ctx.ready()
   const r = ctx.cp.ec2.instances.registerInstance({ instanceId, hostname, instanceType, interfaces })
+  // Agents register at every start: the instance's agent is alive.
+  ctx.cp.ec2.presence.seen(r.instance.id)
   return {
     Instance: { ...toJson(instanceShape(ctx.cp, r.instance)), Hostname: r.instance.hostname },
     NetworkInterfaces: r.interfaces.map((e) => ({

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { ApiError, type Tag } from '../control/index.ts'
 import { truncate, type Params } from './params.ts'
-import { compileWildcard, hasWildcard, matchWildcard, type Wildcard } from './wildcard.ts'
+import { codePoints, compileWildcard, hasWildcard, matchCodePoints, type Wildcard } from './wildcard.ts'
 
 /** Extracts the value(s) a filter name compares against. */
 export type FilterField<R> = (r: R) => string | number | boolean | undefined | readonly (string | number)[]
@@ -63,15 +63,20 @@ export function readFilters(p: Params, known: ReadonlySet<string>, tagFilters = 
  */
 function valueMatcher(values: string[]): (v: string) => boolean {
   const exact = new Set<string>()
+  const seen = new Set<string>()
   const patterns: Wildcard[] = []
   for (const v of values) {
-    if (hasWildcard(v)) patterns.push(compileWildcard(v))
-    else exact.add(v)
+    if (!hasWildcard(v)) exact.add(v)
+    else if (!seen.has(v)) {
+      seen.add(v)
+      patterns.push(compileWildcard(v))
+    }
   }
   if (patterns.length === 0) return (v) => exact.has(v)
   return (v) => {
     if (exact.has(v)) return true
-    for (const w of patterns) if (matchWildcard(w, v)) return true
+    const t = codePoints(v)
+    for (const w of patterns) if (matchCodePoints(w, t)) return true
     return false
   }
 }

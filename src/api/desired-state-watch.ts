@@ -57,20 +57,30 @@ export class DesiredStateWatch {
     return { ...s, version: e.version }
   }
 
-  /** Answers when the version differs from `version`, or after `waitSeconds` with the current state. */
+  /**
+   * Answers when the version differs from `version`, or after `waitSeconds` with the current state.
+   * With `heartbeat` (an agent's own poll), the instance counts as heard from while the poll waits.
+   */
   poll(
     instanceId: string,
     version: number | undefined,
     waitSeconds: number,
     signal?: AbortSignal,
+    heartbeat = false,
   ): Promise<VersionedState> {
     const now = this.current(instanceId)
-    if (version === undefined || now.version !== version || waitSeconds <= 0) return Promise.resolve(now)
+    const presence = this.cp.ec2.presence
+    if (version === undefined || now.version !== version || waitSeconds <= 0) {
+      if (heartbeat) presence.seen(instanceId)
+      return Promise.resolve(now)
+    }
+    const ended = heartbeat ? presence.polls(instanceId) : undefined
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         instanceId,
         version,
         resolve: (s) => {
+          ended?.()
           clearTimeout(w.timer)
           this.waiters.delete(w)
           if (s instanceof Error) reject(s)

@@ -19,6 +19,7 @@ import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
 export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './actions.ts'
 export { ADMIN_ACTIONS, adminActionNames } from './admin-actions.ts'
@@ -56,6 +57,8 @@ export interface StartServerOptions {
   bodyLimit?: number
   /** Who may read `/metrics` (default `loopback`). */
   metricsAccess?: MetricsAccess
+  /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
+  agentTimeoutSeconds?: number
 }
 
 export interface RunningServer {
@@ -76,7 +79,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     .split(',')
     .map((r) => r.trim())
     .filter((r) => r !== '')
-  const accountId = opts.accountId ?? '123456789012'
+  const accountId = opts.accountId ?? DEFAULT_ACCOUNT_ID
   if (!/^\d{12}$/.test(accountId)) throw new Error(`the account id must be 12 digits, not '${accountId}'`)
   const host = opts.host ?? '127.0.0.1'
   // What this start creates, so that a start that fails (a port in use) leaves nothing behind.
@@ -91,6 +94,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       accountId,
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
     })
     admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {

@@ -185,6 +185,7 @@ export function instanceShape(cp: ControlPlane, i: Instance): Node[] {
   const enis = instanceInterfaces(cp, i)
   const primary = enis[0]
   const az = primary?.availabilityZone ?? cp.ec2.vpcs.availabilityZones()[0]!
+  const state = cp.ec2.presence.state(i.id)
   return [
     ['instanceId', 'InstanceId', i.id],
     ['imageId', 'ImageId', 'ami-00000000000000000'],
@@ -192,8 +193,8 @@ export function instanceShape(cp: ControlPlane, i: Instance): Node[] {
       'instanceState',
       'State',
       [
-        ['code', 'Code', 16],
-        ['name', 'Name', 'running'],
+        ['code', 'Code', state.code],
+        ['name', 'Name', state.name],
       ],
     ],
     [
@@ -202,6 +203,7 @@ export function instanceShape(cp: ControlPlane, i: Instance): Node[] {
       primary === undefined ? '' : privateDnsName(cp, primary.privateIpAddress),
     ],
     ['dnsName', 'PublicDnsName', ''],
+    ['reason', 'StateTransitionReason', state.reason],
     ['amiLaunchIndex', 'AmiLaunchIndex', 0],
     ['instanceType', 'InstanceType', i.instanceType],
     ['launchTime', 'LaunchTime', i.launchTime],

@@ -296,6 +296,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     instanceId: string,
     since: number | undefined,
     wait: number,
+    heartbeat = false,
   ): Promise<unknown> {
     if (wait < 0 || wait > MAX_WAIT_SECONDS) {
       throw new ApiError('InvalidParameterValue', `Wait must be 0 to ${MAX_WAIT_SECONDS} seconds.`)
@@ -306,7 +307,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) ac.abort()
     })
-    return watch.poll(instanceId, since, wait, ac.signal)
+    return watch.poll(instanceId, since, wait, ac.signal, heartbeat)
   }
 
   app.route({ method: ['GET', 'POST'], url: '/', handler: queryEndpoint })
@@ -323,7 +324,8 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       const version = p.int('version')
       const wait = p.int('wait') ?? 0
       p.done()
-      const state = await poll(reply, instanceId, version, wait)
+      // The agents' endpoint: a poll here is the agent's heartbeat (DescribeInstances' state).
+      const state = await poll(reply, instanceId, version, wait, true)
       metrics.count(action, 'OK')
       return reply.header('x-amzn-requestid', req.id).type('application/json').send(JSON.stringify(state))
     } catch (err) {

@@ -5,96 +5,60 @@
  * backslash before any other character, or at the end, is itself literal). Characters are Unicode
  * code points, as AWS counts them, not UTF-16 units.
  *
- * The pattern is compiled once into its star-separated segments; matching anchors the first
- * segment at the start and the last at the end, and finds each middle segment at its leftmost
- * place after the previous one (the leftmost place never hurts the segments after it). A segment of
- * up to 31 characters is searched with a shift-and bit automaton (one pass over the text), a longer
- * one by direct comparison. So a match costs O(n) for patterns made of short segments and
- * O(n·m) at most (n text, m pattern length) — never the exponential backtracking a regular
- * expression can fall into on `*a*a*a*a*b`.
+ * A pattern is compiled once into the segments between its stars. Matching anchors the first
+ * segment at the start and the last at the end, and finds each middle segment at its leftmost place
+ * after the previous one (the leftmost place never hurts the segments after it). A segment is
+ * searched with a shift-and bit automaton: one pass over the text, ⌈length/32⌉ word operations per
+ * character. So one match costs O(n·⌈s/32⌉) for a text of n characters and a longest segment of s
+ * — linear for every pattern that can match a field of the API (no field is longer than 256
+ * characters) — never the exponential backtracking a regular expression falls into on
+ * `*a*a*a*a*b`.
  * @module
  */
-
-/** A wildcard code point in a compiled segment: `?`. */
-const ANY = -1
-
-/**
- * A compiled pattern: the segments between its stars (`a*b?*` → `a`, `b?`, ``). With no star the
- * one segment must cover the whole text; otherwise the first is anchored at the start, the last at
- * the end, and the middle ones (empty ones dropped) are found in order between them.
- */
-export interface Wildcard {
-  /** Code points per segment (`ANY` for `?`). */
-  readonly segments: readonly Int32Array[]
-  /** Total characters the segments need. */
-  readonly minLength: number
-  /** Shift-and tables per segment of 1–31 characters, else undefined. */
-  readonly masks: readonly (ShiftAnd | undefined)[]
-}
-
-interface ShiftAnd {
-  /** Mask for code points not named in the segment (the `?` positions). */
-  readonly other: number
-  readonly byChar: Map<number, number>
-  readonly accept: number
-}
-
-/** True when `v` needs the wildcard matcher (it has `*`, `?` or `\`); otherwise compare exactly. */
-export function hasWildcard(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i)
-    if (isSpecial(c)) return true
-  }
-  return false
-}
-
-/** Compiles a filter value. */
-export function compileWildcard(pattern: string): Wildcard {
-  const cps = codePoints(pattern)
-  const segments: Int32Array[] = []
-  let cur: number[] = []
-  for (let i = 0; i < cps.length; i++) {
-    const c = cps[i]!
-    if (c === STAR) {
-      segments.push(Int32Array.from(cur))
-      cur = []
-    } else if (c === QUESTION) cur.push(ANY)
-    else if (c === BACKSLASH && i + 1 < cps.length && isSpecial(cps[i + 1]!)) cur.push(cps[++i]!)
-    else cur.push(c)
-  }
-  segments.push(Int32Array.from(cur))
-  // Middle segments that are empty (from `**`) constrain nothing.
-  const kept =
-    segments.length <= 2
-      ? segments
-      : [segments[0]!, ...segments.slice(1, -1).filter((x) => x.length > 0), segments[segments.length - 1]!]
-  let minLength = 0
-  for (const x of kept) minLength += x.length
-  return { segments: kept, minLength, masks: kept.map(shiftAnd) }
-}
 
 const STAR = 0x2a
 const QUESTION = 0x3f
 const BACKSLASH = 0x5c
 
+/** One segment's shift-and tables (bit j of word j>>5 stands for segment position j). */
+interface Segment {
+  readonly length: number
+  /** Code points (-1 for `?`), for the anchored checks. */
+  readonly cps: Int32Array
+  readonly words: number
+  /** Per ASCII code point, `words` masks: the positions it may stand at. */
+  readonly ascii: Int32Array
+  /** The same for other code points named in the segment. */
+  readonly other: Map<number, Int32Array>
+  /** Masks of the `?` positions: what any other code point may stand at. */
+  readonly any: Int32Array
+}
+
+/**
+ * A compiled pattern: the segments between its stars (`a*b?*` → `a`, `b?`, ``). With no star the one
+ * segment must cover the whole text; otherwise the first is anchored at the start, the last at the
+ * end, and the middle ones (empty ones dropped) are found in order between them.
+ */
+export interface Wildcard {
+  readonly segments: readonly Segment[]
+  /** Total characters the segments need. */
+  readonly minLength: number
+}
+
+const ANY = -1
+
 function isSpecial(c: number): boolean {
   return c === STAR || c === QUESTION || c === BACKSLASH
 }
 
-function shiftAnd(seg: Int32Array): ShiftAnd | undefined {
-  if (seg.length === 0 || seg.length > 31) return undefined
-  let other = 0
-  for (let j = 0; j < seg.length; j++) if (seg[j] === ANY) other |= 1 << j
-  const byChar = new Map<number, number>()
-  for (let j = 0; j < seg.length; j++) {
-    const c = seg[j]!
-    if (c !== ANY) byChar.set(c, (byChar.get(c) ?? other) | (1 << j))
-  }
-  return { other, byChar, accept: 1 << (seg.length - 1) }
+/** True when `v` needs the wildcard matcher (it has `*`, `?` or `\`); otherwise compare exactly. */
+export function hasWildcard(v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (isSpecial(v.charCodeAt(i))) return true
+  return false
 }
 
-/** The code points of `s` (UTF-16 units when it has no surrogate, to save the copy's decoding). */
-function codePoints(s: string): Int32Array {
+/** The code points of `s`. */
+export function codePoints(s: string): Int32Array {
   let surrogates = false
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
@@ -113,33 +77,108 @@ function codePoints(s: string): Int32Array {
   return Int32Array.from(out)
 }
 
+function segment(cps: number[]): Segment {
+  const length = cps.length
+  const words = Math.max(1, (length + 31) >>> 5)
+  const any = new Int32Array(words)
+  for (let j = 0; j < length; j++) if (cps[j] === ANY) any[j >>> 5]! |= 1 << (j & 31)
+  const ascii = new Int32Array(128 * words)
+  for (let c = 0; c < 128; c++) ascii.set(any, c * words)
+  const other = new Map<number, Int32Array>()
+  for (let j = 0; j < length; j++) {
+    const c = cps[j]!
+    if (c === ANY) continue
+    const bit = 1 << (j & 31)
+    if (c < 128) ascii[c * words + (j >>> 5)]! |= bit
+    else {
+      let m = other.get(c)
+      if (m === undefined) other.set(c, (m = Int32Array.from(any)))
+      m[j >>> 5]! |= bit
+    }
+  }
+  return { length, cps: Int32Array.from(cps), words, ascii, other, any }
+}
+
+/** Compiles a filter value. */
+export function compileWildcard(pattern: string): Wildcard {
+  const cps = codePoints(pattern)
+  const parts: number[][] = []
+  let cur: number[] = []
+  for (let i = 0; i < cps.length; i++) {
+    const c = cps[i]!
+    if (c === STAR) {
+      parts.push(cur)
+      cur = []
+    } else if (c === QUESTION) cur.push(ANY)
+    else if (c === BACKSLASH && i + 1 < cps.length && isSpecial(cps[i + 1]!)) cur.push(cps[++i]!)
+    else cur.push(c)
+  }
+  parts.push(cur)
+  // Middle segments that are empty (from `**`) constrain nothing.
+  const kept =
+    parts.length <= 2
+      ? parts
+      : [parts[0]!, ...parts.slice(1, -1).filter((x) => x.length > 0), parts[parts.length - 1]!]
+  let minLength = 0
+  for (const x of kept) minLength += x.length
+  return { segments: kept.map(segment), minLength }
+}
+
 /** Whether `seg` matches `t` at `at` (the caller checked the bounds). */
-function matchesAt(seg: Int32Array, t: Int32Array, at: number): boolean {
-  for (let j = 0; j < seg.length; j++) {
-    const c = seg[j]!
+function matchesAt(seg: Segment, t: Int32Array, at: number): boolean {
+  const p = seg.cps
+  for (let j = 0; j < p.length; j++) {
+    const c = p[j]!
     if (c !== ANY && c !== t[at + j]) return false
   }
   return true
 }
 
-/** Leftmost start of `seg` in t[from, to) (the whole occurrence inside), or -1. */
-function find(seg: Int32Array, sa: ShiftAnd | undefined, t: Int32Array, from: number, to: number): number {
-  if (seg.length === 0) return from
-  if (sa !== undefined) {
-    let state = 0
+/** Reused state words of the automaton (the matcher is synchronous and not re-entered). */
+let state = new Int32Array(8)
+
+/** Leftmost start of `seg` in t[from, to) with the whole occurrence inside, or -1. */
+function find(seg: Segment, t: Int32Array, from: number, to: number): number {
+  const { words, length } = seg
+  if (length === 0) return from
+  if (to - from < length) return -1
+  if (words === 1) {
+    const accept = 1 << (length - 1)
+    let s = 0
     for (let i = from; i < to; i++) {
-      state = ((state << 1) | 1) & (sa.byChar.get(t[i]!) ?? sa.other)
-      if ((state & sa.accept) !== 0) return i - seg.length + 1
+      const c = t[i]!
+      s = ((s << 1) | 1) & (c < 128 ? seg.ascii[c]! : (seg.other.get(c)?.[0] ?? seg.any[0]!))
+      if ((s & accept) !== 0) return i - length + 1
     }
     return -1
   }
-  for (let i = from; i + seg.length <= to; i++) if (matchesAt(seg, t, i)) return i
+  if (state.length < words) state = new Int32Array(words)
+  const st = state
+  st.fill(0, 0, words)
+  const top = (length - 1) >>> 5
+  const accept = 1 << ((length - 1) & 31)
+  const ascii = seg.ascii
+  for (let i = from; i < to; i++) {
+    const c = t[i]!
+    let masks = ascii
+    let base = c * words
+    if (c >= 128) {
+      masks = seg.other.get(c) ?? seg.any
+      base = 0
+    }
+    let carry = 1
+    for (let w = 0; w < words; w++) {
+      const old = st[w]!
+      st[w] = ((old << 1) | carry) & masks[base + w]!
+      carry = old >>> 31
+    }
+    if ((st[top]! & accept) !== 0) return i - length + 1
+  }
   return -1
 }
 
-/** Whether `text` matches the compiled pattern `w`. */
-export function matchWildcard(w: Wildcard, text: string): boolean {
-  const t = codePoints(text)
+/** Whether the code points `t` match the compiled pattern `w`. */
+export function matchCodePoints(w: Wildcard, t: Int32Array): boolean {
   const n = t.length
   if (w.minLength > n) return false
   const segs = w.segments
@@ -152,9 +191,14 @@ export function matchWildcard(w: Wildcard, text: string): boolean {
   const end = n - tail.length
   for (let k = 1; k < segs.length - 1; k++) {
     const s = segs[k]!
-    const at = find(s, w.masks[k], t, pos, end)
+    const at = find(s, t, pos, end)
     if (at < 0) return false
     pos = at + s.length
   }
   return true
+}
+
+/** Whether `text` matches the compiled pattern `w`. */
+export function matchWildcard(w: Wildcard, text: string): boolean {
+  return matchCodePoints(w, codePoints(text))
 }

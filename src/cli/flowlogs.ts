@@ -12,6 +12,7 @@ import type { Command } from 'commander'
 import { MAX_TIMESTAMP_SEC, readCapture } from '../packet/index.ts'
 import {
   AwsServiceRanges,
+  DEFAULT_ACCOUNT_ID,
   FlowAggregator,
   parseLogFormat,
   S3DirectoryDestination,
@@ -64,7 +65,7 @@ export function registerFlowlogs(program: Command): void {
     .option('--max-aggregation-interval <s>', 'aggregation interval: 60 or 600 seconds', '600')
     .option('--traffic-type <t>', 'ACCEPT, REJECT or ALL', 'ALL')
     .option('--interface-id <eni>', 'network interface id the capture was taken on', 'eni-00000000000000000')
-    .option('--account-id <id>', 'account id', '000000000000')
+    .option('--account-id <id>', 'account id', DEFAULT_ACCOUNT_ID)
     .option('--region <r>', 'region', 'us-east-1')
     .option('--vpc-id <id>', 'vpc-id field value')
     .option('--subnet-id <id>', 'subnet-id field value')

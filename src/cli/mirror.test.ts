@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 // `mirrorflow mirror` end to end, with the sample configuration of docs/mirroring.md (so the docs
 // stay true) on the inner frames of the real AWS capture vxlan-decoder-03; tshark reads the output.
 import assert from 'node:assert/strict'

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
 
 interface ServerOptions {
@@ -18,6 +19,7 @@ interface ServerOptions {
   accountId: string
   log?: boolean
   bodyLimit: string
+  agentTimeout: string
   metricsAccess: string
 }
 
@@ -29,13 +31,18 @@ export function registerServer(program: Command): void {
     .option('--port <n>', 'TCP port (0 = any free port)', '4566')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
-    .option('--account-id <id>', 'the 12-digit account id', '123456789012')
+    .option('--account-id <id>', 'the 12-digit account id', DEFAULT_ACCOUNT_ID)
     .option('--log', 'log requests and errors as JSON lines on stderr')
     .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
     .option(
       '--metrics-access <who>',
       'who may read /metrics: loopback (peers on 127.0.0.0/8 or ::1), any, or off',
       'loopback',
+    )
+    .option(
+      '--agent-timeout <s>',
+      'seconds without news from an agent before describe-instances shows its instance stopped',
+      '60',
     )
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
@@ -48,6 +55,9 @@ export function registerServer(program: Command): void {
         throw new UsageError(`--body-limit must be 1024 to 67108864 bytes, got ${opts.bodyLimit}`)
       if (!(METRICS_ACCESS as readonly string[]).includes(opts.metricsAccess))
         throw new UsageError(`--metrics-access must be loopback, any or off, got ${opts.metricsAccess}`)
+      const agentTimeout = Number(opts.agentTimeout)
+      if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
+        throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const srv = await startServer({
         dataDir,
@@ -58,6 +68,7 @@ export function registerServer(program: Command): void {
         logger: opts.log === true,
         bodyLimit,
         metricsAccess: opts.metricsAccess as MetricsAccess,
+        agentTimeoutSeconds: agentTimeout,
       })
       if (srv.createdCredentials) {
         process.stdout.write(

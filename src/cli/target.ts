@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander'
 import { hasCode, UsageError } from '../errors.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import {
   DEFAULT_RECEIVE_MODE,
   defaultTargetConfig,
@@ -46,6 +47,7 @@ interface TargetOptions {
   accountId: string
   region: string
   aggregationInterval: string
+  flowTableSize: string
   logFormat?: string
   duration?: string
   quiet?: boolean
@@ -117,6 +119,7 @@ export function targetConfigFromOptions(o: TargetOptions): TargetConfig {
   const agg = Number(o.aggregationInterval)
   if (agg !== 60 && agg !== 600) throw new UsageError(`--aggregation-interval must be 60 or 600`)
   cfg.flowLogs.aggregationSeconds = agg
+  cfg.flowLogs.flowTableSize = Math.floor(positive('--flow-table-size', o.flowTableSize))
   return cfg
 }
 
@@ -182,9 +185,10 @@ export function registerTarget(program: Command): void {
     .option('--status-file <file>', 'status JSON file (default DATA_DIR/status.json)')
     .option('--no-flow-logs', 'do not produce flow logs from the inner packets')
     .option('--flow-logs-dir <dir>', 'root of the S3-layout flow-log directory (default DATA_DIR/flowlogs)')
-    .option('--account-id <id>', 'account id in flow-log records and paths', '000000000000')
+    .option('--account-id <id>', 'account id in flow-log records and paths', DEFAULT_ACCOUNT_ID)
     .option('--region <r>', 'region in flow-log paths', 'us-east-1')
     .option('--aggregation-interval <s>', 'flow-log aggregation interval, 60 or 600', '60')
+    .option('--flow-table-size <n>', 'flows per session per aggregation interval (64 bytes each)', '4096')
     .option('--log-format <fmt>', 'flow-log record format (default: the 14 v2 fields)')
     .option('--duration <s>', 'stop after this many seconds')
     .option('--quiet', 'do not print the final status')
@@ -192,30 +196,53 @@ export function registerTarget(program: Command): void {
       const cfg = targetConfigFromOptions(o)
       const { MirrorTarget, TargetFlowLogSink } = await import('../mirror-target/index.ts')
       const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
+      const { destination, pino } = await import('pino')
+      // One JSON line per state change on stderr (stdout keeps the final status).
+      const log = pino(
+        {
+          name: 'target',
+          level: process.env.MF_LOG_LEVEL ?? 'info',
+          base: { pid: process.pid },
+          timestamp: pino.stdTimeFunctions.isoTime,
+        },
+        destination({ fd: 2, sync: true }),
+      )
       let target: Awaited<ReturnType<typeof MirrorTarget.start>>
       try {
-        target = await MirrorTarget.start(cfg, sinks)
+        try {
+          target = await MirrorTarget.start(cfg, { sinks, log })
+        } catch (err) {
+          // The default capture mode needs tcpdump and root; without them, fall back to the socket.
+          if (o.receive !== undefined || cfg.receive !== 'capture' || !hasCode(err, 'MF_TARGET_CAPTURE'))
+            throw err
+          log.warn(
+            { code: 'MF_TARGET_CAPTURE', reason: (err as Error).message },
+            'capture mode unavailable: receiving with a UDP socket instead',
+          )
+          cfg.receive = 'socket'
+          target = await MirrorTarget.start(cfg, { sinks, log })
+        }
       } catch (err) {
-        // The default capture mode needs tcpdump and root; without them, fall back to the socket.
-        if (o.receive !== undefined || cfg.receive !== 'capture' || !hasCode(err, 'MF_TARGET_CAPTURE'))
-          throw err
-        process.stderr.write(
-          `mirrorflow target: ${(err as Error).message}; receiving with a UDP socket instead\n`,
+        // It cannot do its job: say so, and exit non-zero (the caller prints the error and exits 1).
+        log.fatal(
+          { code: (err as { code?: string }).code, err: (err as Error).message },
+          'cannot start: exiting',
         )
-        cfg.receive = 'socket'
-        target = await MirrorTarget.start(cfg, sinks)
+        throw err
       }
       const a = target.address
-      process.stderr.write(
-        `mirrorflow target: receiving VXLAN on ${a.host}:${a.port} (${cfg.receive} mode); pcaps in ${cfg.dataDir}/pcap` +
-          (cfg.flowLogs.enabled ? `; flow logs in ${cfg.flowLogs.dir}` : '') +
-          (cfg.forwardTo !== null ? `; frames forwarded to ${cfg.forwardTo}` : '') +
-          (cfg.metricsListen !== null ? `; metrics on http://${cfg.metricsListen}/metrics` : '') +
-          '\n',
+      log.info(
+        {
+          listen: `${a.host}:${a.port}`,
+          receive: cfg.receive,
+          pcapDir: `${cfg.dataDir}/pcap`,
+          flowLogsDir: cfg.flowLogs.enabled ? cfg.flowLogs.dir : null,
+          forwardTo: cfg.forwardTo,
+          metrics: cfg.metricsListen,
+        },
+        `receiving VXLAN on ${a.host}:${a.port} (${cfg.receive} mode)`,
       )
-      target.onSession((s) =>
-        process.stderr.write(`mirrorflow target: new session VNI ${s.vni} from ${s.source}\n`),
-      )
+      target.onEstablished((s) => log.info({ vni: s.vni, source: s.source }, 'session established'))
       await new Promise<void>((resolve) => {
         const done = (): void => resolve()
         process.once('SIGINT', done)

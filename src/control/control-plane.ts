@@ -18,6 +18,8 @@ export interface ControlPlaneConfig {
   accountId: string
   region: string
   quotas?: Partial<Quotas>
+  /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
+  agentTimeoutMs?: number
 }
 
 export class ControlPlane {
@@ -28,7 +30,7 @@ export class ControlPlane {
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
     // Services register their kinds, indexes and hooks before the store is loaded.
-    this.ec2 = new Ec2(this.ledger, config.quotas)
+    this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
     this.iam = new AccessKeys(this.ledger)
     const snap = this.ledger.load()
     this.iam.load(snap.accessKeys)

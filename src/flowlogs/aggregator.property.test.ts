@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: fuzz
 // Property: the aggregator equals a naive per-(interval, direction, 5-tuple) sum, whatever the packets,
 // the table size (SKIPDATA accounts for every packet that did not fit) and the batch boundaries.
 import assert from 'node:assert/strict'

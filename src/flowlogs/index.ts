@@ -28,6 +28,7 @@
  * (AWS routing, always `-`).
  * @module
  */
+export { DEFAULT_ACCOUNT_ID } from './account.ts'
 export { FIELDS, FIELDS_BY_NAME, DEFAULT_FIELDS, columnName } from './fields.ts'
 export type { FieldDef, FieldGetter, ParquetType } from './fields.ts'
 export { parseLogFormat, DEFAULT_LOG_FORMAT } from './log-format.ts'

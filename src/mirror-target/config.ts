@@ -7,6 +7,7 @@
 import { isIP } from 'node:net'
 import { parseAllowSources } from './allow-list.ts'
 import { TargetConfigError } from './errors.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
 /** Limits of one session's rotating pcap ring. */
 export interface PcapRingConfig {
@@ -59,6 +60,11 @@ export interface TargetFlowLogConfig {
   region: string
   /** Aggregation interval, 60 or 600 seconds. */
   aggregationSeconds: 60 | 600
+  /**
+   * Flows each session's aggregator holds per interval (64 bytes each, allocated when the session's
+   * first frames are written); beyond it, the interval gets a SKIPDATA record.
+   */
+  flowTableSize: number
 }
 
 /**
@@ -129,9 +135,10 @@ export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig
     flowLogs: {
       enabled: true,
       dir: `${dataDir}/flowlogs`,
-      accountId: '000000000000',
+      accountId: DEFAULT_ACCOUNT_ID,
       region: 'us-east-1',
       aggregationSeconds: 60,
+      flowTableSize: 4096,
     },
     forwardTo: null,
     metricsListen: null,
@@ -190,6 +197,7 @@ export function validateTargetConfig(c: TargetConfig): void {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 0xffffff || lo > hi)
       throw new TargetConfigError(`allowed VNI range ${lo}-${hi} is not within 0..16777215`)
   }
+  intIn('flowLogs.flowTableSize', c.flowLogs.flowTableSize, 16, 1 << 22)
   if (c.flowLogs.aggregationSeconds !== 60 && c.flowLogs.aggregationSeconds !== 600) {
     throw new TargetConfigError(`flowLogs.aggregationSeconds must be 60 or 600`)
   }

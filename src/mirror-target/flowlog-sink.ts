@@ -43,10 +43,6 @@ export class TargetFlowLogSink implements InnerFrameSink {
   private pendingRecords = 0
   private publishing: Promise<void> = Promise.resolve()
   private lastError: string | null = null
-  /** Sessions already handled in a mixed batch (by slot). */
-  private done = new Uint8Array(0)
-  /** Scratch batch sharing the received bytes, for frames of one session out of a mixed batch. */
-  private sub: FrameBatch | null = null
 
   constructor(cfg: TargetConfig, logFormat?: string) {
     this.cfg = cfg
@@ -76,7 +72,8 @@ export class TargetFlowLogSink implements InnerFrameSink {
           },
         ],
         maxAggregationInterval: this.cfg.flowLogs.aggregationSeconds,
-        flowTableSize: 65536,
+        flowTableSize: this.cfg.flowLogs.flowTableSize,
+        recordBatchSize: 256,
         onRecords: (b: FlowRecordBatch) => {
           this.dest.write(b)
           this.records += b.count
@@ -89,65 +86,8 @@ export class TargetFlowLogSink implements InnerFrameSink {
     return p.agg
   }
 
-  onBatch(batch: FrameBatch, sessionOf: Int32Array, sessions: readonly (TargetSession | null)[]): void {
-    const n = batch.count
-    const first = sessionOf[0] as number
-    let mixed = false
-    for (let i = 1; i < n; i++) {
-      if (sessionOf[i] !== first) {
-        mixed = true
-        break
-      }
-    }
-    if (!mixed) {
-      const s = sessions[first]
-      // A session evicted during the batch: its frames went with it.
-      if (s !== null && s !== undefined) this.aggregatorFor(s).addBatch(batch, 0)
-      return
-    }
-    const sub = this.scratch(batch)
-    if (this.done.length < sessions.length) this.done = new Uint8Array(sessions.length)
-    const done = this.done
-    done.fill(0)
-    for (let i = 0; i < n; i++) {
-      const si = sessionOf[i] as number
-      if (done[si] === 1) continue
-      done[si] = 1
-      const s = sessions[si]
-      if (s === null || s === undefined) continue
-      let c = 0
-      for (let j = i; j < n; j++) {
-        if (sessionOf[j] !== si) continue
-        sub.starts[c] = batch.starts[j] as number
-        sub.ends[c] = batch.ends[j] as number
-        sub.origLens[c] = batch.origLens[j] as number
-        sub.tsSec[c] = batch.tsSec[j] as number
-        sub.tsNsec[c] = batch.tsNsec[j] as number
-        sub.linkTypes[c] = batch.linkTypes[j] as number
-        c++
-      }
-      sub.count = c
-      this.aggregatorFor(s).addBatch(sub, 0)
-    }
-  }
-
-  private scratch(batch: FrameBatch): FrameBatch {
-    const cap = batch.starts.length
-    if (this.sub === null || this.sub.starts.length < cap || this.sub.bytes !== batch.bytes) {
-      this.sub = {
-        bytes: batch.bytes,
-        view: batch.view,
-        count: 0,
-        starts: new Uint32Array(cap),
-        ends: new Uint32Array(cap),
-        origLens: new Uint32Array(cap),
-        tsSec: new Float64Array(cap),
-        tsNsec: new Uint32Array(cap),
-        linkTypes: new Uint16Array(cap),
-        ifIndex: new Uint16Array(cap),
-      }
-    }
-    return this.sub
+  onFrames(s: TargetSession, batch: FrameBatch): void {
+    this.aggregatorFor(s).addBatch(batch, 0)
   }
 
   /** The session is gone: its flows become records now, and its slot may get another session. */

@@ -168,8 +168,11 @@ export class PcapDisk {
     return kept
   }
 
-  /** A ring's session is gone: its files become the first to be reclaimed. */
-  detach(dir: string, files: readonly PcapFile[], owner: FileOwner): void {
+  /**
+   * A ring's session is gone: its files become the first to be reclaimed. `madeDir`: the ring
+   * created the directory (else there is nothing to remove, and no system call is spent on it).
+   */
+  detach(dir: string, files: readonly PcapFile[], owner: FileOwner, madeDir: boolean): void {
     this.activeDirs.delete(dir)
     this.open.delete(owner)
     const kept: PcapFile[] = []
@@ -180,7 +183,7 @@ export class PcapDisk {
       kept.push(f)
     }
     if (kept.length > 0) this.orphansByDir.set(dir, kept)
-    else this.removeDirIfEmpty(dir)
+    else if (madeDir || this.filesInDir.has(dir)) this.removeDirIfEmpty(dir)
   }
 
   /** The next file number in `dir` (continues across restarts). */
@@ -251,6 +254,8 @@ export class PcapDisk {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         if (attempt === 0 && (code === 'EMFILE' || code === 'ENFILE') && this.open.size > 0) {
+          // Counted although the retry may succeed: the budget is above what the system allows.
+          this.fail(err, `cannot open ${path} (closing the least recently written file and retrying)`)
           this.closeLeastRecent()
           continue
         }

@@ -241,7 +241,7 @@ export class PcapRing implements FileOwner {
   /** The session is gone: closes, and hands the files to the ledger as reclaimable. */
   detach(): void {
     this.close()
-    this.disk.detach(this.name, this.kept, this)
+    this.disk.detach(this.name, this.kept, this, this.dirMade)
     this.kept = []
   }
 

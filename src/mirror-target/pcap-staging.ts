@@ -18,16 +18,27 @@
  * the slot's generation tells them from the records of the session that took the slot.
  * @module
  */
+import { LinkType, newFrameBatch, type FrameBatch } from '../packet/index.ts'
 import type { PcapRing } from './pcap-ring.ts'
 
 const RECORD_HEADER = 16
 /** Smallest record (header + 14-byte Ethernet header), for the index capacity. */
 const MIN_RECORD = 32
 
-/** What the staging needs to find a slot's ring. */
+/** What the staging needs of its owner. */
 export interface RingLookup {
   /** The ring of the session in `slot` if its generation is still `generation`; else null. */
   ringOf(slot: number, generation: number): PcapRing | null
+  /**
+   * Optional: keep the records of the session in `slot` for a later flush (a pair seen once, too
+   * young to be worth a file yet). Not asked when everything must go (stop, full arena).
+   */
+  hold?(slot: number, generation: number): boolean
+  /**
+   * Optional: the frames of the session in `slot` just written, in time order, as a batch over the
+   * arena (valid during the call; frames cut to the snaplen, `origLens` the wire lengths).
+   */
+  frames?(slot: number, batch: FrameBatch): void
 }
 
 export class PcapStaging {
@@ -57,10 +68,14 @@ export class PcapStaging {
   private gens2: Int32Array
   private ts2: Float64Array
   private readonly nextRec: Int32Array
+  /** Per record during a flush: 1 = stays in the arena. */
+  private readonly keep: Uint8Array
   private readonly order: Int32Array
   private readonly headOf: Int32Array
   private readonly tailOf: Int32Array
   private readonly touched: Int32Array
+  /** The frames of one session, over the arena, for `RingLookup.frames`. */
+  private readonly batch: FrameBatch
   private newestUs = 0
   private addedSinceFlush = 0
 
@@ -86,10 +101,13 @@ export class PcapStaging {
     this.gens2 = new Int32Array(c)
     this.ts2 = new Float64Array(c)
     this.nextRec = new Int32Array(c)
+    this.keep = new Uint8Array(c)
     this.order = new Int32Array(c)
     this.headOf = new Int32Array(maxSlots).fill(-1)
     this.tailOf = new Int32Array(maxSlots).fill(-1)
     this.touched = new Int32Array(maxSlots)
+    this.batch = newFrameBatch(c, this.arena)
+    this.batch.linkTypes.fill(LinkType.Ethernet)
   }
 
   /** Records waiting. */
@@ -141,9 +159,9 @@ export class PcapStaging {
     this.flush(idle ? Number.POSITIVE_INFINITY : this.newestUs - this.windowUs)
   }
 
-  /** Writes every record (stop, or before a session's records must go). */
+  /** Writes every record, held ones included (stop). */
   flushAll(): void {
-    this.flush(Number.POSITIVE_INFINITY)
+    this.flush(Number.POSITIVE_INFINITY, false)
   }
 
   private makeRoom(need: number): void {
@@ -151,13 +169,16 @@ export class PcapStaging {
     // The older half (by arrival) goes out: cut at the time of the record in the middle.
     const mid = this.ts[this.count >> 1] as number
     this.flush(this.windowUs === 0 ? Number.POSITIVE_INFINITY : mid)
-    if (this.used + need > this.arena.length || this.count === this.cap) this.flush(Number.POSITIVE_INFINITY)
+    if (this.used + need > this.arena.length || this.count === this.cap)
+      this.flush(Number.POSITIVE_INFINITY, false)
   }
 
   /** Writes the records with time ≤ `cutoffUs`, each session's in time order; keeps the rest. */
-  private flush(cutoffUs: number): void {
+  private flush(cutoffUs: number, holding = true): void {
     const n = this.count
     if (n === 0) return
+    const keep = this.keep
+    const hold = holding ? this.rings.hold : undefined
     const ts = this.ts
     const slots = this.slots
     const headOf = this.headOf
@@ -168,9 +189,11 @@ export class PcapStaging {
     // 1. Each session's records, in arrival order, as a linked list; the others are kept.
     for (let i = 0; i < n; i++) {
       if ((ts[i] as number) > cutoffUs) {
+        keep[i] = 1
         kept++
         continue
       }
+      keep[i] = 0
       const s = slots[i] as number
       nextRec[i] = -1
       if (headOf[s] === -1) {
@@ -187,6 +210,20 @@ export class PcapStaging {
       for (let i = headOf[s] as number; i !== -1; i = nextRec[i] as number) order[m++] = i
       headOf[s] = -1
       tailOf[s] = -1
+      if (hold !== undefined && hold.call(this.rings, s, this.gens[order[0] as number] as number)) {
+        // Held: the session's records stay for a later flush (any other generation's go on below).
+        const g = this.gens[order[0] as number] as number
+        let w = 0
+        for (let k = 0; k < m; k++) {
+          const r = order[k] as number
+          if (this.gens[r] === g) {
+            keep[r] = 1
+            kept++
+          } else order[w++] = r
+        }
+        if (w === 0) continue
+        m = w
+      }
       const first = order[0] as number
       const ring = this.rings.ringOf(s, this.gens[first] as number)
       if (ring === null) {
@@ -202,6 +239,7 @@ export class PcapStaging {
       }
       this.sortByTime(order, m)
       this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, m)
+      this.handOver(s, order, m)
     }
     // 3. Keep the records the window has not passed, moved to the front in arrival order.
     if (kept === 0) {
@@ -213,7 +251,7 @@ export class PcapStaging {
     let j = 0
     const arena = this.arena
     for (let i = 0; i < n; i++) {
-      if ((ts[i] as number) <= cutoffUs) continue
+      if (keep[i] === 0) continue
       const o = this.offs[i] as number
       const len = this.lens[i] as number
       if (o !== at) arena.copyWithin(at, o, o + len)
@@ -248,6 +286,26 @@ export class PcapStaging {
     if (ring === null || w === 0) return
     this.sortByTime(order, w)
     this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, w)
+    this.handOver(slot, order, w)
+  }
+
+  /** Gives the records just written to `RingLookup.frames` as a FrameBatch (times as written). */
+  private handOver(slot: number, order: Int32Array, m: number): void {
+    const frames = this.rings.frames
+    if (frames === undefined) return
+    const b = this.batch
+    const v = this.view
+    for (let k = 0; k < m; k++) {
+      const o = this.offs[order[k] as number] as number
+      b.starts[k] = o + RECORD_HEADER
+      b.ends[k] = o + RECORD_HEADER + v.getUint32(o + 8, true)
+      b.origLens[k] = v.getUint32(o + 12, true)
+      b.tsSec[k] = v.getUint32(o, true)
+      b.tsNsec[k] = v.getUint32(o + 4, true) * 1000
+    }
+    b.count = m
+    frames.call(this.rings, slot, b)
+    b.count = 0
   }
 
   /** Stable insertion sort of record indexes by time; O(m) when already in order. */

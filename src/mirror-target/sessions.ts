@@ -115,6 +115,8 @@ export class SessionTable {
   private readonly once: Segment = { head: NONE, tail: NONE, size: 0 }
   private readonly probation: Segment = { head: NONE, tail: NONE, size: 0 }
   private readonly established: Segment = { head: NONE, tail: NONE, size: 0 }
+  /** Told when a session becomes established. */
+  onEstablished: ((s: TargetSession) => void) | null = null
   /** No established session can be idle enough before this second: refuse without a sweep. */
   private noIdleBefore = 0
 
@@ -176,11 +178,6 @@ export class SessionTable {
   /** Current generation of `slot` (compare with a session's `generation`). */
   generationOf(slot: number): number {
     return this.generations[slot] as number
-  }
-
-  /** Every slot (null: free); index with a frame's session slot. */
-  slotView(): readonly (TargetSession | null)[] {
-    return this.slots
   }
 
   /** Live sessions in slot order. */
@@ -247,7 +244,9 @@ export class SessionTable {
   private promote(slot: number): void {
     this.unlink(slot)
     this.append(this.established, slot, 2)
-    ;(this.slots[slot] as TargetSession).established = true
+    const s = this.slots[slot] as TargetSession
+    s.established = true
+    this.onEstablished?.(s)
   }
 
   private evictOne(nowSec: number): boolean {

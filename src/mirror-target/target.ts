@@ -35,12 +35,13 @@ export type { TargetStatus } from './status.ts'
 export { readUdpSocketDrops } from './receive-socket.ts'
 
 /**
- * Something that consumes the decapsulated frames of every batch: the flow-log stage. `sessionOf[i]`
- * is the session slot of frame i; `sessions[slot]` is null for a session evicted during the batch
- * (skip its frames). Implementations must not keep references to the batch.
+ * Something that consumes the decapsulated frames: the flow-log stage. It gets each session's frames
+ * as they are written to its pcap (in time order, cut to the snaplen, with their wire lengths), so a
+ * session evicted before its frames were written — a pair spoofed once — costs it nothing.
+ * Implementations must not keep references to the batch.
  */
 export interface InnerFrameSink {
-  onBatch(batch: FrameBatch, sessionOf: Int32Array, sessions: readonly (TargetSession | null)[]): void
+  onFrames(s: TargetSession, batch: FrameBatch): void
   /** The session is gone (evicted or stop): finish what it holds. */
   evict(s: TargetSession): void
   /** Called about once a second with the current time, to close aggregation windows. */
@@ -126,6 +127,21 @@ export class MirrorTarget {
           const s = this.table.at(slot)
           return s !== null && s.generation === generation ? s.ring : null
         },
+        hold: (slot, generation) => {
+          // A pair seen once waits (in the arena, no file) until it is seen again or is old enough:
+          // a flood of pairs spoofed once never costs a file or a flow table.
+          const s = this.table.at(slot)
+          return (
+            s !== null &&
+            s.generation === generation &&
+            s.packets <= 1 &&
+            Date.now() / 1000 - s.firstSeen < config.limits.probationSeconds
+          )
+        },
+        frames: (slot, batch) => {
+          const s = this.table.at(slot)
+          if (s !== null) for (const sink of this.sinks) sink.onFrames(s, batch)
+        },
       },
     )
     this.demux = {
@@ -136,6 +152,9 @@ export class MirrorTarget {
     this.batcher = new CopyBatcher((b, vx, src) => this.ingest(b, vx, src))
     this.udp = new UdpReceiver(this.batcher)
     this.registry = createTargetMetrics(this)
+    this.table.onEstablished = (s) => {
+      for (const fn of this.listeners) fn(s)
+    }
   }
 
   /** Binds the socket (and the metrics listener), starts timers; resolves once receiving. */
@@ -187,8 +206,8 @@ export class MirrorTarget {
     return this.http?.port ?? 0
   }
 
-  /** Calls `fn` when a new session (VNI, source) is first seen. */
-  onSession(fn: (s: TargetSession) => void): void {
+  /** Calls `fn` when a session (VNI, source) becomes established (see `sessions.ts`). */
+  onEstablished(fn: (s: TargetSession) => void): void {
     this.listeners.push(fn)
   }
 
@@ -216,7 +235,6 @@ export class MirrorTarget {
       established: false,
       ring: new PcapRing(this.disk, sessionDirName(vni, source), this.config.pcap),
     }
-    for (const fn of this.listeners) fn(s)
     return s
   }
 
@@ -258,10 +276,6 @@ export class MirrorTarget {
       if (fwd !== null) {
         for (let i = 0; i < n; i++) fwd.push(b.bytes, b.starts[i] as number, b.ends[i] as number)
         fwd.flush()
-      }
-      if (this.sinks.length > 0) {
-        const slots = this.table.slotView()
-        for (const sink of this.sinks) sink.onBatch(b, sessionOf, slots)
       }
     }
     b.count = 0

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: golden
 /**
  * Per-frame golden test of format variants (byte orders, µs/ns, pcapng, SLL/SLL2, null/loop, raw IP,
  * VLAN, fragments) against tshark 4.0's decode, kept in testdata/tshark-frames.expected.jsonl.

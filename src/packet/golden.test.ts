@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: golden
 /**
  * Golden tests of the readers and the decoder against third-party ground truth in shared/data:
  * - tshark per-direction summaries (shared/data/tools/flowsum.py TSVs): packets, IP bytes, frame bytes,

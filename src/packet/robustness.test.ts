@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: fuzz
 /**
  * Robustness: damaged and hostile captures never crash or hang the reader or the decoder. Each file is
  * either read whole (frames, some counted malformed) or ends with a CaptureFormatError after the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 // Issue 9 item 15: a time stamp outside 0 … 2³² − 1 s is clamped into it by the reader, counted, and
 // every command (inspect, flowlogs, mirror) sees the same clamped time: no RangeError, no wrap.
 import assert from 'node:assert/strict'

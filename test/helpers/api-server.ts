@@ -103,6 +103,8 @@ export interface StartOptions {
   prefix?: string
   /** Per-account quotas lowered so that a test can reach them (the server's `quotas` option). */
   quotas?: Partial<Record<'sessionsPerAccount' | 'targetsPerAccount' | 'filtersPerAccount', number>>
+  /** The server's largest request body (bytes). */
+  bodyLimit?: number
 }
 
 /** `crypto.createHash`/`createHmac` in the shape `@smithy/signature-v4` wants (a Checksum). */
@@ -283,6 +285,7 @@ export async function startApiTestServer(opts: StartOptions = {}): Promise<ApiTe
     region,
     accountId,
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
+    ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
   })
   const url = srv.url.replace(/\/$/, '')
   const credentials = {

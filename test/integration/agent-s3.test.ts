@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 // Flow-log delivery to an S3-compatible endpoint (s3rver on loopback) through @aws-sdk/client-s3:
 // while the endpoint is down, objects stay in the spool and are retried with back-off; once it is
 // up they are delivered under the exact key, byte for byte, and leave the spool.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * The EC2-compatible API driven by the real AWS CLI (Debian awscli 2.9.19 at /usr/bin/aws): the
  * issue's seed commands verbatim (plus --endpoint-url), and for every action the CLI knows a

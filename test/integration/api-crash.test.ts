@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * kill -9 during a burst of creates leaves a consistent store (issue 5, "Done when").
  *

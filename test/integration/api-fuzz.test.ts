@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: fuzz
 /**
  * Fuzz: at least 10,000 malformed or random requests from a seeded PRNG (FUZZ_SEED, default 1;
  * FUZZ_COUNT, default 10,000): bad percent-encodings and invalid UTF-8, huge values, missing and
@@ -10,7 +11,9 @@
  * fatal defect, so every one of them must be rejected).
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
+import fc from 'fast-check'
+import { SignatureV4 } from '@smithy/signature-v4'
 import {
   CreateFlowLogsCommand,
   CreateSubnetCommand,
@@ -22,6 +25,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import {
   EC2_NS,
+  NodeSha256,
   httpClient,
   parseEc2Error,
   parseXml,
@@ -598,4 +602,221 @@ test(`fuzz: ${COUNT} malformed or random requests, seed ${SEED}`, { timeout: 120
   // A spread of errors proves the defects reached the validators, not just one gate.
   assert.ok(Object.keys(stats).length >= 8, `error codes seen: ${JSON.stringify(stats)}`)
   process.stdout.write(`# fuzz answers: ${JSON.stringify(stats)}\n`)
+})
+
+/**
+ * The robustness pass of issue 9 ("Done when"): wildcard patterns, presigned requests and bodies
+ * around and far beyond the size limit, each against its own server. Property-based (fast-check,
+ * fixed seeds): every answer is exactly the one right answer, the server stays responsive, and
+ * nothing is changed by a request that must be refused.
+ */
+describe('robustness: wildcards, presigned requests, oversized bodies', () => {
+  let s: ApiTestServer
+  /** Filter id → description, for the reference matcher. */
+  const descriptions = new Map<string, string>()
+  const LIMIT = 64 * 1024
+  before(async () => {
+    // A small body limit, so the boundary is cheap to probe (the default 1 MiB is the same code).
+    s = await startApiTestServer({ prefix: 'mf-api-robust', bodyLimit: LIMIT })
+    const r = prng(7)
+    const texts = [
+      'a'.repeat(255),
+      'a'.repeat(254) + 'b',
+      'ab'.repeat(127),
+      '*literal?star\\',
+      'x😀y',
+      '',
+      ...Array.from({ length: 34 }, () =>
+        Array.from(
+          { length: Math.floor(r() * 255) },
+          () => 'ab*?\\'[Math.floor(r() * (r() < 0.9 ? 2 : 5))],
+        ).join(''),
+      ),
+    ]
+    for (const d of texts) {
+      const f = await s.ec2.send(new CreateTrafficMirrorFilterCommand({ Description: d }))
+      descriptions.set(f.TrafficMirrorFilter!.TrafficMirrorFilterId!, d)
+    }
+  })
+  after(async () => {
+    await s?.close()
+  })
+
+  /** Reference semantics: DP over code points; `\` escapes only `*`, `?`, `\`. */
+  function reference(p: string, t: string): boolean {
+    const pt: (string | 1 | 2)[] = []
+    const pc = [...p]
+    for (let i = 0; i < pc.length; i++) {
+      if (pc[i] === '*') pt.push(1)
+      else if (pc[i] === '?') pt.push(2)
+      else if (pc[i] === '\\' && i + 1 < pc.length && '*?\\'.includes(pc[i + 1]!)) pt.push(pc[++i]!)
+      else pt.push(pc[i]!)
+    }
+    const tc = [...t]
+    let row = new Array<boolean>(tc.length + 1).fill(false)
+    row[0] = true
+    for (const tok of pt) {
+      const next = new Array<boolean>(tc.length + 1).fill(false)
+      for (let j = 0; j <= tc.length; j++) {
+        if (tok === 1) next[j] = row[j]! || (j > 0 && next[j - 1]!)
+        else if (j > 0) next[j] = row[j - 1]! && (tok === 2 || tok === tc[j - 1])
+      }
+      row = next
+    }
+    return row[tc.length]!
+  }
+
+  async function describeIds(values: string[]): Promise<string[]> {
+    const p: Record<string, string> = {
+      Action: 'DescribeTrafficMirrorFilters',
+      Version: '2016-11-15',
+      'Filter.1.Name': 'description',
+    }
+    values.forEach((v, i) => (p[`Filter.1.Value.${i + 1}`] = v))
+    const res = await s.signed(p)
+    assert.equal(res.status, 200, res.body.slice(0, 300))
+    return [...res.body.matchAll(/<trafficMirrorFilterId>([^<]+)<\/trafficMirrorFilterId>/g)]
+      .map((m) => m[1]!)
+      .sort()
+  }
+
+  test('wildcard filters return exactly what the reference matcher selects', async () => {
+    const piece = fc.constantFrom(
+      'a',
+      'b',
+      '*',
+      '?',
+      '\\',
+      '\\*',
+      '\\?',
+      '😀',
+      'a'.repeat(40),
+      '?'.repeat(30),
+      '*a*a*a*a',
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 10 }).map((xs) => xs.join('')),
+        async (pattern) => {
+          const want = [...descriptions]
+            .filter(([, d]) => reference(pattern, d))
+            .map(([id]) => id)
+            .sort()
+          assert.deepEqual(await describeIds([pattern]), want, JSON.stringify(pattern))
+        },
+      ),
+      { numRuns: 150, seed: 11 },
+    )
+  })
+
+  test('200 adversarial patterns against 255-character descriptions: answered, /health stays up', async () => {
+    const evil = Array.from({ length: 200 }, (_, i) =>
+      i % 4 === 0
+        ? '*a'.repeat(1 + (i % 60)) + '*c'
+        : i % 4 === 1
+          ? `*${'a'.repeat(1 + (i % 200))}c*`
+          : i % 4 === 2
+            ? `${'*?'.repeat(1 + (i % 120))}c`
+            : `*${'?'.repeat(1 + (i % 250))}c`,
+    )
+    const t0 = process.hrtime.bigint()
+    const [ids, health] = await Promise.all([describeIds(evil), s.raw({ method: 'GET', path: '/health' })])
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    const want = [...descriptions]
+      .filter(([, d]) => evil.some((p) => reference(p, d)))
+      .map(([id]) => id)
+      .sort()
+    assert.deepEqual(ids, want)
+    assert.equal(health.status, 200)
+    // Reported, not asserted: the old regular expressions took minutes for one such value.
+    process.stdout.write(
+      `# 200 adversarial patterns × ${descriptions.size} descriptions: ${ms.toFixed(1)} ms\n`,
+    )
+  })
+
+  test('presigned requests with any body are refused and change nothing', async () => {
+    const before = await snapshot(s.ec2)
+    const u = new URL(s.url)
+    const signer = new SignatureV4({
+      credentials: s.credentials,
+      region: s.region,
+      service: 'ec2',
+      sha256: NodeSha256,
+    })
+    const body = fc.oneof(
+      fc.constantFrom('Admin=true', 'Action=CreateVpc&CidrBlock=10.7.0.0/16', 'CidrBlock=10.8.0.0/16'),
+      fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b)),
+    )
+    const action = fc.constantFrom(
+      'CreateVpc',
+      'MirrorflowCreateAccessKey',
+      'DescribeVpcs',
+      'CreateTrafficMirrorFilter',
+    )
+    await fc.assert(
+      fc.asyncProperty(action, body, fc.boolean(), async (a, b, chunked) => {
+        const query: Record<string, string> = { Action: a, Version: '2016-11-15' }
+        if (a === 'CreateVpc') query.DryRun = 'true'
+        const p = await signer.presign(
+          {
+            method: 'POST',
+            protocol: 'http:',
+            hostname: u.hostname,
+            port: Number(u.port),
+            path: '/',
+            query,
+            headers: { host: u.host },
+          },
+          { expiresIn: 60 },
+        )
+        const path =
+          '/?' +
+          Object.entries(p.query ?? {})
+            .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+            .join('&')
+        const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
+        if (chunked) headers['transfer-encoding'] = 'chunked'
+        const res = await s.raw({ method: 'POST', path, headers, body: b })
+        assert.equal(res.status, 403, res.body)
+        assert.equal(parseEc2Error(res.body).code, 'SignatureDoesNotMatch')
+      }),
+      { numRuns: 200, seed: 12 },
+    )
+    assert.deepEqual(await snapshot(s.ec2), before)
+  })
+
+  test('bodies around and beyond the limit: signed ones up to it parsed, beyond 413, unsigned ones 401', async () => {
+    const before = await snapshot(s.ec2)
+    // A valid Describe padded to exactly n bytes with an ignored-by-nobody parameter: the padding
+    // makes it fail as UnknownParameter, which proves it was parsed.
+    const padded = (n: number): string => {
+      const head = 'Action=DescribeVpcs&Version=2016-11-15&Pad='
+      return head + 'p'.repeat(n - head.length)
+    }
+    for (const n of [LIMIT - 1, LIMIT, LIMIT + 1, 4 * LIMIT, 16 * 1024 * 1024]) {
+      const body = padded(n)
+      const signedRes = await s.signed(body)
+      if (n <= LIMIT) {
+        assert.equal(signedRes.status, 400, `${n}: ${signedRes.body}`)
+        assert.equal(parseEc2Error(signedRes.body).code, 'UnknownParameter')
+      } else {
+        assert.equal(signedRes.status, 413, `${n}`)
+        assert.equal(parseEc2Error(signedRes.body).code, 'RequestEntityTooLarge')
+        assert.match(parseEc2Error(signedRes.body).message, new RegExp(`${LIMIT} bytes`))
+      }
+      const unsigned = await s.raw({
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      })
+      assert.equal(unsigned.status, 401, `${n}`)
+    }
+    // Chunked (no length announced) and beyond the limit: cut off, 413, still alive.
+    const big = padded(4 * LIMIT)
+    const req = await signRequest(s.url, big, { credentials: s.credentials, region: s.region })
+    const chunked = await s.raw({ ...req, headers: { ...req.headers, 'transfer-encoding': 'chunked' } })
+    assert.equal(chunked.status, 413)
+    assert.equal((await s.raw({ method: 'GET', path: '/health' })).status, 200)
+    assert.deepEqual(await snapshot(s.ec2), before)
+  })
 })

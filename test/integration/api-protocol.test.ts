@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * The EC2 Query protocol on the wire, with hand-built requests: SigV4 verification (missing, bad,
  * unknown key, skewed clock, wrong scope), the success and error envelopes (spec-traffic-mirroring

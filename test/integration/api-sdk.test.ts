@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * The EC2-compatible API driven by @aws-sdk/client-ec2: every action's happy path and documented
  * errors, the business rules with AWS's codes, pagination, Describe filters, tags, DryRun and

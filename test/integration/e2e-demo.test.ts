@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // `mirrorflow demo --duration 15 --json` runs the whole system in namespaces and exits 0 with a
 // summary that shows mirrored packets and flow-log records, and leaves nothing behind.
 import assert from 'node:assert/strict'

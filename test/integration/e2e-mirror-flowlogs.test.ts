@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // End to end on real namespaces, driven with the real AWS CLI (/usr/bin/aws): the lab VPC, the
 // server on its management link, the mirror target in the monitoring appliance, agents in the
 // web, client and monitor hosts.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: golden
 /**
  * AWS's own example records (shared/data/flowlog-vectors/aws-docs/aws-doc-examples.jsonl, the same lines
  * as shared/data/aws-docs-flowlog-examples/examples_extracted.txt) rendered byte-identically from the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * `mirrorflow flowlogs` end to end: stdout text, standard input, the S3 directory layout (plain text
  * and Parquet, read back with hyparquet), log-format errors and a truncated capture.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: golden
 /**
  * Flow-log records against third parties:
  * - Zeek conn.log baselines (shared/data/zeek): with one aggregation window covering the whole capture,

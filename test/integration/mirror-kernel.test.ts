@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // The kernel datapath (nftables netdev ingress/egress + vxlan devices) with real traffic in
 // namespaces: the target must see exactly what the filters accept, with the right VNI, once.
 import assert from 'node:assert/strict'

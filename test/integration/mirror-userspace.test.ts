@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // The user-space datapath (tcpdump capture → evaluator → VXLAN over UDP) with real traffic in
 // namespaces, including what only it does: truncation to the packet length and load-balancer
 // targets (three appliances, both directions of a flow on one appliance).

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /** `mirrorflow inspect` end to end: the bundled sample, --json names, a VXLAN capture, a damaged file, stdin. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

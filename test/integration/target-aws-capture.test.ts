@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // The mirror target fed the real AWS Traffic Mirroring capture (suricata-verify vxlan-decoder-03),
 // replayed with tcpreplay into a namespace where `mirrorflow target` listens: one session, VNI
 // 5569041 from 172.31.0.238, whose pcap holds exactly the inner frames — checked against the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
 // VXLAN datagrams larger than the link MTU reach the target as IPv4 fragments. In socket mode the
 // kernel reassembles them; in capture mode the target's own reassembler must: in both modes, each
 // big datagram becomes one inner frame, byte for byte, beside small ones sent in between.

@@ -24,5 +24,6 @@ export type {
   RegisterInterfaceInput,
 } from './network/instances.ts'
 export type { CreateSubnetInput } from './network/vpcs.ts'
+export { AgentPresence, DEFAULT_AGENT_TIMEOUT_MS, type InstanceState } from './network/presence.ts'
 export { Ec2 } from './service.ts'
 export { validateTags } from './tags.ts'

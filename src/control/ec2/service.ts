@@ -13,6 +13,7 @@ import { Filters } from './mirroring/filters.ts'
 import { Sessions } from './mirroring/sessions.ts'
 import { Targets } from './mirroring/targets.ts'
 import { Instances } from './network/instances.ts'
+import { AgentPresence } from './network/presence.ts'
 import { Vpcs } from './network/vpcs.ts'
 import { Ec2Schema } from './schema.ts'
 import { Tags } from './tags.ts'
@@ -25,19 +26,22 @@ export class Ec2 {
   readonly tags: Tags
   readonly vpcs: Vpcs
   readonly instances: Instances
+  /** Whether each instance's agent is alive (DescribeInstances' state). */
+  readonly presence: AgentPresence
   readonly targets: Targets
   readonly filters: Filters
   readonly sessions: Sessions
   readonly flowLogs: FlowLogs
 
   /** Registers EC2's kinds, indexes and deletion hooks: call before the ledger loads. */
-  constructor(ledger: Ledger, quotas?: Partial<Quotas>) {
+  constructor(ledger: Ledger, quotas?: Partial<Quotas>, agentTimeoutMs?: number) {
     this.ledger = ledger
     this.quotas = { ...DEFAULT_QUOTAS, ...quotas }
     this.index = new Ec2Schema(ledger)
     this.tags = new Tags(ledger, this.quotas.tagsPerResource)
     this.vpcs = new Vpcs(ledger, this.index, this.tags)
     this.instances = new Instances(ledger, this.index, this.quotas, this.vpcs)
+    this.presence = new AgentPresence(ledger, agentTimeoutMs)
     this.targets = new Targets(ledger, this.index, this.quotas, this.tags)
     this.filters = new Filters(ledger, this.index, this.quotas, this.tags)
     this.sessions = new Sessions(ledger, this.index, this.quotas, this.tags, this.targets, this.filters)
