@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 // The agent's lifecycle against a scripted server and datapath: a damaged state file, missing or lost
 // privileges, a lost and recovered server (each change logged once, lastError cleared on recovery),
 // and the pure flow-log plan. No namespace, no capture: the desired states cover no local interface.

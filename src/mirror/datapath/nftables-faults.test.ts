@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 // Faults of nft must not read as answers: a failing `nft list table` is not "no table", and a failing
 // `nft -c` of the egress probe is not "no kernel path" unless nft says the hook is unsupported. A fake
 // `nft` first on PATH plays each failure.
