@@ -39,7 +39,7 @@ import {
   type Logger,
 } from '../runtime/index.ts'
 import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
-import type { AgentCredentials, ServerClient, VersionedDesiredState } from './client.ts'
+import type { AgentCredentials, AgentStatusReport, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
 import { toMirrorState, type DesiredState } from './desired.ts'
 import { AgentPrivilegeError } from './errors.ts'
@@ -133,6 +133,9 @@ export interface AgentStatus {
   reconciles: { ok: number; failed: number; lastError: string | null; problems: Record<string, string> }
 }
 
+/** An unchanged report is sent again after this long (ms), so the server's copy stays fresh. */
+const REPORT_EVERY_MS = 15_000
+
 /** What the agent is given instead of building it (tests, embedding). */
 export interface AgentDeps {
   client?: ServerClient
@@ -166,6 +169,9 @@ export class Agent {
   #mirrorInfo = { sessions: 0, kernelSources: [] as string[], userspaceSources: [] as string[] }
   readonly #delivered = new Map<string, string[]>()
   #reconcileOk = 0
+  #reportKey = ''
+  #reportedAt = 0
+  #reporting = false
   #stopping = false
   #timers: NodeJS.Timeout[] = []
   #http: StatusServer | null = null
@@ -464,6 +470,35 @@ export class Agent {
       this.#deliverer.kick()
     }
     this.#statusFile.write(this.status())
+    this.#reportStatus()
+  }
+
+  /** Sends the server a short report when something changed, else every REPORT_EVERY_MS. */
+  #reportStatus(): void {
+    const instanceId = this.#registrar.instanceId
+    if (instanceId === null || this.#reporting || this.#client.reportStatus === undefined) return
+    const report: AgentStatusReport = {
+      instanceId,
+      appliedVersion: this.#poller.version ?? 0,
+      datapath: this.#datapath.kind,
+      mirrorSessions: this.#mirrorInfo.sessions,
+      flowLogs: this.#runners.size,
+      reconcilesOk: this.#reconcileOk,
+      reconcilesFailed: this.#health.failures,
+      lastError: this.#health.lastError,
+    }
+    const key = JSON.stringify(report)
+    if (key === this.#reportKey && Date.now() - this.#reportedAt < REPORT_EVERY_MS) return
+    this.#reporting = true
+    this.#client
+      .reportStatus(report)
+      .then(() => {
+        this.#reportKey = key
+        this.#reportedAt = Date.now()
+      })
+      // Not being able to report is not a fault of the agent's job: the next tick tries again.
+      .catch(() => undefined)
+      .finally(() => (this.#reporting = false))
   }
 
   async #listenMetrics(spec: string): Promise<void> {

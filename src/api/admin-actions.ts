@@ -11,6 +11,7 @@ import { ApiError, type RegisterInterfaceInput } from '../control/index.ts'
 import type { ActionContext } from './actions.ts'
 import type { Params } from './params.ts'
 import { instanceShape, networkInterfaceShape } from './render.ts'
+import { STATUS_ACTIONS } from './status-action.ts'
 import { toJson } from './xml.ts'
 
 export type AdminHandler = (ctx: ActionContext) => unknown
@@ -150,6 +151,7 @@ export const ADMIN_ACTIONS: ReadonlyMap<string, AdminHandler> = new Map<string, 
   ['MirrorflowRegisterLoadBalancer', registerLoadBalancer],
   ['MirrorflowCreateAccessKey', createAccessKey],
   ['MirrorflowListAccessKeys', listAccessKeys],
+  ...STATUS_ACTIONS,
 ])
 
 /** For docs and tests: the names of every admin action, including the desired-state one. */

@@ -57,6 +57,8 @@ export interface StartServerOptions {
   bodyLimit?: number
   /** Who may read `/metrics` (default `loopback`). */
   metricsAccess?: MetricsAccess
+  /** Longest time a request may take to arrive whole, in ms (default 60,000). */
+  requestTimeoutMs?: number
   /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
   agentTimeoutSeconds?: number
 }
@@ -110,6 +112,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       logger: opts.logger ?? false,
       ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
       ...(opts.metricsAccess !== undefined ? { metricsAccess: opts.metricsAccess } : {}),
+      ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     }).app
     await app.listen({ port: opts.port ?? 4566, host })
   } catch (err) {

@@ -27,6 +27,12 @@ export const API_VERSION = '2016-11-15'
 /** Largest request body accepted by default (bytes; `--body-limit`). */
 export const BODY_LIMIT = 1024 * 1024
 
+/**
+ * Longest time a request may take to arrive whole (ms; `--request-timeout`): a body trickled in
+ * slower than this is cut off with 408. A long poll is not affected (its request is complete at once).
+ */
+export const REQUEST_TIMEOUT_MS = 60_000
+
 /** Who may read `/metrics`: peers on a loopback address (default), anyone, or nobody. */
 export type MetricsAccess = 'loopback' | 'any' | 'off'
 export const METRICS_ACCESS: readonly MetricsAccess[] = ['loopback', 'any', 'off']
@@ -39,6 +45,8 @@ export interface ServerConfig {
   bodyLimit?: number
   /** Who may read `/metrics`; default `loopback`. */
   metricsAccess?: MetricsAccess
+  /** Longest time a request may take to arrive (ms); default {@link REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number
 }
 
 export interface BuiltServer {
@@ -97,6 +105,8 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const app = Fastify({
     logger: false,
     bodyLimit,
+    // Node checks this every 30 s; fastify's default (0) would let a slow body hold a connection forever.
+    requestTimeout: cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     return503OnClosing: false,
     forceCloseConnections: true,
     // The raw query string is parsed (and signed) by us.
@@ -112,7 +122,15 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     },
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       const id = randomUUID()
-      const body = errorXml('InvalidRequest', 'Malformed HTTP request.', id)
+      // A request that did not arrive whole within the request timeout: S3's code for the same case.
+      const body =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? errorXml(
+              'RequestTimeout',
+              'The request did not arrive whole within the request timeout; the connection is closed.',
+              id,
+            )
+          : errorXml('InvalidRequest', 'Malformed HTTP request.', id)
       if (socket.writable) {
         socket.end(
           `HTTP/1.1 400 Bad Request\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${id}\r\nConnection: close\r\n\r\n${body}`,
@@ -120,6 +138,9 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       } else socket.destroy(err)
     },
   })
+
+  // Headers must not take longer than the whole request may.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS)
 
   // Every body arrives raw: SigV4 needs the exact bytes, and the form is decoded by us.
   app.removeAllContentTypeParsers()

@@ -21,6 +21,7 @@ interface ServerOptions {
   bodyLimit: string
   agentTimeout: string
   metricsAccess: string
+  requestTimeout: string
 }
 
 export function registerServer(program: Command): void {
@@ -40,6 +41,11 @@ export function registerServer(program: Command): void {
       'loopback',
     )
     .option(
+      '--request-timeout <seconds>',
+      'longest time a request may take to arrive whole (1 to 3600)',
+      '60',
+    )
+    .option(
       '--agent-timeout <s>',
       'seconds without news from an agent before describe-instances shows its instance stopped',
       '60',
@@ -55,6 +61,9 @@ export function registerServer(program: Command): void {
         throw new UsageError(`--body-limit must be 1024 to 67108864 bytes, got ${opts.bodyLimit}`)
       if (!(METRICS_ACCESS as readonly string[]).includes(opts.metricsAccess))
         throw new UsageError(`--metrics-access must be loopback, any or off, got ${opts.metricsAccess}`)
+      const requestTimeout = Number(opts.requestTimeout)
+      if (!/^\d+$/.test(opts.requestTimeout) || requestTimeout < 1 || requestTimeout > 3600)
+        throw new UsageError(`--request-timeout must be 1 to 3600 seconds, got ${opts.requestTimeout}`)
       const agentTimeout = Number(opts.agentTimeout)
       if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
         throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
@@ -68,6 +77,7 @@ export function registerServer(program: Command): void {
         logger: opts.log === true,
         bodyLimit,
         metricsAccess: opts.metricsAccess as MetricsAccess,
+        requestTimeoutMs: requestTimeout * 1000,
         agentTimeoutSeconds: agentTimeout,
       })
       if (srv.createdCredentials) {

@@ -121,12 +121,15 @@ export function decodeFrame(
 }
 
 /**
- * Reads the EtherType at `typeAt`, walks VLAN tags, then decodes IPv4/IPv6. `payloadAt` is where the
- * payload starts when it is not `typeAt + 2` (SLL2 has its protocol field first).
+ * Reads the EtherType at `typeAt`, walks VLAN tags, then decodes IPv4/IPv6 or MPLS. `payloadAt` is where
+ * the payload starts when it is not `typeAt + 2` (SLL2 has its protocol field first). The VLAN fields
+ * of `m` describe the first tag stack of the frame: the tags of an Ethernet frame carried in an MPLS
+ * pseudowire are recorded only when the outer frame had none.
  */
 function decodeEtherType(view: DataView, typeAt: number, end: number, m: PacketMeta, payloadAt = -1): number {
   let etherType = view.getUint16(typeAt, false)
   let off = payloadAt >= 0 ? payloadAt : typeAt + 2
+  const record = m.vlanCount === 0
   let depth = 0
   while (isVlanTpid(etherType)) {
     if (depth === MAX_VLAN_DEPTH) {
@@ -137,11 +140,15 @@ function decodeEtherType(view: DataView, typeAt: number, end: number, m: PacketM
       m.etherType = etherType
       return m.fail(Malformed.VlanTruncated, off)
     }
-    const vid = view.getUint16(off, false) & 0x0fff
-    if (depth === 0) m.vlanOuter = vid
-    else if (depth === 1) m.vlanInner = vid
+    if (record) {
+      const vid = view.getUint16(off, false) & 0x0fff
+      if (depth === 0) {
+        m.vlanOuter = vid
+        m.vlanOffset = off
+      } else if (depth === 1) m.vlanInner = vid
+      m.vlanCount = depth + 1
+    }
     depth++
-    m.vlanCount = depth
     etherType = view.getUint16(off + 2, false)
     off += 4
   }
@@ -153,7 +160,32 @@ function decodeEtherType(view: DataView, typeAt: number, end: number, m: PacketM
   return 0
 }
 
-/** MPLS label stack up to the bottom-of-stack bit; the payload is IPv4/IPv6 by its version nibble. */
+/*
+ * MPLS label stack entry (RFC 3032 §2.1), repeated until the S bit is set:
+ *
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |                Label                  | TC  |S|      TTL      |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * What follows the bottom label is told by its first nibble (RFC 4385 §2): 4 is IPv4, 6 is IPv6, 0 is
+ * the generic pseudowire control word, after which an Ethernet pseudowire (RFC 4448 §3) carries a whole
+ * Ethernet frame without its FCS:
+ *
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |0 0 0 0| Flags |FRG|  Length   |        Sequence number        |  control word
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |       inner Ethernet: destination, source, [tags,] type …     |
+ *
+ * 1 (the associated channel, OAM) and anything else are left undecoded (`ipVersion` 0), as is an
+ * Ethernet pseudowire without a control word, which nothing in the label stack announces.
+ */
+
+/** Bytes of the PW control word plus the inner Ethernet header. */
+const PW_ETH_MIN = 4 + 14
+
+/** MPLS label stack up to the bottom-of-stack bit, then IPv4, IPv6 or an Ethernet pseudowire. */
 function decodeMpls(view: DataView, off: number, end: number, m: PacketMeta): number {
   for (let depth = 0; ; depth++) {
     if (depth === MAX_MPLS_DEPTH) return m.fail(Malformed.MplsTooDeep, off)
@@ -163,9 +195,14 @@ function decodeMpls(view: DataView, off: number, end: number, m: PacketMeta): nu
     if (bos === 1) break
   }
   if (end - off < 1) return 0
-  const version = view.getUint8(off) >> 4
-  if (version === 4) return decodeIPv4(view, off, end, m)
-  if (version === 6) return decodeIPv6(view, off, end, m)
+  const nibble = view.getUint8(off) >> 4
+  if (nibble === 4) return decodeIPv4(view, off, end, m)
+  if (nibble === 6) return decodeIPv6(view, off, end, m)
+  if (nibble === 0) {
+    if (end - off < PW_ETH_MIN) return m.fail(Malformed.MplsPwTruncated, off)
+    m.pwOffset = off + 4
+    return decodeEtherType(view, off + 4 + 12, end, m)
+  }
   return 0
 }
 

@@ -25,6 +25,8 @@ export const Malformed = {
   UnknownLinkType: 19,
   MplsTruncated: 20,
   MplsTooDeep: 21,
+  /** An MPLS pseudowire's control word or inner Ethernet header is cut short. */
+  MplsPwTruncated: 22,
 } as const
 export type Malformed = (typeof Malformed)[keyof typeof Malformed]
 

@@ -20,6 +20,10 @@ export class PacketMeta {
   vlanCount = 0
   vlanOuter = 0
   vlanInner = 0
+  /** Offset of the outermost tag's TCI (tag k's TCI is at `vlanOffset + 4k`), or -1 without tags. */
+  vlanOffset = -1
+  /** Offset of the Ethernet frame inside an MPLS pseudowire (after its control word), or -1. */
+  pwOffset = -1
   /** EtherType after any VLAN tags (0 for link types without one, e.g. raw IP). */
   etherType = 0
   l3Offset = -1
@@ -62,6 +66,8 @@ export class PacketMeta {
     this.vlanCount = 0
     this.vlanOuter = 0
     this.vlanInner = 0
+    this.vlanOffset = -1
+    this.pwOffset = -1
     this.etherType = 0
     this.l3Offset = -1
     this.ipVersion = 0

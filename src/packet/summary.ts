@@ -9,7 +9,16 @@ import { PacketMeta } from './packet-meta.ts'
 import { decodeFrame } from './decode.ts'
 import { LinkType } from './link-type.ts'
 import { MALFORMED_NAMES } from './malformed.ts'
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './constants.ts'
+import {
+  ETHERTYPE_QINQ,
+  ETHERTYPE_QINQ_OLD,
+  ETHERTYPE_VLAN,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  MAX_VLAN_DEPTH,
+} from './constants.ts'
 import { formatIPv4, formatIPv6 } from './addr.ts'
 import type { CaptureReadStats } from './reader.ts'
 
@@ -116,7 +125,17 @@ export class CaptureSummary {
       if (m.vlanCount > 0) {
         this.vlanTagged++
         if (m.vlanCount > 1) this.qinq++
-        this.byVlan.set(m.vlanOuter, (this.byVlan.get(m.vlanOuter) ?? 0) + 1)
+        // Every tag of the stack, outer first, as tshark lists them (vlan.id and ieee8021ad.id).
+        for (let k = 0, o = m.vlanOffset; k < m.vlanCount; k++, o += 4)
+          this.countVlan(b.view.getUint16(o, false))
+      }
+      // The tags of an Ethernet frame inside an MPLS pseudowire, when the outer frame had its own.
+      if (m.pwOffset >= 0 && m.vlanOffset >= 0 && m.vlanOffset < m.pwOffset) {
+        for (let o = m.pwOffset + 12, k = 0; k < MAX_VLAN_DEPTH && o + 4 <= end; k++, o += 4) {
+          const tpid = b.view.getUint16(o, false)
+          if (tpid !== ETHERTYPE_VLAN && tpid !== ETHERTYPE_QINQ && tpid !== ETHERTYPE_QINQ_OLD) break
+          this.countVlan(b.view.getUint16(o + 2, false))
+        }
       }
       if (m.isFragment) this.fragments++
       countLayers(m, this.outer)
@@ -132,6 +151,11 @@ export class CaptureSummary {
         else this.addTuple(b, m, -1)
       } else if (m.ipVersion !== 0) this.addTuple(b, m, -1)
     }
+  }
+
+  private countVlan(tci: number): void {
+    const vid = tci & 0x0fff
+    this.byVlan.set(vid, (this.byVlan.get(vid) ?? 0) + 1)
   }
 
   private addTuple(b: FrameBatch, m: PacketMeta, vni: number): void {

@@ -3,7 +3,8 @@
  * The API's defences against a caller with no key or only a presigned URL (issue 9): no body on a
  * presigned request (item 4), the signature checked before any body is read or parsed (item 5),
  * `/metrics` for loopback peers only by default (item 8), CR surviving the XML round trip into the
- * AWS CLI (item 17), and a server that cannot bind its port leaving no data directory (item 19).
+ * AWS CLI (item 17), a server that cannot bind its port leaving no data directory (item 19), and
+ * a request timeout that cuts off a trickled body but not a long poll.
  */
 import assert from 'node:assert/strict'
 import { createHash, createHmac } from 'node:crypto'
@@ -15,7 +16,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { CreateTrafficMirrorFilterCommand, DescribeTrafficMirrorFiltersCommand } from '@aws-sdk/client-ec2'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { startServer } from '../../src/api/index.ts'
+import { signRequest as signSigV4, startServer } from '../../src/api/index.ts'
 import {
   NodeSha256,
   formEncode,
@@ -340,6 +341,90 @@ describe('item 19: a server that cannot bind its port leaves no data directory',
       await assert.rejects(startServer({ dataDir: dir, port, host: '127.0.0.1' }), /EADDRINUSE/)
       assert.deepEqual(readdirSync(dir).sort(), ['keep', 'notes'])
     } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('a request must arrive whole within the request timeout', () => {
+  test('a trickled body is cut off (RequestTimeout); a long poll outlasting the timeout is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mf-api-slow-'))
+    // 1 s: Node checks every 30 s, so the cut comes within ~31 s.
+    const s = await startServer({ dataDir: dir, port: 0, requestTimeoutMs: 1000 })
+    try {
+      const u = new URL(s.url)
+      const sign = (method: 'GET' | 'POST', url: URL, body: string): Record<string, string> =>
+        signSigV4({
+          method,
+          url,
+          headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+          body,
+          ...s.credentials,
+          region: 'us-east-1',
+          service: 'ec2',
+        })
+      // An instance to long-poll for.
+      const post = async (params: Record<string, string>): Promise<string> => {
+        const body = formEncode({ Version: '2016-11-15', ...params })
+        const r = await fetch(s.url + '/', {
+          method: 'POST',
+          headers: sign('POST', new URL(s.url + '/'), body),
+          body,
+        })
+        const text = await r.text()
+        assert.equal(r.status, 200, text)
+        return text
+      }
+      const vpc = /<vpcId>([^<]+)/.exec(await post({ Action: 'CreateVpc', CidrBlock: '10.5.0.0/16' }))![1]!
+      const subnet = /<subnetId>([^<]+)/.exec(
+        await post({ Action: 'CreateSubnet', VpcId: vpc, CidrBlock: '10.5.1.0/24' }),
+      )![1]!
+      await post({
+        Action: 'MirrorflowRegisterNetworkInterface',
+        SubnetId: subnet,
+        PrivateIpAddress: '10.5.1.9',
+        InstanceId: 'i-0aaaabbbbccccdddd',
+      })
+      const stateUrl = (q: string): URL => new URL(`${s.url}/mirrorflow/v1/desired-state?${q}`)
+      const first = await fetch(stateUrl('instanceId=i-0aaaabbbbccccdddd'), {
+        headers: sign('GET', stateUrl('instanceId=i-0aaaabbbbccccdddd'), ''),
+      })
+      const version = ((await first.json()) as { version: number }).version
+      const q = `instanceId=i-0aaaabbbbccccdddd&version=${version}&wait=35`
+      const t0 = Date.now()
+      const [poll, cut] = await Promise.all([
+        fetch(stateUrl(q), { headers: sign('GET', stateUrl(q), '') }).then(async (r) => ({
+          status: r.status,
+          ms: Date.now() - t0,
+        })),
+        new Promise<string>((resolve, reject) => {
+          const body = 'Action=DescribeVpcs&Version=2016-11-15'
+          const h = sign('POST', new URL(s.url + '/'), body)
+          const sock = connect(Number(u.port), u.hostname)
+          let got = ''
+          const give = setTimeout(() => {
+            sock.destroy()
+            resolve(got)
+          }, 45_000)
+          sock.on('data', (d: Buffer) => (got += d.toString()))
+          sock.on('close', () => {
+            clearTimeout(give)
+            resolve(got)
+          })
+          sock.on('error', reject)
+          sock.write(
+            `POST / HTTP/1.1\r\n${Object.entries(h)
+              .map(([k, v]) => `${k}: ${v}\r\n`)
+              .join('')}content-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+          )
+        }),
+      ])
+      assert.match(cut, /^HTTP\/1\.1 400 /)
+      assert.match(cut, /<Code>RequestTimeout<\/Code>/)
+      assert.equal(poll.status, 200)
+      assert.ok(poll.ms >= 34_000, `the long poll answered after ${poll.ms} ms`)
+    } finally {
+      await s.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })
