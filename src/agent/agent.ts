@@ -31,7 +31,7 @@ import {
 import type { FrameBatch } from '../packet/index.ts'
 import { parseHostPort, StatusFileWriter, StatusServer, type HostPort } from '../runtime/index.ts'
 import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
-import type { AgentCredentials, ServerClient, VersionedDesiredState } from './client.ts'
+import type { AgentCredentials, AgentStatusReport, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
 import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from '../flowlogs/index.ts'
 import { localInterfaceOf, toMirrorState, type DesiredFlowLog, type DesiredState } from './desired.ts'
@@ -118,6 +118,9 @@ export interface AgentStatus {
   reconciles: { ok: number; failed: number; lastError: string | null }
 }
 
+/** An unchanged report is sent again after this long (ms), so the server's copy stays fresh. */
+const REPORT_EVERY_MS = 15_000
+
 export class Agent {
   readonly config: AgentConfig
   readonly registry: Registry
@@ -137,6 +140,9 @@ export class Agent {
   private mirrorInfo = { sessions: 0, kernelSources: [] as string[], userspaceSources: [] as string[] }
   private readonly delivered = new Map<string, string[]>()
   private reconcileOk = 0
+  private reportKey = ''
+  private reportedAt = 0
+  private reporting = false
   private reconcileFailed = 0
   private lastError: string | null = null
   private stopping = false
@@ -491,6 +497,34 @@ export class Agent {
       this.deliverer.kick()
     }
     this.writeStatus()
+    this.reportStatus()
+  }
+
+  /** Sends the server a short report when something changed, else every REPORT_EVERY_MS. */
+  private reportStatus(): void {
+    if (this.instanceId === null || this.reporting || this.client.reportStatus === undefined) return
+    const report: AgentStatusReport = {
+      instanceId: this.instanceId,
+      appliedVersion: this.version ?? 0,
+      datapath: this.datapath.kind,
+      mirrorSessions: this.mirrorInfo.sessions,
+      flowLogs: this.runners.size,
+      reconcilesOk: this.reconcileOk,
+      reconcilesFailed: this.reconcileFailed,
+      lastError: this.lastError,
+    }
+    const key = JSON.stringify(report)
+    if (key === this.reportKey && Date.now() - this.reportedAt < REPORT_EVERY_MS) return
+    this.reporting = true
+    this.client
+      .reportStatus(report)
+      .then(() => {
+        this.reportKey = key
+        this.reportedAt = Date.now()
+      })
+      // Not being able to report is not a fault of the agent's job: the next tick tries again.
+      .catch(() => undefined)
+      .finally(() => (this.reporting = false))
   }
 
   private async listenMetrics(spec: string): Promise<void> {

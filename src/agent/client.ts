@@ -47,6 +47,8 @@ export interface ServerClient {
     waitSeconds: number,
     signal?: AbortSignal,
   ): Promise<VersionedDesiredState>
+  /** Reports the agent's condition for `mirrorflow status` (optional: test doubles may leave it out). */
+  reportStatus?(report: AgentStatusReport): Promise<void>
 }
 
 export class HttpServerClient implements ServerClient {
@@ -149,6 +151,23 @@ export class HttpServerClient implements ServerClient {
     await this.send('POST', this.endpoint, p.toString())
   }
 
+  /** Tells the server how this instance is doing (`mirrorflow status` shows it). */
+  async reportStatus(report: AgentStatusReport): Promise<void> {
+    const p = new URLSearchParams({
+      Action: 'MirrorflowReportAgentStatus',
+      Version: API_VERSION,
+      InstanceId: report.instanceId,
+      AppliedVersion: String(report.appliedVersion),
+      Datapath: report.datapath,
+      MirrorSessions: String(report.mirrorSessions),
+      FlowLogs: String(report.flowLogs),
+      ReconcilesOk: String(report.reconcilesOk),
+      ReconcilesFailed: String(report.reconcilesFailed),
+    })
+    if (report.lastError !== null) p.set('LastError', report.lastError.slice(0, 1024))
+    await this.send('POST', this.endpoint, p.toString().replace(/\+/g, '%20'))
+  }
+
   async desiredState(
     instanceId: string,
     version: number | undefined,
@@ -161,4 +180,16 @@ export class HttpServerClient implements ServerClient {
     url.searchParams.set('wait', String(waitSeconds))
     return (await this.send('GET', url, '', signal)) as VersionedDesiredState
   }
+}
+
+/** What an agent reports to the server (`MirrorflowReportAgentStatus`). */
+export interface AgentStatusReport {
+  instanceId: string
+  appliedVersion: number
+  datapath: string
+  mirrorSessions: number
+  flowLogs: number
+  reconcilesOk: number
+  reconcilesFailed: number
+  lastError: string | null
 }

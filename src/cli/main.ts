@@ -32,6 +32,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'run the EC2-compatible API server (Traffic Mirroring, Flow Logs)',
     load: async () => (await import('./server.ts')).registerServer,
   },
+  status: {
+    summary: 'what the server knows: agents (state, last seen, interfaces, errors) and targets',
+    load: async () => (await import('./status.ts')).registerStatus,
+  },
   admin: {
     summary: "mirrorflow's own API actions (register interfaces, access keys)",
     load: async () => (await import('./admin.ts')).registerAdmin,
