@@ -6,7 +6,7 @@
  * the end on every value. Output: one JSON line (`{case, matches, seconds, nsPerMatch, msPerCall}`).
  * Run: `node --import tsx bench/api/wildcard.bench.ts`.
  */
-import { compileFilters } from '../../src/api/describe.ts'
+import { compileFilters } from '../../src/api/protocols/ec2-query/describe.ts'
 import type { Tag } from '../../src/control/index.ts'
 
 const RESOURCES = Number(process.env.BENCH_RESOURCES ?? 10_000)

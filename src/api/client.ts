@@ -5,7 +5,7 @@
  * JSON for the Mirrorflow* actions, the EC2 error's code and message on failure.
  * @module
  */
-import { signRequest, uriEncode } from './sigv4.ts'
+import { signRequest, uriEncode } from './auth/sigv4.ts'
 import { API_VERSION } from './server.ts'
 
 export interface ClientCredentials {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The EC2-compatible API: the EC2 Query protocol (2016-11-15) with SigV4 over the control plane,
- * the agents' desired-state endpoint, health and Prometheus metrics.
+ * The AWS-compatible API: SigV4 over the control plane, one endpoint per AWS service, the agents'
+ * desired-state endpoint, health and Prometheus metrics.
  *
  * ```ts
  * const srv = await startServer({ dataDir: '/var/lib/mirrorflow', port: 4566 })
@@ -10,28 +10,55 @@
  * await srv.close()
  * ```
  *
- * It holds no business rule (control/ does) and no SQL; it speaks HTTP, XML, forms and SigV4.
+ * Layout:
+ * - `server.ts` — the request pipeline: SigV4 on the head, then over the raw body, then routing by
+ *   the credential scope's service to that service's endpoint; `/health`, `/metrics`.
+ * - `auth/` — SigV4 verification and signing, credentials files.
+ * - `protocols/` — one folder per AWS protocol codec: `ec2-query/` (parameters, XML, the Describe
+ *   machinery: filters, wildcards, pagination) today; `index.ts` defines the endpoint interface and
+ *   lists the slots for `aws-query` (IAM, STS), `json-1.1` (CloudWatch Logs, CloudTrail) and
+ *   `rest-json` (GuardDuty).
+ * - `services/` — one folder per service's actions: `ec2/` (one file per family — network,
+ *   mirroring, flow logs, tags — each exporting its handlers and Describe filter tables, and the
+ *   resource shapes), `mirrorflow/` (admin actions, the agents' desired state); `services/index.ts`
+ *   builds each service's endpoint with its protocol's codec.
+ *
+ * A new AWS service: its rules go in `control/<service>/`; its actions in `services/<service>/`,
+ * written against its protocol's context (adding the codec under `protocols/` if it is the first
+ * service of that protocol); one line in `services/index.ts` registers its endpoint under its
+ * signing name. Nothing of EC2 changes.
+ *
+ * It holds no business rule (control/ does) and no SQL.
  * @module
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
-import { credentialFileHolds, writeCredentialFiles } from './credentials.ts'
+import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
-export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './actions.ts'
-export { ADMIN_ACTIONS, adminActionNames } from './admin-actions.ts'
 export {
   PROFILE,
   parseIni,
   resolveCredentials,
   writeCredentialFiles,
   type ResolvedCredentials,
-} from './credentials.ts'
-export { DesiredStateWatch, MAX_WAIT_SECONDS, type VersionedState } from './desired-state-watch.ts'
-export { Params, parseForm } from './params.ts'
+} from './auth/credentials.ts'
+export { canonicalRequest, signRequest, signingKey, verifySigV4, type SignedRequest } from './auth/sigv4.ts'
+export type { QueryContext, QueryHandler } from './protocols/ec2-query/context.ts'
+export { Params, parseForm } from './protocols/ec2-query/params.ts'
+export { EC2_NS, errorXml, responseXml, toJson, toXml } from './protocols/ec2-query/xml.ts'
+export type { ProtocolName, ServiceEndpoint } from './protocols/index.ts'
+export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './services/ec2/index.ts'
+export {
+  ADMIN_ACTIONS,
+  adminActionNames,
+  DesiredStateWatch,
+  MAX_WAIT_SECONDS,
+  type VersionedState,
+} from './services/mirrorflow/index.ts'
 export {
   API_VERSION,
   BODY_LIMIT,
@@ -40,8 +67,6 @@ export {
   isLoopback,
   type MetricsAccess,
 } from './server.ts'
-export { canonicalRequest, signRequest, signingKey, verifySigV4, type SignedRequest } from './sigv4.ts'
-export { EC2_NS, errorXml, responseXml, toJson, toXml } from './xml.ts'
 
 export interface StartServerOptions {
   dataDir: string

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { startServer, type RunningServer } from './index.ts'
-import { signRequest } from './sigv4.ts'
+import { signRequest } from './auth/sigv4.ts'
 
 /** One exchange; returns status, the EC2 error code (if any) and the request-id header. */
 function send(

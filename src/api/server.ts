@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The HTTP server (fastify 5): the EC2 Query endpoint on `/` (POST form or GET query string), the
- * agents' desired-state endpoint, `/health` and `/metrics`. Every request on the Query and agent
- * endpoints is SigV4-verified. Every failure — ours, fastify's (bad content type, body too large)
- * or Node's (malformed HTTP) — is answered as an EC2 XML error; unknown exceptions become
- * `InternalError` (500) and are logged.
+ * The HTTP server (fastify 5) and its request pipeline: SigV4 checked on the head before a byte of
+ * the body is read, then over the raw body before anything is parsed; the request routed by its
+ * signing service (the credential scope) to that service's endpoint, whose protocol codec parses,
+ * runs and encodes (services/, protocols/); plus the agents' desired-state endpoint, `/health` and
+ * `/metrics`. Every failure — an endpoint's, fastify's (bad content type, body too large) or Node's
+ * (malformed HTTP) — is answered as an error of the service's protocol (EC2 XML when no service
+ * can be told); unknown exceptions become `InternalError` (500) and are logged.
  * @module
  */
 import { randomUUID } from 'node:crypto'
@@ -14,16 +16,22 @@ import { destination, pino } from 'pino'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
-import { ACTIONS, type ActionContext } from './actions.ts'
-import { ADMIN_ACTIONS } from './admin-actions.ts'
-import { ClientGone, DesiredStateWatch, MAX_WAIT_SECONDS } from './desired-state-watch.ts'
+import { preauthenticate, verifyPayload, type PendingAuth } from './auth/sigv4.ts'
 import { ApiMetrics } from './metrics.ts'
-import { Params, parseForm, truncate } from './params.ts'
-import { preauthenticate, verifyPayload, type PendingAuth } from './sigv4.ts'
-import { errorXml, responseXml } from './xml.ts'
+import { truncate } from './protocols/ec2-query/params.ts'
+import { errorXml } from './protocols/ec2-query/xml.ts'
+import { ActionFailure, requestShape, shapeFits, type ServiceEndpoint } from './protocols/index.ts'
+import { EC2_API_VERSION } from './services/ec2/index.ts'
+import { serviceEndpoints } from './services/index.ts'
+import {
+  agentDesiredState,
+  ClientGone,
+  DESIRED_STATE_PATH,
+  DesiredStateWatch,
+} from './services/mirrorflow/index.ts'
 
-/** The only API version spoken. */
-export const API_VERSION = '2016-11-15'
+/** The EC2 API version (the one mirrorflow's own actions are called with too). */
+export const API_VERSION = EC2_API_VERSION
 /** Largest request body accepted by default (bytes; `--body-limit`). */
 export const BODY_LIMIT = 1024 * 1024
 
@@ -85,11 +93,6 @@ function announcesBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')
 }
 
-function wantsJson(req: FastifyRequest): boolean {
-  const a = req.headers.accept
-  return typeof a === 'string' && a.includes('application/json')
-}
-
 /** Builds the fastify app (not listening yet). */
 export function buildServer(cfg: ServerConfig): BuiltServer {
   const { cp, regions } = cfg
@@ -146,12 +149,31 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
 
+  const endpoints = new Map<string, ServiceEndpoint>(
+    serviceEndpoints({ cp, watch }).map((e) => [e.signingName, e]),
+  )
+  /** The endpoint whose protocol encodes errors when the service cannot be told (unsigned requests). */
+  const fallback = endpoints.get('ec2')!
+
+  /** The signing service a request names in its credential scope (header or presigned), unverified. */
+  function claimedEndpoint(req: FastifyRequest): ServiceEndpoint {
+    const auth = req.headers.authorization
+    const cred =
+      (typeof auth === 'string'
+        ? /Credential=[^/,\s]*\/[^/,\s]*\/[^/,\s]*\/([^/,\s]*)\//.exec(auth)
+        : null) ??
+      /[?&]X-Amz-Credential=[^&/%]*(?:\/|%2F)[^&/%]*(?:\/|%2F)[^&/%]*(?:\/|%2F)([^&/%]*)(?:\/|%2F)/i.exec(
+        req.raw.url ?? '',
+      )
+    return (cred !== null ? endpoints.get(cred[1]!) : undefined) ?? fallback
+  }
+
   function sendError(
     reply: FastifyReply,
     requestId: string,
     err: unknown,
     action: string,
-    json = false,
+    endpoint: ServiceEndpoint = claimedEndpoint(reply.request),
   ): FastifyReply {
     if (err instanceof ClientGone) {
       // The long poll's client disconnected: nothing to log, nobody to answer.
@@ -174,24 +196,23 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       e = new ApiError('InternalError', 'An internal error has occurred.')
     }
     metrics.count(action, e.awsCode)
-    reply.code(e.httpStatus).header('x-amzn-requestid', requestId)
-    if (json || (wantsJson(reply.request) && action.startsWith('Mirrorflow'))) {
-      return reply
-        .type('application/json')
-        .send({ Error: { Code: e.awsCode, Message: e.message }, RequestId: requestId })
-    }
-    return reply.type('text/xml;charset=UTF-8').send(errorXml(e.awsCode, e.message, requestId))
+    const out = endpoint.encodeError(e, requestId, action, reply.request)
+    return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
   }
 
   app.setErrorHandler((err, req, reply) => sendError(reply, req.id, err, 'unknown'))
-  app.setNotFoundHandler((req, reply) => queryEndpoint(req, reply))
+  app.setNotFoundHandler((req, reply) => serviceRequest(req, reply))
 
   function head(req: FastifyRequest): { path: string; query: string; headers: Map<string, string[]> } {
     const { path, query } = splitUrl(req.raw.url ?? '/')
     return { path, query, headers: headerMap(req.raw) }
   }
 
-  const verifyOpts = { service: 'ec2', regions, secretOf: (id: string) => cp.iam.secretOf(id) }
+  const verifyOpts = {
+    service: [...endpoints.keys()],
+    regions,
+    secretOf: (id: string) => cp.iam.secretOf(id),
+  }
 
   /**
    * Before a byte of the body is read: the method, and everything of SigV4 but the HMAC over the
@@ -210,41 +231,34 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       pending.set(req.raw, preauthenticate({ method: req.method, ...head(req) }, verifyOpts))
     } catch (err) {
       if (announcesBody(req.raw)) reply.header('connection', 'close')
-      const action = splitUrl(req.raw.url ?? '/').path.startsWith('/mirrorflow/v1/desired-state')
+      const action = splitUrl(req.raw.url ?? '/').path.startsWith(DESIRED_STATE_PATH)
         ? 'MirrorflowGetDesiredState'
         : 'unknown'
       return sendError(reply, req.id, err, action)
     }
   })
 
-  /** The signature over the raw body bytes (nothing parsed yet); returns the access key id. */
-  function authenticate(req: FastifyRequest, body: Buffer): string {
+  /** The signature over the raw body bytes (nothing parsed yet): the access key and its service. */
+  function authenticate(req: FastifyRequest, body: Buffer): { accessKeyId: string; service: string } {
     const p = pending.get(req.raw) ?? preauthenticate({ method: req.method, ...head(req) }, verifyOpts)
-    return verifyPayload(p, { method: req.method, ...head(req), body })
+    return { accessKeyId: verifyPayload(p, { method: req.method, ...head(req), body }), service: p.p.service }
   }
 
-  function readParams(req: FastifyRequest, body: Buffer): Map<string, string> {
-    const map = new Map<string, string>()
-    parseForm(splitUrl(req.raw.url ?? '/').query, map)
-    if (body.length > 0) {
-      const ct = String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded').toLowerCase()
-      if (!ct.startsWith('application/x-www-form-urlencoded')) {
-        throw new ApiError(
-          'InvalidParameterValue',
-          `Unsupported content type '${truncate(ct, 80)}': use application/x-www-form-urlencoded.`,
-        )
-      }
-      if (req.headers['content-encoding'] !== undefined && req.headers['content-encoding'] !== 'identity') {
-        throw new ApiError('InvalidParameterValue', 'Content-Encoding is not supported.')
-      }
-      parseForm(body.toString('utf8'), map)
-    }
-    return map
+  /** Aborted when the response closes before it finished: the client went away. */
+  function clientGone(reply: FastifyReply): AbortSignal {
+    // (The request's 'close' is no use: it fires once the body has been read.)
+    const ac = new AbortController()
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) ac.abort()
+    })
+    return ac.signal
   }
 
-  async function queryEndpoint(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  /** Every signed request but the agents' endpoint: routed to its service by the signing name. */
+  async function serviceRequest(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const started = process.hrtime.bigint()
     let action = 'unknown'
+    let endpoint = fallback
     try {
       if (req.method !== 'GET' && req.method !== 'POST') {
         throw new ApiError(
@@ -254,103 +268,55 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       }
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
       // The signature first, over the raw bytes: an unsigned body is never parsed.
-      const accessKeyId = authenticate(req, body)
-      const map = readParams(req, body)
-      const a = map.get('Action')
-      if (a === undefined || a === '')
-        throw new ApiError('MissingAction', 'The request must contain the parameter Action.')
-      const handler = ACTIONS.get(a)
-      const admin = handler === undefined ? ADMIN_ACTIONS.get(a) : undefined
-      if (handler === undefined && admin === undefined && a !== 'MirrorflowGetDesiredState') {
-        throw new ApiError('InvalidAction', `The action ${truncate(a)} is not valid for this web service.`)
-      }
-      action = a
-      const version = map.get('Version')
-      if (version === undefined)
-        throw new ApiError('MissingParameter', 'The request must contain the parameter Version')
-      if (version !== API_VERSION) {
+      const { accessKeyId, service } = authenticate(req, body)
+      endpoint = endpoints.get(service)!
+      const { path, query } = splitUrl(req.raw.url ?? '/')
+      if (!shapeFits(requestShape({ path, headers: req.headers }), endpoint.protocol)) {
         throw new ApiError(
-          'NoSuchVersion',
-          `The requested version (${truncate(version, 32)}) of service AmazonEC2 does not exist`,
+          'InvalidRequest',
+          `This request is not in the ${endpoint.protocol} protocol of service '${service}'.`,
         )
       }
-      const p = new Params(map)
-      const ctx: ActionContext = {
-        cp,
-        p,
-        action,
+      const { action: done, response } = await endpoint.handle({
+        method: req.method,
+        path,
+        query,
+        headers: req.headers,
+        body,
         accessKeyId,
-        ready: () => {
-          const dry = p.bool('DryRun')
-          p.done()
-          if (dry === true)
-            throw new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
-        },
-        idem: () => ({ action, clientToken: map.get('ClientToken'), fingerprint: p.fingerprint() }),
-      }
-      reply.header('x-amzn-requestid', req.id)
-      if (handler !== undefined) {
-        const out = responseXml(action, req.id, handler(ctx))
-        metrics.count(action, 'OK')
-        return reply.type('text/xml;charset=UTF-8').send(out)
-      }
-      let result: unknown
-      if (admin !== undefined) result = admin(ctx)
-      else {
-        const instanceId = p.str('InstanceId', true)
-        const since = p.int('StateVersion')
-        const wait = p.int('Wait') ?? 0
-        ctx.ready()
-        result = await poll(reply, instanceId, since, wait)
-      }
+        requestId: req.id,
+        signal: clientGone(reply),
+      })
+      action = done
       metrics.count(action, 'OK')
-      return reply.type('application/json').send(JSON.stringify({ ...(result as object), RequestId: req.id }))
+      return reply
+        .code(response.status)
+        .header('x-amzn-requestid', req.id)
+        .type(response.contentType)
+        .send(response.body)
     } catch (err) {
-      return sendError(reply, req.id, err, action)
+      if (err instanceof ActionFailure) {
+        action = err.action
+        return sendError(reply, req.id, err.cause, action, endpoint)
+      }
+      return sendError(reply, req.id, err, action, endpoint)
     } finally {
       metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
     }
   }
 
-  function poll(
-    reply: FastifyReply,
-    instanceId: string,
-    since: number | undefined,
-    wait: number,
-    heartbeat = false,
-  ): Promise<unknown> {
-    if (wait < 0 || wait > MAX_WAIT_SECONDS) {
-      throw new ApiError('InvalidParameterValue', `Wait must be 0 to ${MAX_WAIT_SECONDS} seconds.`)
-    }
-    // The response's 'close' before it finished means the client went away: drop the waiter.
-    // (The request's 'close' is no use: it fires once the body has been read.)
-    const ac = new AbortController()
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) ac.abort()
-    })
-    return watch.poll(instanceId, since, wait, ac.signal, heartbeat)
-  }
+  app.route({ method: ['GET', 'POST'], url: '/', handler: serviceRequest })
 
-  app.route({ method: ['GET', 'POST'], url: '/', handler: queryEndpoint })
-
-  app.get('/mirrorflow/v1/desired-state', async (req, reply) => {
+  app.get(DESIRED_STATE_PATH, async (req, reply) => {
     const started = process.hrtime.bigint()
     const action = 'MirrorflowGetDesiredState'
     try {
       authenticate(req, Buffer.alloc(0))
-      const map = new Map<string, string>()
-      parseForm(splitUrl(req.raw.url ?? '/').query, map)
-      const p = new Params(map)
-      const instanceId = p.str('instanceId', true)
-      const version = p.int('version')
-      const wait = p.int('wait') ?? 0
-      p.done()
-      // The agents' endpoint: a poll here is the agent's heartbeat (DescribeInstances' state).
-      const state = await poll(reply, instanceId, version, wait, true)
+      const state = await agentDesiredState(watch, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
       metrics.count(action, 'OK')
       return reply.header('x-amzn-requestid', req.id).type('application/json').send(JSON.stringify(state))
     } catch (err) {
-      return sendError(reply, req.id, err, action)
+      return sendError(reply, req.id, err, action, fallback)
     } finally {
       metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
     }

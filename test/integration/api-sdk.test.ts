@@ -1174,8 +1174,13 @@ describe('tags (§5.5)', () => {
       ec2.send(new CreateTagsCommand({ Resources: [fid], Tags: [{ Key: 'aws:x', Value: 'y' }] })),
       'InvalidParameterValue',
     )
+    // Keys of up to 128 characters, counted in code points (issue 9 item 17).
+    const long = await newFilter('tag-128')
+    await ec2.send(
+      new CreateTagsCommand({ Resources: [long], Tags: [{ Key: '😀'.repeat(128), Value: 'y' }] }),
+    )
     await rejects(
-      ec2.send(new CreateTagsCommand({ Resources: [fid], Tags: [{ Key: 'k'.repeat(128), Value: 'y' }] })),
+      ec2.send(new CreateTagsCommand({ Resources: [fid], Tags: [{ Key: 'k'.repeat(129), Value: 'y' }] })),
       'InvalidParameterValue',
     )
     await rejects(

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { ApiError, type Tag } from '../control/index.ts'
+import { ApiError, type Tag } from '../../../control/index.ts'
 import { truncate, type Params } from './params.ts'
 import { codePoints, compileWildcard, hasWildcard, matchCodePoints, type Wildcard } from './wildcard.ts'
 

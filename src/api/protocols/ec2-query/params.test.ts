@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { hasCode } from '../errors.ts'
+import { hasCode } from '../../../errors.ts'
 import { Params, parseForm } from './params.ts'
 
 function params(body: string): Params {

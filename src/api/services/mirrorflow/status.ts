@@ -14,9 +14,9 @@
  *   sessions. One answer, bounded by the resource quotas.
  * @module
  */
-import { ApiError, type ControlPlane } from '../control/index.ts'
-import { VERSION } from '../version.ts'
-import type { ActionContext } from './actions.ts'
+import { ApiError, type ControlPlane } from '../../../control/index.ts'
+import { VERSION } from '../../../version.ts'
+import type { QueryContext as ActionContext } from '../../protocols/ec2-query/context.ts'
 
 /** The longest LastError kept (characters); longer ones are cut with an ellipsis. */
 export const MAX_REPORTED_ERROR = 1024

@@ -7,12 +7,12 @@
  * them as they come; their errors are EC2 errors like any other.
  * @module
  */
-import { ApiError, type RegisterInterfaceInput } from '../control/index.ts'
-import type { ActionContext } from './actions.ts'
-import type { Params } from './params.ts'
-import { instanceShape, networkInterfaceShape } from './render.ts'
-import { STATUS_ACTIONS } from './status-action.ts'
-import { toJson } from './xml.ts'
+import { ApiError, type RegisterInterfaceInput } from '../../../control/index.ts'
+import type { QueryContext as ActionContext } from '../../protocols/ec2-query/context.ts'
+import type { Params } from '../../protocols/ec2-query/params.ts'
+import { instanceShape, networkInterfaceShape } from '../ec2/shapes.ts'
+import { toJson } from '../../protocols/ec2-query/xml.ts'
+import { STATUS_ACTIONS } from './status.ts'
 
 export type AdminHandler = (ctx: ActionContext) => unknown
 

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { AgentPresence, ControlPlane, SqliteStore } from '../control/index.ts'
-import { callAction } from './client.ts'
-import { startServer, type RunningServer } from './index.ts'
-import { signRequest } from './sigv4.ts'
+import { AgentPresence, ControlPlane, SqliteStore } from '../../../control/index.ts'
+import { callAction } from '../../client.ts'
+import { startServer, type RunningServer } from '../../index.ts'
+import { signRequest } from '../../auth/sigv4.ts'
 
 test('AgentPresence: running within the timeout, stopped after, a waiting poll keeps it running', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mf-presence-'))

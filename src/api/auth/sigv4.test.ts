@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { createHash, createHmac } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { SignatureV4 } from '@smithy/signature-v4'
-import { hasCode } from '../errors.ts'
+import { hasCode } from '../../errors.ts'
 import { signRequest, verifySigV4, type SignedRequest } from './sigv4.ts'
 
 /** crypto in the shape @smithy/signature-v4 wants. */

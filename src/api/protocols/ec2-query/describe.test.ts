@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ApiError } from '../control/index.ts'
+import { ApiError } from '../../../control/index.ts'
 import { byIds, compileFilters, page, readFilters, readPaging } from './describe.ts'
 import { Params, parseForm } from './params.ts'
 

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { callAction } from './client.ts'
-import { startServer, type RunningServer } from './index.ts'
-import { signRequest } from './sigv4.ts'
+import { callAction } from '../../client.ts'
+import { startServer, type RunningServer } from '../../index.ts'
+import { signRequest } from '../../auth/sigv4.ts'
 
 describe('desired state over HTTP (long polling)', () => {
   let srv: RunningServer

@@ -16,7 +16,7 @@
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { ApiError } from '../control/index.ts'
+import { ApiError } from '../../control/index.ts'
 
 /** What verification needs to know about a request. */
 export interface SignedRequest {
@@ -31,7 +31,8 @@ export interface SignedRequest {
 }
 
 export interface VerifyOptions {
-  service: string
+  /** The signing service(s) the server answers (the credential scope must name one). */
+  service: string | readonly string[]
   regions: readonly string[]
   secretOf: (accessKeyId: string) => string | undefined
   now?: number
@@ -307,10 +308,11 @@ export function preauthenticate(req: RequestHead, opts: VerifyOptions): PendingA
       `Date in Credential scope does not match YYYYMMDD from X-Amz-Date.`,
     )
   }
-  if (p.service !== opts.service) {
+  const services = typeof opts.service === 'string' ? [opts.service] : opts.service
+  if (!services.includes(p.service)) {
     throw new ApiError(
       'SignatureDoesNotMatch',
-      `Credential should be scoped to correct service: '${opts.service}'.`,
+      `Credential should be scoped to correct service: '${services.join("' or '")}'.`,
     )
   }
   if (!opts.regions.includes(p.region)) {

@@ -7,7 +7,7 @@
  * once per event-loop turn after any mutation — or after S seconds with the same state.
  * @module
  */
-import { desiredState, type ControlPlane, type DesiredState } from '../control/index.ts'
+import { desiredState, type ControlPlane, type DesiredState } from '../../../control/index.ts'
 
 export type VersionedState = DesiredState & { version: number }
 

@@ -6,7 +6,7 @@
  * so a typo never passes silently.
  * @module
  */
-import { ApiError } from '../control/index.ts'
+import { ApiError } from '../../../control/index.ts'
 
 /** Characters XML 1.0 cannot carry (even escaped): such values are refused at the door. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point

@@ -16,9 +16,9 @@ import type {
   TrafficMirrorSession,
   TrafficMirrorTarget,
   Vpc,
-} from '../control/index.ts'
-import { deliveryOf } from '../control/index.ts'
-import { L, type Node } from './xml.ts'
+} from '../../../control/index.ts'
+import { deliveryOf } from '../../../control/index.ts'
+import { L, type Node } from '../../protocols/ec2-query/xml.ts'
 
 /** `tagSet` / `Tags` (JSON name varies: NetworkInterface uses `TagSet`). */
 export function tagSet(tags: readonly Tag[], jsonName = 'Tags'): Node {

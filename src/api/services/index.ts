@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The services the server answers, each as a {@link ServiceEndpoint}: today EC2 (with mirrorflow's
+ * own actions on the same endpoint), signed for `ec2`, in the EC2 Query protocol. A new service
+ * (IAM, CloudWatch Logs, GuardDuty, CloudTrail) is a folder here with its actions, and one line
+ * below building its endpoint with its protocol's codec.
+ * @module
+ */
+import type { ControlPlane } from '../../control/index.ts'
+import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
+import type { ServiceEndpoint } from '../protocols/index.ts'
+import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
+import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+
+/** What the services need from the server. */
+export interface ServiceDeps {
+  cp: ControlPlane
+  watch: DesiredStateWatch
+}
+
+/** Every service endpoint, keyed by signing name. */
+export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
+  return [
+    ec2QueryEndpoint(deps.cp, {
+      signingName: 'ec2',
+      version: EC2_API_VERSION,
+      serviceName: 'AmazonEC2',
+      actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)]),
+    }),
+  ]
+}
