@@ -21,3 +21,26 @@ export class AgentDestinationError extends MirrorflowError {
 export class AgentWriteError extends MirrorflowError {
   readonly code = 'MF_AGENT_WRITE'
 }
+
+/**
+ * The agent's state file (`DATA_DIR/agent-state.json`) exists but cannot be read or is not what the
+ * agent wrote. The agent stops rather than register a new instance in its place (which would leave the
+ * old one's sessions and flow logs orphaned): fix or remove the file, or pass `--instance-id`.
+ */
+export class AgentStateError extends MirrorflowError {
+  readonly code = 'MF_AGENT_STATE'
+  readonly file: string
+  constructor(message: string, file: string, options?: ErrorOptions) {
+    super(message, options)
+    this.file = file
+  }
+}
+
+/**
+ * The agent lacks the privileges its job needs (root, or CAP_NET_ADMIN + CAP_NET_RAW: capture and
+ * datapath), at start or later (a capture or the datapath refused with "Operation not permitted").
+ * The agent exits non-zero.
+ */
+export class AgentPrivilegeError extends MirrorflowError {
+  readonly code = 'MF_AGENT_PRIVILEGE'
+}

@@ -15,7 +15,14 @@
  * destinations (to local directories or an S3-compatible endpoint).
  * @module
  */
-export { Agent, defaultAgentConfig, defaultHostname, type AgentConfig, type AgentStatus } from './agent.ts'
+export {
+  Agent,
+  defaultAgentConfig,
+  defaultHostname,
+  type AgentConfig,
+  type AgentDeps,
+  type AgentStatus,
+} from './agent.ts'
 export {
   agentCaptureOptions,
   CAPTURE_SNAPLEN,
@@ -34,7 +41,11 @@ export {
   type VersionedDesiredState,
 } from './client.ts'
 export { localInterfaceOf, toMirrorState } from './desired.ts'
-export { AgentDestinationError, AgentServerError } from './errors.ts'
+export { AgentDestinationError, AgentPrivilegeError, AgentServerError, AgentStateError } from './errors.ts'
+export { planCaptures, planFlowLogs, type PlannedCapture, type PlannedFlowLog } from './flowlog-plan.ts'
+export { Health, isPrivilegeError } from './health.ts'
+export { DesiredStatePoller, type PollerHooks } from './poller.ts'
+export { readAgentState, Registrar, writeAgentState } from './registration.ts'
 export { FlowLogRunner } from './flowlog-runner.ts'
 export { inventoryKey, parseIpAddr, readInventory, readLinkNames, type HostInterface } from './inventory.ts'
 export { createAgentMetrics, type MirrorCounterRow } from './metrics.ts'

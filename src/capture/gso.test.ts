@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // test-group: namespace
+// test-group: namespace
 // GSO-exact capture (issue: live flow logs undercounted under GRO/GSO/TSO). iperf3 runs from namespace
 // A through a router namespace R to B, with the veth offloads on as the kernel sets them (TSO/GSO on:
 // A's interface carries 64 KiB super-frames). R's link to B has gso_max_segs 1, so R segments in

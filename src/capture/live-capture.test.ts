@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // test-group: namespace
+// test-group: namespace
 // The live frame source: start/ready, failure reporting when the capture process dies, stop delivering
 // what was seen, and the start-up errors. Uses real tcpdump on a veth pair in a namespace of its own.
 import assert from 'node:assert/strict'

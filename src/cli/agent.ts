@@ -4,6 +4,9 @@
  * `ip netns exec NS mirrorflow agent …`) and makes its mirroring and flow logs match the server's
  * desired state until SIGINT/SIGTERM (or `--duration`). Credentials are found as the AWS CLI finds
  * them (environment, shared credentials file, `--profile`), or in `--credentials-file`.
+ * Logs go to stderr as JSON lines (pino; each state change once); the final status to stdout. Exit
+ * status: 0 after a signal or `--duration`, 1 when it cannot do its job (not root, lost privileges, a
+ * damaged state file, the server refusing registration), 2 for usage errors.
  * @module
  */
 import type { Command } from 'commander'
@@ -59,6 +62,7 @@ export function registerAgent(program: Command): void {
       // Loaded here so that other subcommands do not pay for them.
       const { resolveCredentials } = await import('../api/index.ts')
       const { Agent, defaultAgentConfig } = await import('../agent/index.ts')
+      const { createLogger, installFatalHandlers, parseHostPort } = await import('../runtime/index.ts')
       if (!['auto', 'nftables', 'userspace'].includes(o.datapath))
         throw new UsageError(`--datapath must be auto, nftables or userspace`)
       const env = { ...process.env }
@@ -86,18 +90,26 @@ export function registerAgent(program: Command): void {
       cfg.inventoryIntervalMs = Number(o.inventoryInterval) * 1000
       if (!(cfg.inventoryIntervalMs >= 100))
         throw new UsageError('--inventory-interval must be at least 0.1 s')
-      const agent = new Agent(cfg)
+      if (cfg.metricsListen !== null) {
+        try {
+          parseHostPort(cfg.metricsListen, '--metrics')
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+      }
+      const log = createLogger('agent')
+      installFatalHandlers(log)
+      const agent = new Agent(cfg, { log })
       await agent.start()
-      const st = agent.status()
-      process.stderr.write(
-        `mirrorflow agent: registered ${st.instanceId} (${cfg.hostname}) with ${st.interfaces.length} interface(s) at ${o.server}\n`,
-      )
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
-        if (o.duration !== undefined) setTimeout(resolve, Number(o.duration) * 1000)
+      // Until a signal, --duration, or the agent can no longer do its job (exit 1).
+      const fatal = await new Promise<Error | null>((resolve) => {
+        process.once('SIGINT', () => resolve(null))
+        process.once('SIGTERM', () => resolve(null))
+        if (o.duration !== undefined) setTimeout(() => resolve(null), Number(o.duration) * 1000)
+        void agent.fatal.then(resolve)
       })
       const final = await agent.stop()
+      if (fatal !== null) process.exitCode = 1
       process.stdout.write(JSON.stringify(final, null, 2) + '\n')
     })
 }

@@ -111,6 +111,7 @@ export function targetConfigFromOptions(o: TargetOptions): TargetConfig {
   }
   cfg.forwardTo = o.forwardTo ?? null
   cfg.metricsListen = o.metrics ?? null
+
   if (o.statusFile !== undefined) cfg.statusFile = o.statusFile
   cfg.flowLogs.enabled = o.flowLogs
   if (o.flowLogsDir !== undefined) cfg.flowLogs.dir = o.flowLogsDir
@@ -152,8 +153,8 @@ export function registerTarget(program: Command): void {
     .option('--pcap-max-total-files <n>', "all sessions' pcap files together: at most this many", '10000')
     .option(
       '--pcap-reorder-ms <ms>',
-      'hold frames this long to write each pcap in time order (0: off)',
-      '200',
+      'hold frames this long to write each pcap in time order (0: only what arrives together)',
+      '20',
     )
     .option(
       '--max-sessions <n>',
@@ -181,7 +182,7 @@ export function registerTarget(program: Command): void {
       '--forward-to <if>',
       'also send the inner frames on this interface (if missing: a veth pair IF/IFp is created)',
     )
-    .option('--metrics <addr:port>', 'serve Prometheus /metrics and /status here')
+    .option('--metrics <[addr:]port>', 'serve Prometheus /metrics and /status here (a bare port: loopback)')
     .option('--status-file <file>', 'status JSON file (default DATA_DIR/status.json)')
     .option('--no-flow-logs', 'do not produce flow logs from the inner packets')
     .option('--flow-logs-dir <dir>', 'root of the S3-layout flow-log directory (default DATA_DIR/flowlogs)')
@@ -196,17 +197,22 @@ export function registerTarget(program: Command): void {
       const cfg = targetConfigFromOptions(o)
       const { MirrorTarget, TargetFlowLogSink } = await import('../mirror-target/index.ts')
       const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
-      const { destination, pino } = await import('pino')
-      // One JSON line per state change on stderr (stdout keeps the final status).
-      const log = pino(
-        {
-          name: 'target',
-          level: process.env.MF_LOG_LEVEL ?? 'info',
-          base: { pid: process.pid },
-          timestamp: pino.stdTimeFunctions.isoTime,
-        },
-        destination({ fd: 2, sync: true }),
-      )
+      const {
+        createLogger,
+        installFatalHandlers,
+        parseHostPort: parseListen,
+      } = await import('../runtime/index.ts')
+      if (o.metrics !== undefined) {
+        try {
+          parseListen(o.metrics, '--metrics')
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+      }
+      // One JSON line per state change on stderr (stdout keeps the final status); a fault nobody
+      // handled is logged as fatal and ends the process with status 1.
+      const log = createLogger('target')
+      installFatalHandlers(log)
       let target: Awaited<ReturnType<typeof MirrorTarget.start>>
       try {
         try {

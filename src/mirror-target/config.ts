@@ -4,7 +4,7 @@
  * rings grow. `defaultTargetConfig()` is what "embedded defaults" means for `mirrorflow target`.
  * @module
  */
-import { isIP } from 'node:net'
+import { parseHostPort as parseListen } from '../runtime/index.ts'
 import { parseAllowSources } from './allow-list.ts'
 import { TargetConfigError } from './errors.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
@@ -121,7 +121,7 @@ export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig
       snaplen: 65535,
       maxTotalBytes: 8 * 1024 * 1024 * 1024,
       maxTotalFiles: 10000,
-      reorderMs: 200,
+      reorderMs: 20,
       stagingBytes: 32 * 1024 * 1024,
     },
     limits: {
@@ -148,17 +148,17 @@ export function defaultTargetConfig(dataDir = 'mirrorflow-target'): TargetConfig
   }
 }
 
-/** Splits `ADDR:PORT` (IPv6 as `[ADDR]:PORT`); throws TargetConfigError on anything else. */
+/**
+ * Splits `ADDR:PORT` (IPv6 as `[ADDR]:PORT`) with the processes' one parser (src/runtime); the VXLAN
+ * listen address must name its address. Throws TargetConfigError on anything else.
+ */
 export function parseHostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
-  if (!m) throw new TargetConfigError(`${what}: expected ADDR:PORT, got '${s}'`)
-  const host = m[1] as string
-  const port = Number(m[2])
-  if (isIP(host) === 0 && host !== 'localhost')
-    throw new TargetConfigError(`${what}: '${host}' is not an IP address`)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new TargetConfigError(`${what}: bad port ${m[2]}`)
-  return { host, port }
+  if (/^\d+$/.test(s)) throw new TargetConfigError(`${what}: expected ADDR:PORT, got '${s}'`)
+  try {
+    return parseListen(s, what)
+  } catch (err) {
+    throw new TargetConfigError((err as Error).message, { cause: err })
+  }
 }
 
 /** Checks a configuration; throws TargetConfigError naming the first bad field. */

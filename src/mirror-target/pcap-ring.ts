@@ -52,6 +52,10 @@ export class PcapRing implements FileOwner {
   writeErrors = 0
   private outUsed = 0
   private outRecords = 0
+  /** A run of records contiguous in the arena, written with one call (`runEnd === runStart`: none). */
+  private runStart = 0
+  private runEnd = 0
+  private runRecords = 0
 
   constructor(disk: PcapDisk, name: string, cfg: PcapRingConfig) {
     this.disk = disk
@@ -105,12 +109,13 @@ export class PcapRing implements FileOwner {
         view.setUint32(off + 4, this.lastUs - sec * 1e6, true)
         this.late++
       } else this.lastUs = us
-      const pending = (this.cur?.bytes ?? 0) + this.outUsed
+      const pending = (this.cur?.bytes ?? 0) + this.outUsed + (this.runEnd - this.runStart)
       if (
         this.cur === null ||
         pending >= this.cfg.maxFileBytes ||
         sec - this.curStartSec >= this.cfg.maxFileSeconds
       ) {
+        this.flushRun(arena)
         this.drain()
         if (!this.rotate(sec)) {
           failedOpen = true
@@ -122,14 +127,46 @@ export class PcapRing implements FileOwner {
         this.lost++
         continue
       }
-      if (this.outUsed + len > OUT.length) this.drain()
-      OUT.set(arena.subarray(off, off + len), this.outUsed)
-      this.outUsed += len
-      this.outRecords++
+      // Records that follow each other in the arena are written straight from it, in one call.
+      if (this.runEnd > this.runStart && off === this.runEnd) {
+        this.runEnd += len
+        this.runRecords++
+        continue
+      }
+      this.flushRun(arena)
+      this.drain() // a new file's header goes first
+      this.runStart = off
+      this.runEnd = off + len
+      this.runRecords = 1
     }
+    this.flushRun(arena)
     this.drain()
     if (this.fd >= 0) this.disk.touch(this)
     return this.lost - lostBefore
+  }
+
+  /** Writes the pending run of records straight from the arena; on failure they are lost and counted. */
+  private flushRun(arena: Uint8Array): void {
+    const start = this.runStart
+    const end = this.runEnd
+    const records = this.runRecords
+    this.runStart = 0
+    this.runEnd = 0
+    this.runRecords = 0
+    if (end === start) return
+    if (this.fd < 0 || this.cur === null) {
+      this.lost += records
+      return
+    }
+    let off = start
+    try {
+      while (off < end) off += writeSync(this.fd, arena, off, end - off)
+    } catch (err) {
+      this.writeErrors++
+      this.lost += records
+      this.disk.fail(err, `cannot write ${this.cur.path}`)
+    }
+    this.disk.grew(this.cur, off - start)
   }
 
   /** Hands OUT to the file; on failure its records are lost and counted. */

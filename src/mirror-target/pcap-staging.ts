@@ -24,6 +24,10 @@ import type { PcapRing } from './pcap-ring.ts'
 const RECORD_HEADER = 16
 /** Smallest record (header + 14-byte Ethernet header), for the index capacity. */
 const MIN_RECORD = 32
+/** Bytes received between two flushes before one is made without waiting for the timer. */
+const FLUSH_BYTES = 1 << 20
+/** Free bytes at the arena's start that make the next record go there (see `place`). */
+const WRAP_AT = 2 << 20
 
 /** What the staging needs of its owner. */
 export interface RingLookup {
@@ -33,12 +37,12 @@ export interface RingLookup {
    * Optional: keep the records of the session in `slot` for a later flush (a pair seen once, too
    * young to be worth a file yet). Not asked when everything must go (stop, full arena).
    */
-  hold?(slot: number, generation: number): boolean
+  hold?: ((slot: number, generation: number) => boolean) | undefined
   /**
    * Optional: the frames of the session in `slot` just written, in time order, as a batch over the
    * arena (valid during the call; frames cut to the snaplen, `origLens` the wire lengths).
    */
-  frames?(slot: number, batch: FrameBatch): void
+  frames?: ((slot: number, batch: FrameBatch) => void) | undefined
 }
 
 export class PcapStaging {
@@ -77,6 +81,7 @@ export class PcapStaging {
   /** The frames of one session, over the arena, for `RingLookup.frames`. */
   private readonly batch: FrameBatch
   private newestUs = 0
+  private bytesSinceFlush = 0
   private addedSinceFlush = 0
 
   readonly snaplen: number
@@ -130,8 +135,15 @@ export class PcapStaging {
     if (incl > this.snaplen) incl = this.snaplen
     if (origLen < end - start) origLen = end - start
     const need = RECORD_HEADER + incl
-    if (this.used + need > this.arena.length || this.count === this.cap) this.makeRoom(need)
-    const o = this.used
+    let o = this.place(need)
+    if (o < 0) {
+      this.makeRoom()
+      o = this.place(need)
+      if (o < 0) {
+        this.flush(Number.POSITIVE_INFINITY, false)
+        o = this.place(need)
+      }
+    }
     const v = this.view
     const usec = Math.floor(tsNsec / 1000)
     v.setUint32(o, tsSec >>> 0, true)
@@ -149,6 +161,15 @@ export class PcapStaging {
     if (us > this.newestUs) this.newestUs = us
     this.used = o + need
     this.addedSinceFlush++
+    this.bytesSinceFlush += need
+  }
+
+  /**
+   * After each received batch: once 1 MiB has come in since the last flush, writes what the window
+   * has passed, so that frames go out while their bytes are still warm in the CPU caches.
+   */
+  afterBatch(): void {
+    if (this.bytesSinceFlush >= FLUSH_BYTES) this.flush(this.newestUs - this.windowUs)
   }
 
   /** Called every ~100 ms: writes what the reorder window has passed (everything when idle). */
@@ -164,18 +185,40 @@ export class PcapStaging {
     this.flush(Number.POSITIVE_INFINITY, false)
   }
 
-  private makeRoom(need: number): void {
+  /**
+   * Where a record of `need` bytes goes, or -1 if there is no room. The arena is circular: records
+   * are appended at `used`, the oldest record kept (in arrival order) bounds the free space, and a
+   * record that does not fit before the end goes to the start. Kept records are never moved.
+   */
+  private place(need: number): number {
+    if (this.count === 0) {
+      this.used = 0
+      return need <= this.arena.length ? 0 : -1
+    }
+    if (this.count === this.cap) return -1
+    const head = this.used
+    const tail = this.offs[0] as number
+    if (head > tail) {
+      // Back to the start as soon as there is room there: the bytes in use stay few and warm in the
+      // CPU caches instead of sweeping the whole arena.
+      if (tail >= WRAP_AT && need < tail) return 0
+      if (head + need <= this.arena.length) return head
+      return need < tail ? 0 : -1
+    }
+    return head + need < tail ? head : -1
+  }
+
+  private makeRoom(): void {
     this.forcedFlushes++
     // The older half (by arrival) goes out: cut at the time of the record in the middle.
     const mid = this.ts[this.count >> 1] as number
     this.flush(this.windowUs === 0 ? Number.POSITIVE_INFINITY : mid)
-    if (this.used + need > this.arena.length || this.count === this.cap)
-      this.flush(Number.POSITIVE_INFINITY, false)
   }
 
   /** Writes the records with time ≤ `cutoffUs`, each session's in time order; keeps the rest. */
   private flush(cutoffUs: number, holding = true): void {
     const n = this.count
+    this.bytesSinceFlush = 0
     if (n === 0) return
     const keep = this.keep
     const hold = holding ? this.rings.hold : undefined
@@ -241,26 +284,21 @@ export class PcapStaging {
       this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, m)
       this.handOver(s, order, m)
     }
-    // 3. Keep the records the window has not passed, moved to the front in arrival order.
+    // 3. Keep the records the window has not passed, in arrival order; their bytes stay where they are
+    // (the arena is circular), so a record is copied in once and written once.
     if (kept === 0) {
       this.count = 0
       this.used = 0
       return
     }
-    let at = 0
     let j = 0
-    const arena = this.arena
     for (let i = 0; i < n; i++) {
       if (keep[i] === 0) continue
-      const o = this.offs[i] as number
-      const len = this.lens[i] as number
-      if (o !== at) arena.copyWithin(at, o, o + len)
-      this.offs2[j] = at
-      this.lens2[j] = len
+      this.offs2[j] = this.offs[i] as number
+      this.lens2[j] = this.lens[i] as number
       this.slots2[j] = slots[i] as number
       this.gens2[j] = this.gens[i] as number
       this.ts2[j] = ts[i] as number
-      at += len
       j++
     }
     ;[this.offs, this.offs2] = [this.offs2, this.offs]
@@ -269,7 +307,6 @@ export class PcapStaging {
     ;[this.gens, this.gens2] = [this.gens2, this.gens]
     ;[this.ts, this.ts2] = [this.ts2, this.ts]
     this.count = j
-    this.used = at
   }
 
   /** A slot whose records belong to two generations (evicted and new): write the current one's. */

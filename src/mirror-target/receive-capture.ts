@@ -15,7 +15,9 @@ import {
   PacketMeta,
   type FrameBatch,
 } from '../packet/index.ts'
-import { captureFilter, interfaceOf, TcpdumpCapture } from './capture.ts'
+import { defaultCaptureOptions, LiveCapture, SNAPLEN_WHOLE } from '../capture/index.ts'
+import { captureFilter, interfaceOf } from './capture.ts'
+import { TargetCaptureError } from './errors.ts'
 import { Ipv6SourceName } from './ingest.ts'
 import { Ipv4Reassembler } from './reassembly.ts'
 import type { CopyBatcher, IngestFn } from './receive-socket.ts'
@@ -58,7 +60,7 @@ export class CaptureReceiver {
   ignored = 0
   /** How often tcpdump ended on its own and was started again. */
   restarts = 0
-  private capture: TcpdumpCapture | null = null
+  private capture: LiveCapture | null = null
   /** Kernel drops of the captures that ended before the current one. */
   private dropsBase = 0
   private readonly reassembler: Ipv4Reassembler
@@ -82,18 +84,24 @@ export class CaptureReceiver {
     this.reassembler = new Ipv4Reassembler(o.port)
   }
 
-  /** Starts tcpdump; throws TargetCaptureError if it cannot. */
+  /** Starts the capture (`LiveCapture`: tcpdump); throws TargetCaptureError if it cannot. */
   async start(): Promise<void> {
     const o = this.o
-    this.capture = await TcpdumpCapture.start(
-      {
-        iface: o.iface ?? interfaceOf(o.host),
-        filter: captureFilter(o.host, o.port),
-        bufferKiB: o.bufferKiB,
-      },
-      (batch) => this.onCaptured(batch),
-      (err) => this.onFailure(err),
-    )
+    const opts = {
+      ...defaultCaptureOptions(o.iface ?? interfaceOf(o.host), captureFilter(o.host, o.port)),
+      direction: 'in' as const,
+      snaplen: SNAPLEN_WHOLE,
+      bufferKiB: o.bufferKiB,
+    }
+    try {
+      this.capture = await LiveCapture.start(
+        opts,
+        (batch) => this.onCaptured(batch),
+        (err) => this.onFailure(err),
+      )
+    } catch (err) {
+      throw new TargetCaptureError((err as Error).message, { cause: err })
+    }
   }
 
   /**
@@ -103,7 +111,7 @@ export class CaptureReceiver {
   private onFailure(err: Error): void {
     if (this.stopped) return
     this.restarts++
-    if (this.capture !== null) this.dropsBase += this.capture.kernelDrops
+    if (this.capture !== null) this.dropsBase += this.capture.stats.kernelDrops
     this.capture = null
     const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, this.restarts - 1))
     this.o.onState('failed', `${err.message}; capturing again in ${delay / 1000} s`)
@@ -190,7 +198,7 @@ export class CaptureReceiver {
 
   /** Kernel drops of every capture so far. */
   get kernelDrops(): number {
-    return this.dropsBase + (this.capture?.kernelDrops ?? 0)
+    return this.dropsBase + (this.capture?.stats.kernelDrops ?? 0)
   }
 
   /** Fragmented VXLAN datagrams given up; expires those older than the reassembly timeout. */
@@ -204,12 +212,12 @@ export class CaptureReceiver {
     const c = this.capture
     if (c === null) return null
     return {
-      interface: c.spec.iface,
-      filter: c.spec.filter,
+      interface: c.options.iface,
+      filter: c.options.filter,
       linkType: c.linkType,
-      bufferKiB: c.spec.bufferKiB,
-      captured: c.captured,
-      kernelDrops: c.kernelDrops,
+      bufferKiB: c.options.bufferKiB,
+      captured: c.stats.captured,
+      kernelDrops: c.stats.kernelDrops,
       fragmentsReassembled: this.reassembler.reassembled,
       ignored: this.ignored,
       restarts: this.restarts,

@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The target's process concerns: the log of its state changes (each change logged once, `lastError`
- * kept while a failure lasts and cleared when it is over), the /metrics + /status listener, and the
- * status file.
+ * The target's conditions: each change logged once (the runtime's `StateLog`), `state` and
+ * `lastError` kept while a failure lasts and cleared when it is over.
  * @module
  */
-import { renameSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { Registry } from 'prom-client'
-import { parseHostPort } from './config.ts'
-import { TargetBindError } from './errors.ts'
+import { StateLog, type Logger } from '../runtime/index.ts'
 
-/** A structured logger (pino's signature: fields first, then the message). */
+/** A structured logger (pino's signature: fields first, then the message; a pino `Logger` is one). */
 export interface TargetLog {
   info(fields: Record<string, unknown>, msg: string): void
   warn(fields: Record<string, unknown>, msg: string): void
@@ -52,9 +47,11 @@ export class TargetEvents {
   lastError: string | null = null
 
   private readonly log: TargetLog | undefined
+  private readonly changes: StateLog | null
 
   constructor(log: TargetLog | undefined) {
     this.log = log
+    this.changes = log === undefined ? null : new StateLog(log as unknown as Logger)
   }
 
   get state(): 'running' | 'degraded' {
@@ -73,14 +70,16 @@ export class TargetEvents {
   ): void {
     const last = this.cond.get(key)
     if (last !== undefined && last.state === state) {
-      if (error !== null) last.error = error
+      if (error !== null) {
+        last.error = error
+        this.lastError = error
+      }
       return
     }
     this.cond.set(key, { state, error })
     if (error !== null) this.lastError = error
     else if (this.state === 'running') this.lastError = null
-    if (last === undefined && state === 'ok') return
-    this.log?.[level]({ ...fields, condition: key, state }, msg)
+    this.changes?.set(key, state, level, msg, { ...fields, condition: key })
   }
 
   capture(state: 'running' | 'failed', message: string): void {
@@ -137,6 +136,7 @@ export class TargetEvents {
     if (fileErrors > this.prev.fileErrors) {
       const msg = `pcap files: ${this.fileMessage || 'file operations fail'} (frames are lost; counted in drops.pcap_write)`
       this.set('pcap-files', 'failed', 'error', msg, msg, {
+        code: 'MF_TARGET_WRITE',
         fileErrors: { ...t.disk.errors },
         lost: t.drops.pcap_write,
       })
@@ -157,74 +157,5 @@ export class TargetEvents {
 
   stopped(): void {
     this.log?.info({ condition: 'target', state: 'stopped' }, 'stopped')
-  }
-}
-
-/** Writes the status atomically (temporary file + rename); returns the error, or null. */
-export function writeStatusFile(path: string, status: unknown): string | null {
-  const tmp = `${path}.tmp`
-  try {
-    writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n')
-    renameSync(tmp, path)
-    return null
-  } catch (err) {
-    return (err as Error).message
-  }
-}
-
-/** The /metrics + /status listener. */
-export class StatusHttp {
-  private server: Server | null = null
-  port = 0
-
-  private readonly registry: Registry
-  private readonly status: () => unknown
-
-  constructor(registry: Registry, status: () => unknown) {
-    this.registry = registry
-    this.status = status
-  }
-
-  listen(spec: string): Promise<void> {
-    const { host, port } = parseHostPort(spec, '--metrics')
-    const server = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        this.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': this.registry.contentType })
-            res.end(text)
-          },
-          (err: unknown) => {
-            res.writeHead(500)
-            res.end(String(err))
-          },
-        )
-      } else if (req.url === '/status') {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(this.status(), null, 2))
-      } else {
-        res.writeHead(404)
-        res.end('not found: try /metrics or /status\n')
-      }
-    })
-    // Out of descriptors while accepting (EMFILE) is reported here: not fatal to the target.
-    server.on('error', () => {})
-    this.server = server
-    return new Promise((resolvePromise, reject) => {
-      server.once('error', (err) => reject(new TargetBindError(`cannot listen on ${spec}: ${err.message}`)))
-      server.listen(port, host, () => {
-        const a = server.address()
-        if (a !== null && typeof a === 'object') this.port = a.port
-        resolvePromise()
-      })
-    })
-  }
-
-  async close(): Promise<void> {
-    const h = this.server
-    this.server = null
-    if (h === null) return
-    h.closeAllConnections()
-    await new Promise<void>((r) => h.close(() => r()))
   }
 }

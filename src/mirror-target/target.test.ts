@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { LinkType, newFrameBatch, readCapture, type FrameBatch } from '../packet/index.ts'
 import { defaultTargetConfig, parseHostPort, validateTargetConfig } from './config.ts'
 import { MirrorTarget, type TargetStatus } from './target.ts'
+import { REPO_ROOT } from '../../test/helpers/shared.ts'
 
 /** A VXLAN payload: 8-byte header (flags, VNI) + an Ethernet frame of `len` bytes tagged with `tag`. */
 function vxlan(vni: number, len: number, tag: number, flags = 0x08): Buffer {
@@ -181,7 +182,15 @@ describe('MirrorTarget, receive capture: a capture that dies', () => {
     cfg.receive = 'capture'
     cfg.listenHost = '127.0.0.1'
     cfg.listenPort = 0
-    const t = await MirrorTarget.start(cfg)
+    const lines: Array<[string, unknown, unknown]> = []
+    const rec =
+      (level: string) =>
+      (f: Record<string, unknown>): void => {
+        lines.push([level, f.condition, f.state])
+      }
+    const t = await MirrorTarget.start(cfg, {
+      log: { info: rec('info'), warn: rec('warn'), error: rec('error') },
+    })
     try {
       const port = t.address.port
       await send(port, [vxlan(7, 60, 1)])
@@ -190,13 +199,29 @@ describe('MirrorTarget, receive capture: a capture that dies', () => {
       // Kill this target's tcpdump (its filter names the port, unique to this test).
       const killed = spawnSync('pkill', ['-KILL', '-f', `tcpdump .*udp dst port ${port}\\b`])
       assert.equal(killed.status, 0, 'found no tcpdump to kill')
-      // The status shows no capture during the 1 s back-off, then the new one with its restart count.
-      for (let i = 0; i < 500 && (t.status().capture?.restarts ?? 0) < 1; i++)
+      // While it is down (the 1 s back-off): degraded, with the reason (issue 9 item 18, target side).
+      for (let i = 0; i < 500 && t.status().state !== 'degraded'; i++)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.equal(t.status().state, 'degraded')
+      assert.equal(t.status().capture, null)
+      assert.match(t.status().lastError ?? '', /^capture on lo ended: .*capturing again in 1 s$/)
+      // Then the new capture, with its restart count.
+      for (let i = 0; i < 500 && t.status().capture?.restarts !== 1; i++)
         await new Promise((r) => setTimeout(r, 10))
       assert.equal(t.status().capture?.restarts, 1)
       await send(port, [vxlan(7, 60, 2)])
       await until(() => t.datagrams === 2)
       assert.equal(t.datagrams, 2)
+      // Recovered: lastError cleared, and each change logged once.
+      assert.equal(t.status().state, 'running')
+      assert.equal(t.status().lastError, null)
+      assert.deepEqual(
+        lines.filter((l) => l[1] === 'capture'),
+        [
+          ['error', 'capture', 'failed'],
+          ['info', 'capture', 'ok'],
+        ],
+      )
     } finally {
       await t.stop()
     }
@@ -354,5 +379,36 @@ describe('MirrorTarget: every pcap in time order (issue 9 item 13)', () => {
     } finally {
       await t.stop()
     }
+  })
+})
+
+describe('mirrorflow target: cannot do its job', () => {
+  test('exits 1 with one structured fatal line when it cannot start', () => {
+    const dir = tmp()
+    const notADir = join(dir, 'file')
+    writeFileSync(notADir, 'x')
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
+        'target',
+        '--receive',
+        'socket',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        join(notADir, 'sub'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    assert.equal(r.status, 1, r.stderr)
+    const fatal = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; name: string })
+      .filter((l) => l.level === 60)
+    assert.equal(fatal.length, 1, r.stderr)
+    assert.equal(fatal[0]!.name, 'target')
+    assert.equal(fatal[0]!.msg, 'cannot start: exiting')
   })
 })

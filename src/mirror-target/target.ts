@@ -28,7 +28,9 @@ import { CaptureReceiver } from './receive-capture.ts'
 import { CopyBatcher, readUdpSocketDrops, UdpReceiver } from './receive-socket.ts'
 import { SessionTable, type TargetSession } from './sessions.ts'
 import type { TargetStatus } from './status.ts'
-import { StatusHttp, TargetEvents, writeStatusFile, type TargetLog } from './target-runtime.ts'
+import { parseHostPort, StatusFileWriter, StatusServer } from '../runtime/index.ts'
+import { TargetBindError } from './errors.ts'
+import { TargetEvents, type TargetLog } from './target-runtime.ts'
 
 export type { TargetSession } from './sessions.ts'
 export type { TargetStatus } from './status.ts'
@@ -87,7 +89,8 @@ export class MirrorTarget {
   private capture: CaptureReceiver | null = null
   private forwarder: FrameForwarder | null = null
   private sinks: InnerFrameSink[] = []
-  private http: StatusHttp | null = null
+  private http: StatusServer | null = null
+  private statusWriter: StatusFileWriter | null = null
   private timers: NodeJS.Timeout[] = []
   private readonly startedAt = new Date()
   private readonly listeners: Array<(s: TargetSession) => void> = []
@@ -138,10 +141,13 @@ export class MirrorTarget {
             Date.now() / 1000 - s.firstSeen < config.limits.probationSeconds
           )
         },
-        frames: (slot, batch) => {
-          const s = this.table.at(slot)
-          if (s !== null) for (const sink of this.sinks) sink.onFrames(s, batch)
-        },
+        frames:
+          this.sinks.length === 0
+            ? undefined
+            : (slot, batch) => {
+                const s = this.table.at(slot)
+                if (s !== null) for (const sink of this.sinks) sink.onFrames(s, batch)
+              },
       },
     )
     this.demux = {
@@ -182,8 +188,14 @@ export class MirrorTarget {
         await t.capture.start()
       }
       if (config.metricsListen !== null) {
-        t.http = new StatusHttp(t.registry, () => t.status())
-        await t.http.listen(config.metricsListen)
+        // `--metrics PORT` is loopback: these pages need no key and describe the host's traffic.
+        const listen = parseHostPort(config.metricsListen, '--metrics')
+        t.http = new StatusServer({ listen, registry: t.registry, status: () => t.status() })
+        try {
+          await t.http.start()
+        } catch (err) {
+          throw new TargetBindError((err as Error).message, { cause: err })
+        }
       }
     } catch (err) {
       await t.stop()
@@ -203,7 +215,7 @@ export class MirrorTarget {
 
   /** The port of the /metrics listener (0 if none). */
   get metricsAddressPort(): number {
-    return this.http?.port ?? 0
+    return this.http?.address?.port ?? 0
   }
 
   /** Calls `fn` when a session (VNI, source) becomes established (see `sessions.ts`). */
@@ -280,6 +292,7 @@ export class MirrorTarget {
     }
     b.count = 0
     this.table.release()
+    this.staging.afterBatch()
   }
 
   private flushFiles(): void {
@@ -413,7 +426,10 @@ export class MirrorTarget {
   writeStatus(): void {
     const f = this.config.statusFile
     if (f === null) return
-    this.events.statusFile(writeStatusFile(f, this.status()))
+    if (this.statusWriter === null || this.statusWriter.path !== f)
+      this.statusWriter = new StatusFileWriter(f)
+    const w = this.statusWriter
+    this.events.statusFile(w.write(this.status()) ? null : w.lastError)
   }
 
   /** Stops receiving, writes everything out, closes files and sinks; returns the final status. */
@@ -426,7 +442,17 @@ export class MirrorTarget {
         await this.capture.stop()
         // Datagrams still missing fragments now never will be complete: count them lost.
         this.readDrops(Number.POSITIVE_INFINITY)
-      } else this.readDrops(Date.now() / 1000)
+      } else {
+        // Socket mode: what the kernel already queued for us is read before the socket closes (a
+        // datagram still queued at close would be lost and counted nowhere): until nothing came
+        // for 100 ms, at most 2 s.
+        let last = -1
+        for (let waited = 0; waited < 2000 && this.datagrams !== last; waited += 100) {
+          last = this.datagrams
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        this.readDrops(Date.now() / 1000)
+      }
       await this.udp.close()
       this.batcher.flush()
       this.staging.flushAll()
@@ -435,7 +461,7 @@ export class MirrorTarget {
       if (this.forwarder !== null) await this.forwarder.close()
       this.updateDrops()
       if (this.http !== null) {
-        await this.http.close()
+        await this.http.stop()
         this.http = null
       }
       this.writeStatus()

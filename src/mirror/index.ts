@@ -50,7 +50,14 @@ export {
   type Datapath,
   type DatapathType,
 } from './datapath/datapath.ts'
-export { NftablesDatapath, probeNetdevEgress, type NftablesDatapathOptions } from './datapath/nftables.ts'
+export {
+  isEgressUnsupportedError,
+  isMissingTableError,
+  NftablesDatapath,
+  probeNetdevEgress,
+  removeKernelLeftovers,
+  type NftablesDatapathOptions,
+} from './datapath/nftables.ts'
 export {
   UserspaceDatapath,
   type UserspaceDatapathOptions,

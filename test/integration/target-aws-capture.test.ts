@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { Lab, nsArgv, uniquePrefix } from '../../src/lab/netns.ts'
+import { DEFAULT_ACCOUNT_ID } from '../../src/flowlogs/index.ts'
 import { readCapture } from '../../src/packet/index.ts'
 import { REPO_ROOT, sharedData } from '../helpers/shared.ts'
 
@@ -211,7 +212,7 @@ for (const mode of ['socket', 'capture'] as const)
         assert.match(
           f.slice(dir.length),
           new RegExp(
-            `^/flowlogs/AWSLogs/000000000000/vpcflowlogs/us-east-1/\\d{4}/\\d{2}/\\d{2}/000000000000_vpcflowlogs_us-east-1_${fl.flowLogId}_\\d{8}T\\d{4}Z_[0-9a-f]{8}\\.log\\.gz$`,
+            `^/flowlogs/AWSLogs/${DEFAULT_ACCOUNT_ID}/vpcflowlogs/us-east-1/\\d{4}/\\d{2}/\\d{2}/${DEFAULT_ACCOUNT_ID}_vpcflowlogs_us-east-1_${fl.flowLogId}_\\d{8}T\\d{4}Z_[0-9a-f]{8}\\.log\\.gz$`,
           ),
         )
         const lines = gunzipSync(readFileSync(f)).toString('utf8').trim().split('\n')

@@ -27,6 +27,12 @@ export interface Datapath {
   readonly kind: string
   apply(state: MirrorState): Promise<ApplyResult>
   remove(): Promise<void>
+  /**
+   * Removes what a crashed predecessor left on the host that this instance does not manage (kernel
+   * path: our table and vxlan devices by their reserved names). For a start whose state has no
+   * session for this datapath. Throws `DatapathError` when the host cannot be asked or changed.
+   */
+  removeLeftovers(): Promise<{ table: boolean; devices: string[] }>
 }
 
 /** Kernel path where possible, user space for sources with a truncating session. */
@@ -71,6 +77,10 @@ export class AutoDatapath implements Datapath {
   async remove(): Promise<void> {
     await this.userspace.remove()
     await this.kernel.remove()
+  }
+
+  async removeLeftovers(): Promise<{ table: boolean; devices: string[] }> {
+    return await this.kernel.removeLeftovers()
   }
 }
 

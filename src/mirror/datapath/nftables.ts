@@ -42,14 +42,26 @@ async function listDevices(netns: string | undefined, prefix: string): Promise<S
   return new Set(links.map((l) => l.ifname).filter((n) => n.startsWith(prefix)))
 }
 
-/** The hash in our table's comment, or null when the table does not exist. */
+/**
+ * Whether a failed `nft list table` says the table does not exist (nft: "Error: No such file or
+ * directory"). Anything else — nft missing, not root, a broken kernel — is a fault, not an answer.
+ */
+export function isMissingTableError(err: unknown): boolean {
+  return err instanceof Error && /Error: No such file or directory/.test(err.message)
+}
+
+/**
+ * The hash in our table's comment, or null when the table does not exist. Throws `DatapathError`
+ * when nft fails for any other reason: "cannot ask" must never read as "no table".
+ */
 async function currentHash(netns: string | undefined, table: string): Promise<string | null> {
   let out: string
   try {
     // Text, not `-j`: nft 1.0.6's JSON output leaves table comments out.
     out = await sh(inNetns(netns, ['nft', 'list', 'table', 'netdev', table]))
-  } catch {
-    return null
+  } catch (err) {
+    if (isMissingTableError(err)) return null
+    throw err
   }
   return /comment "mirrorflow:([0-9a-f]+)"/.exec(out)?.[1] ?? ''
 }
@@ -156,6 +168,10 @@ export class NftablesDatapath implements Datapath {
     return changed
   }
 
+  async removeLeftovers(): Promise<{ table: boolean; devices: string[] }> {
+    return await removeKernelLeftovers(this.naming)
+  }
+
   async remove(): Promise<void> {
     for (const key of [...this.#managed]) {
       const netns = key === '' ? undefined : key
@@ -172,14 +188,49 @@ export class NftablesDatapath implements Datapath {
   }
 }
 
-/** Whether this host's nft and kernel accept a netdev egress hook (run once at start-up, in `netns`). */
+/**
+ * Whether a failed `nft -c` of a netdev egress chain says this nft or kernel has no such hook: nft
+ * older than 1.0.1 does not know the word (`unknown chain hook`, a syntax error at `egress`), a kernel
+ * older than 5.16 refuses the chain (`Operation not supported`, `No such file or directory`).
+ */
+export function isEgressUnsupportedError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const m = err.message
+  if (/Operation not permitted|must be root|cache initialization failed|exec of .* failed|ENOENT/.test(m))
+    return false
+  return /unknown chain hook|syntax error|Operation not supported|No such file or directory/.test(m)
+}
+
+/**
+ * Whether this host's nft and kernel accept a netdev egress hook (run once at start-up, in `netns`).
+ * False only when nft says the hook is unsupported; any other failure (nft missing, not root) throws
+ * `DatapathError`, so that a fault never quietly sends every source to the user-space path.
+ */
 export async function probeNetdevEgress(netns: string | undefined, ifname: string): Promise<boolean> {
   const t = `mfprobe${process.pid % 100000}`
   const script = `table netdev ${t} {\n\tchain e {\n\t\ttype filter hook egress device "${ifname}" priority 0;\n\t}\n}\n`
   try {
     await sh(inNetns(netns, ['nft', '-c', '-f', '-']), script)
     return true
-  } catch {
-    return false
+  } catch (err) {
+    if (isEgressUnsupportedError(err)) return false
+    throw err
   }
+}
+
+/**
+ * Removes what a crashed agent may have left in `netns` (undefined: this namespace): our table and
+ * every vxlan device with our prefix, by their reserved names. For a start whose desired state has
+ * no kernel session here, so that no datapath would otherwise look at them. Throws `DatapathError`
+ * when nft or ip fails (a missing table is not a failure).
+ */
+export async function removeKernelLeftovers(
+  naming: NftNaming = DEFAULT_NFT_NAMING,
+  netns?: string,
+): Promise<{ table: boolean; devices: string[] }> {
+  const table = (await currentHash(netns, naming.table)) !== null
+  if (table) await sh(inNetns(netns, ['nft', 'delete', 'table', 'netdev', naming.table]))
+  const devices = [...(await listDevices(netns, naming.devicePrefix))]
+  for (const d of devices) await sh(inNetns(netns, ['ip', 'link', 'del', d]), undefined, d)
+  return { table, devices }
 }

@@ -180,6 +180,11 @@ export class UserspaceDatapath implements Datapath {
     }
   }
 
+  /** Workers report to their parent's pipe every 500 ms and end once it is gone: nothing is left behind. */
+  async removeLeftovers(): Promise<{ table: boolean; devices: string[] }> {
+    return { table: false, devices: [] }
+  }
+
   async remove(): Promise<void> {
     for (const [id, w] of this.#workers) {
       await this.#stop(w)
