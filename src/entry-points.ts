@@ -21,9 +21,9 @@ export type EntryPoint = 'cli' | 'mirror-worker' | 'lab-traffic'
 
 /** Each program's file in `dist/` (the build's entry point names, see scripts/build.mjs). */
 export const DIST_FILES: Record<EntryPoint, string> = {
-  cli: 'mirrorflow.js',
-  'mirror-worker': 'mirror-worker.js',
-  'lab-traffic': 'lab-traffic.js',
+  cli: 'mirrorflow.mjs',
+  'mirror-worker': 'mirror-worker.mjs',
+  'lab-traffic': 'lab-traffic.mjs',
 }
 
 /** Each program's source, relative to this file (the CLI's: its launcher, which registers tsx itself). */
