@@ -47,3 +47,14 @@ export function nodeArgv(entry: EntryPoint): string[] {
     fileURLToPath(new URL(SOURCE_FILES[entry], import.meta.url)),
   ]
 }
+
+/** `s` as one shell word: unchanged when it is plainly safe, else in single quotes. */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** A shell command line that runs the mirrorflow CLI this process runs from (compiled or sources). */
+export function mirrorflowCommand(): string {
+  return nodeArgv('cli').map(shellQuote).join(' ')
+}
