@@ -26,9 +26,9 @@ export const DIST_FILES: Record<EntryPoint, string> = {
   'lab-traffic': 'lab-traffic.js',
 }
 
-/** Each program's source, relative to this file. */
+/** Each program's source, relative to this file (the CLI's: its launcher, which registers tsx itself). */
 export const SOURCE_FILES: Record<EntryPoint, string> = {
-  cli: './cli/bin.ts',
+  cli: '../bin/mirrorflow.mjs',
   'mirror-worker': './mirror/datapath/userspace-worker.ts',
   'lab-traffic': './lab/traffic-main.ts',
 }
@@ -39,6 +39,7 @@ export const SOURCE_FILES: Record<EntryPoint, string> = {
  */
 export function nodeArgv(entry: EntryPoint): string[] {
   if (BUILT) return [process.execPath, fileURLToPath(new URL(`./${DIST_FILES[entry]}`, import.meta.url))]
+  if (entry === 'cli') return [process.execPath, fileURLToPath(new URL(SOURCE_FILES.cli, import.meta.url))]
   return [
     process.execPath,
     '--import',

@@ -45,8 +45,15 @@ function text(s: DemoSummary, kept: boolean): string {
   lines.push(
     `target: ${s.target.datagrams} datagrams, drops ${JSON.stringify(s.target.drops)}; status in ${s.target.statusFile}`,
   )
-  lines.push('', 'AWS CLI commands (work while a demo runs; the endpoint is gone now):')
-  for (const c of s.awsCli) lines.push(`  ${c}`)
+  if (kept) {
+    lines.push(
+      '',
+      "Explore what the demo made: start the server again on its data directory (the demo's endpoint is",
+      'gone; the agents too, so their instances show as stopped), then paste any of the commands below:',
+      '',
+    )
+    for (const c of s.afterDemo) lines.push(c)
+  }
   return lines.join('\n') + '\n'
 }
 
@@ -89,6 +96,7 @@ export function registerDemo(program: Command): void {
           durationSeconds: duration,
           prefix: o.prefix ?? `mfdemo${process.pid % 1000}`,
           log: (l) => process.stderr.write(`mirrorflow demo: ${l}\n`),
+          print: (l) => process.stderr.write(`${l}\n`),
           interrupted,
         })
         process.stdout.write(o.json === true ? JSON.stringify(summary, null, 2) + '\n' : text(summary, kept))

@@ -252,7 +252,7 @@ export function registerStatus(program: Command): void {
     .action(async (o: StatusOptions) => {
       const timeout = Number(o.timeout)
       if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 300)
-        throw new UsageError('--timeout must be 0 to 300 seconds')
+        throw new UsageError('--timeout must be more than 0 and at most 300 seconds')
       const creds = resolveCredentials({ profile: o.profile, region: o.region })
       if (creds === undefined) {
         throw new UsageError(

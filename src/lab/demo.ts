@@ -24,6 +24,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2'
 import { startServer, type RunningServer } from '../api/index.ts'
+import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
 import { DemoError } from './errors.ts'
 import { nsArgv, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
@@ -38,6 +39,8 @@ export interface DemoOptions {
   prefix: string
   /** Called with progress lines (the CLI prints them on stderr). */
   log: (line: string) => void
+  /** Called with lines meant to be copied as they are, such as commands (default: `log`). */
+  print?: (line: string) => void
   /** Resolves when the user asks to stop early (Ctrl-C). */
   interrupted?: Promise<void>
   /** Ports the attacker scans (1..N). */
@@ -71,7 +74,10 @@ export interface DemoSummary {
     malformed: Record<string, number>
     drops: Record<string, number>
   }
+  /** AWS CLI commands against the running demo (each line self-contained). */
   awsCli: string[]
+  /** After the demo: the command that starts the server on its data directory, then commands against it. */
+  afterDemo: string[]
 }
 
 interface Proc {
@@ -274,15 +280,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     log(
       `VPC flow log ${flowLogId} → arn:aws:s3:::${DEMO_BUCKET}/flowlogs (delivered to ${join(dataDir, 's3', DEMO_BUCKET)})`,
     )
-    const env = `AWS_SHARED_CREDENTIALS_FILE=${server.credentialsFile} AWS_PROFILE=mirrorflow AWS_REGION=us-east-1`
-    const awsCli = [
-      `${env} aws --endpoint-url ${endpoint} ec2 describe-traffic-mirror-sessions`,
-      `${env} aws --endpoint-url ${endpoint} ec2 describe-traffic-mirror-filters`,
-      `${env} aws --endpoint-url ${endpoint} ec2 describe-flow-logs`,
-      `${env} aws --endpoint-url ${endpoint} ec2 describe-network-interfaces --filters Name=subnet-id,Values=${subnetIds[0]}`,
-    ]
-    log('while it runs, try:')
-    for (const c of awsCli) log(`  ${c}`)
+    const awsCli = awsCliCommands({
+      serverDataDir: join(dataDir, 'server'),
+      endpoint,
+      subnetId: subnetIds[0]!,
+    })
+    // Raw lines, no log prefix: each can be pasted into any shell as it is.
+    const print = o.print ?? o.log
+    print('')
+    print('AWS CLI commands, while the demo runs (each line works on its own, in any shell):')
+    for (const c of awsCli) print(c)
+    print('')
 
     // Give the agents a moment to apply the session and start the flow-log captures.
     await new Promise((r) => setTimeout(r, 1500))
@@ -341,6 +349,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         drops: tstatus.drops,
       },
       awsCli,
+      afterDemo: afterDemo(join(dataDir, 'server'), DEFAULT_PORT, subnetIds[0]),
     }
     return summary
   } catch (err) {

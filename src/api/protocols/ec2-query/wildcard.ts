@@ -160,21 +160,28 @@ function find(seg: Segment, t: Int32Array, from: number, to: number): number {
   const ascii = seg.ascii
   for (let i = from; i < to; i++) {
     const c = t[i]!
-    let masks = ascii
-    let base = c * words
-    if (c >= 128) {
-      masks = seg.other.get(c) ?? seg.any
-      base = 0
-    }
-    let carry = 1
-    for (let w = 0; w < words; w++) {
-      const old = st[w]!
-      st[w] = ((old << 1) | carry) & masks[base + w]!
-      carry = old >>> 31
-    }
+    if (c < 128) {
+      const base = c * words
+      let carry = 1
+      for (let w = 0; w < words; w++) {
+        const old = st[w]!
+        st[w] = ((old << 1) | carry) & ascii[base + w]!
+        carry = old >>> 31
+      }
+    } else step(st, words, seg.other.get(c) ?? seg.any)
     if ((st[top]! & accept) !== 0) return i - length + 1
   }
   return -1
+}
+
+/** One automaton step for a code point outside ASCII. */
+function step(st: Int32Array, words: number, masks: Int32Array): void {
+  let carry = 1
+  for (let w = 0; w < words; w++) {
+    const old = st[w]!
+    st[w] = ((old << 1) | carry) & masks[w]!
+    carry = old >>> 31
+  }
 }
 
 /** Whether the code points `t` match the compiled pattern `w`. */
