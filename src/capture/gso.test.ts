@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { after, before, test } from 'node:test'
+import { Direction, FlowAggregator, type FlowRecordBatch } from '../flowlogs/index.ts'
 import { decodeFrame, PacketMeta, type FrameBatch } from '../packet/index.ts'
 import { defaultCaptureOptions, LiveCapture } from './index.ts'
 
@@ -73,7 +74,23 @@ test('GSO-exact capture counts TSO super-frames as their wire segments, exactly'
   const exact = new Tally()
   const plain = new Tally()
   const o = { ...defaultCaptureOptions('ga', filter), snaplen: 128, bufferKiB: 65536, netns: A }
-  const gso = await LiveCapture.start({ ...o, gsoExact: true }, (b) => exact.add(b))
+  // The flow-log engine over the GSO-exact capture, as the agent runs it: records per direction.
+  const records = { egress: [0, 0], ingress: [0, 0] }
+  const agg = new FlowAggregator({
+    interfaces: [{ interfaceId: 'eni-a', accountId: '123456789012', addresses: ['10.77.1.1'] }],
+    maxAggregationInterval: 60,
+    onRecords: (r: FlowRecordBatch) => {
+      for (let i = 0; i < r.count; i++) {
+        const d = r.direction[i] === Direction.Egress ? records.egress : records.ingress
+        d[0]! += r.packets[i]!
+        d[1]! += r.bytes[i]!
+      }
+    },
+  })
+  const gso = await LiveCapture.start({ ...o, gsoExact: true }, (b) => {
+    exact.add(b)
+    agg.addBatch(b, 0)
+  })
   const old = await LiveCapture.start(o, (b) => plain.add(b))
   const wire = new Tally()
   const oracle = await LiveCapture.start(
@@ -86,6 +103,7 @@ test('GSO-exact capture counts TSO super-frames as their wire segments, exactly'
   await new Promise((r) => setTimeout(r, 1500)) // the connection's last FIN/ACKs
   const nstat = ns(A, 'nstat', '-z', 'TcpOutSegs', 'TcpRetransSegs')
   await Promise.all([gso.stop(), old.stop(), oracle.stop()])
+  agg.finish()
   server.kill()
   const sent = [...nstat.matchAll(/^Tcp(?:OutSegs|RetransSegs)\s+(\d+)/gm)].reduce(
     (s, m) => s + Number(m[1]),
@@ -105,10 +123,15 @@ test('GSO-exact capture counts TSO super-frames as their wire segments, exactly'
     'from A: GSO-exact capture vs the segmented wire (packets, bytes)',
   )
   assert.deepEqual(exact.toA, wire.toA, 'to A: GSO-exact capture vs the segmented wire (packets, bytes)')
+  // Flow-log records: packets and bytes per direction equal the wire's.
+  assert.deepEqual(records.egress, wire.fromA, 'flow-log egress records vs the segmented wire')
+  assert.deepEqual(records.ingress, wire.toA, 'flow-log ingress records vs the segmented wire')
   // The old count (plain tcpdump on A) is short by the segments folded into super-frames.
   assert.ok(plain.fromA[0]! < exact.fromA[0]!, `plain ${plain.fromA[0]} vs exact ${exact.fromA[0]}`)
   console.log(
     `GSO-exact: from A ${exact.fromA.join(' packets, ')} bytes; wire ${wire.fromA.join(' packets, ')} bytes; ` +
+      `flow-log egress ${records.egress.join(' packets, ')} bytes, ingress ${records.ingress.join(' packets, ')} bytes ` +
+      `(wire to A ${wire.toA.join(' packets, ')} bytes); ` +
       `TcpOutSegs+Retrans ${sent}; plain tcpdump ${plain.fromA.join(' packets, ')} bytes; ` +
       `super-frames ${gso.stats.gsoFrames}`,
   )

@@ -3,10 +3,12 @@
  * The flow aggregator: packets in, flow-log records out (spec §2). Packets arrive in `FrameBatch`es
  * and are decoded in place into one reused `PacketMeta`; each is keyed by (interface, direction,
  * action, VNI, protocol, source and destination address and port) into a fixed-capacity flow table
- * preallocated in typed arrays (one 64-byte row per flow, see ROW), indexed by open addressing with
- * linear probing; no object per flow and no allocation per packet (STYLE.md §3.5). The capacity
- * (`flowTableSize`) never grows; only the index starts small and doubles up to what the capacity
- * needs.
+ * (flow-table.ts: typed arrays, open addressing; no object per flow and no allocation per packet,
+ * STYLE.md §3.5). The capacity (`flowTableSize`) never grows.
+ *
+ * This file is the per-packet loop and the record emission; the parts it drives are one file each:
+ * flow-table.ts (the table), direction.ts (flow-direction), unlogged.ts (traffic AWS does not log),
+ * window.ts (the aggregation window).
  *
  * Windows: aggregation intervals are aligned to multiples of `maxAggregationInterval` seconds since
  * the epoch (60 or 600; 0 = one window for everything, for whole-capture comparisons). When a packet
@@ -34,18 +36,23 @@
  * outer UDP flow, as Zeek and the reference TSVs do.
  * @module
  */
-import { decodeFrame, isDhcpPorts, LinkType, PacketMeta, type FrameBatch } from '../packet/index.ts'
+import { decodeFrame, LinkType, PacketMeta, type FrameBatch } from '../packet/index.ts'
 import { FlowLogsConfigError } from './errors.ts'
 import type { AwsServiceRanges } from './aws-services.ts'
+import { addressDirection4, addressDirection6, linkDirection } from './direction.ts'
+import { FlowTable, KEY_V6 } from './flow-table.ts'
 import {
   Action,
-  Direction,
   FlowRecordBatch,
   LogStatus,
   resolveInterface,
   type FlowLogInterface,
   type ResolvedInterface,
 } from './record.ts'
+import { isUnlogged4, isUnlogged6 } from './unlogged.ts'
+import { AggregationWindow } from './window.ts'
+
+export { MAX_NODATA_INTERVALS } from './window.ts'
 
 /** ACCEPT, REJECT or ALL: which records a flow log keeps (spec §2.5). */
 export type TrafficType = 'ACCEPT' | 'REJECT' | 'ALL'
@@ -114,24 +121,6 @@ export interface FlowAggregatorStats {
   windows: number
 }
 
-/**
- * One flow is one 64-byte row of 16 words (one or two cache lines, instead of one line per column):
- * w0 = iface | dir<<16 | action<<18 | v6<<19 | proto<<20, w1 = vni+1, w2 = sport<<16 | dport,
- * w3..6 = source address, w7..10 = destination address (IPv4 in w3/w7), w11 = packets,
- * w12..13 = bytes (float64), w14 = first second, w15 = last second. Measured: the row layout cut the
- * table update from ~370 ms to ~200 ms per 5M packets against one typed array per column.
- */
-const KW = 11
-const ROW = 16
-const R_PKTS = 11
-const R_BYTES_F64 = 6 // float64 index within the row (words 12..13)
-const R_FIRST = 14
-const R_LAST = 15
-/** NODATA is written for at most this many idle intervals of one gap; the rest are only counted. */
-export const MAX_NODATA_INTERVALS = 10_000
-/** Slots the open-addressing index starts with (it doubles as flows arrive). */
-const INITIAL_SLOTS = 1 << 14
-
 /** AWS tcp-flags value of each TCP flags byte (spec §1.7): FIN 1, SYN 2 / SYN-ACK 18, RST 4; others 0. */
 const TCP_AWS = new Uint8Array(256)
 for (let f = 0; f < 256; f++) {
@@ -142,10 +131,6 @@ for (let f = 0; f < 256; f++) {
   if (f & 0x04) v |= 4
   TCP_AWS[f] = v
 }
-
-const IP_169_254_169_254 = 0xa9fea9fe
-const IP_169_254_169_123 = 0xa9fea97b
-const IP_169_254_169_253 = 0xa9fea9fd
 
 /**
  * Turns packets into flow-log records. Construct once, `addBatch` every batch, `flush(now)` on a
@@ -163,36 +148,15 @@ export class FlowAggregator {
   private readonly onRecords: (batch: FlowRecordBatch) => void
   private readonly out: FlowRecordBatch
 
-  // Flow table (struct of arrays).
-  /** Flow rows (see ROW); packets < 2³² per interval, seconds as uint32 (until 2106). */
-  private readonly rows: Uint32Array
-  private readonly rowsF64: Float64Array
-  private readonly flags: Uint8Array
-  /** Open-addressing slots, two words each: flow index + 1 (0 = empty) and the key hash. */
-  private slots: Int32Array
-  private mask: number
-  /** Slot count the index may grow to (load ≤ 0.75 at full capacity). */
-  private readonly maxSlots: number
-  private n = 0
-  /** Highest slot index used this window + 1 (so clearing touches only what was used). */
-  private used = 0
-
-  // Per-interface, per-window state.
-  private readonly active: Uint8Array
-  private readonly skipped: Float64Array
-  private readonly skipFirst: Float64Array
-  private readonly skipLast: Float64Array
-
-  /** Current window [ws, we); ws NaN and we -Infinity before the first packet or flush (so that the
-   *  first packet's `sec >= we` opens a window). */
-  private ws = NaN
-  private we = -Infinity
+  private readonly table: FlowTable
+  private readonly window: AggregationWindow
+  /** `emitNodata` bound once (the window calls it for idle intervals). */
+  private readonly nodataEach: (start: number, last: number) => void
+  private readonly drain: () => void
 
   private readonly m = new PacketMeta()
   private readonly inner = new PacketMeta()
   private readonly inner2 = new PacketMeta()
-  /** Scratch key of the packet being added. */
-  private readonly k = new Uint32Array(KW)
 
   constructor(config: FlowAggregatorConfig) {
     const interval = config.maxAggregationInterval ?? 600
@@ -222,26 +186,6 @@ export class FlowAggregator {
     this.out.interfaces = this.interfaces
     this.out.awsServices = config.awsServiceRanges ?? null
 
-    this.rows = new Uint32Array(cap * ROW)
-    this.rowsF64 = new Float64Array(this.rows.buffer)
-    this.flags = new Uint8Array(cap)
-    // Load factor ≤ 0.5: probes stay short even when the table is full.
-    // The index starts small and doubles (load ≤ 0.75) up to what the capacity needs: a small index
-    // stays in L2 cache when few flows are active. Measured: ~20% off the table update at ~55k flows
-    // per interval against an index sized for 1M flows from the start; and 16 MiB less at 1.1M flows
-    // than a 0.5 load limit.
-    let maxSlots = 2
-    while (maxSlots * 3 < cap * 4) maxSlots *= 2
-    this.maxSlots = maxSlots
-    const slotCount = Math.min(maxSlots, INITIAL_SLOTS)
-    this.slots = new Int32Array(slotCount * 2)
-    this.mask = slotCount - 1
-
-    const ni = this.interfaces.length
-    this.active = new Uint8Array(ni)
-    this.skipped = new Float64Array(ni)
-    this.skipFirst = new Float64Array(ni)
-    this.skipLast = new Float64Array(ni)
     this.stats = {
       packets: 0,
       ipPackets: 0,
@@ -259,11 +203,15 @@ export class FlowAggregator {
       nodataSkippedIntervals: 0,
       windows: 0,
     }
+    this.table = new FlowTable(cap, this.interfaces.length, this.stats)
+    this.window = new AggregationWindow(interval)
+    this.nodataEach = (start, last) => this.emitNodata(start, last)
+    this.drain = () => this.drainOut()
   }
 
   /** Flows in the table now (the current interval). */
   get activeFlows(): number {
-    return this.n
+    return this.table.size
   }
 
   /**
@@ -289,9 +237,9 @@ export class FlowAggregator {
     const m = this.m
     const local4 = this.interfaces[iface]!.local4
     const local6 = this.interfaces[iface]!.local6
-    const n4 = local4.length
-    const n6 = local6.length / 4
-    const k = this.k
+    const table = this.table
+    const win = this.window
+    const k = table.k
     const wantAccept = this.trafficType !== 'REJECT'
     const wantReject = this.trafficType !== 'ACCEPT'
     const decap = this.decap
@@ -346,26 +294,11 @@ export class FlowAggregator {
           st.excludedPackets++
           continue
         }
-        if (dir === 0) {
-          for (let j = 0; j < n4; j++) {
-            if (local4[j] === s) {
-              dir = Direction.Egress
-              break
-            }
-          }
-          if (dir === 0) {
-            for (let j = 0; j < n4; j++) {
-              if (local4[j] === d) {
-                dir = Direction.Ingress
-                break
-              }
-            }
-          }
-        }
+        if (dir === 0) dir = addressDirection4(local4, s, d)
         let sec = tsSec[i]!
-        if (sec >= this.we) this.advance(sec)
-        if (sec < this.ws) sec = this.ws
-        this.add4(
+        if (sec >= win.end) this.advance(sec)
+        if (sec < win.start) sec = win.start
+        table.add4(
           iface,
           (iface | (dir << 16) | (act << 18) | (proto << 20)) >>> 0,
           (vni + 1) >>> 0,
@@ -387,242 +320,31 @@ export class FlowAggregator {
         k[8] = view.getUint32(dof + 4)
         k[9] = view.getUint32(dof + 8)
         k[10] = view.getUint32(dof + 12)
-        if (exclude && proto === 17 && isDhcpPorts(sport, dport)) {
+        if (exclude && isUnlogged6(proto, sport, dport)) {
           st.excludedPackets++
           continue
         }
-        if (dir === 0 && n6 > 0) {
-          for (let j = 0; j < n6; j++) {
-            const o = j * 4
-            if (
-              local6[o] === k[3] &&
-              local6[o + 1] === k[4] &&
-              local6[o + 2] === k[5] &&
-              local6[o + 3] === k[6]
-            ) {
-              dir = Direction.Egress
-              break
-            }
-          }
-          if (dir === 0) {
-            for (let j = 0; j < n6; j++) {
-              const o = j * 4
-              if (
-                local6[o] === k[7] &&
-                local6[o + 1] === k[8] &&
-                local6[o + 2] === k[9] &&
-                local6[o + 3] === k[10]
-              ) {
-                dir = Direction.Ingress
-                break
-              }
-            }
-          }
-        }
-        k[0] = (iface | (dir << 16) | (act << 18) | (1 << 19) | (proto << 20)) >>> 0
+        if (dir === 0) dir = addressDirection6(local6, k)
+        k[0] = (iface | (dir << 16) | (act << 18) | KEY_V6 | (proto << 20)) >>> 0
         k[1] = (vni + 1) >>> 0
         k[2] = ((sport << 16) | dport) >>> 0
         let sec = tsSec[i]!
-        if (sec >= this.we) this.advance(sec)
-        if (sec < this.ws) sec = this.ws
-        this.add6(iface, sec, p.ipLength, proto === 6 ? TCP_AWS[p.tcpFlags]! : 0)
+        if (sec >= win.end) this.advance(sec)
+        if (sec < win.start) sec = win.start
+        table.add6(iface, sec, p.ipLength, proto === 6 ? TCP_AWS[p.tcpFlags]! : 0)
       }
     }
   }
 
-  /**
-   * Adds an IPv4 packet to its flow, the key passed in registers rather than through the scratch
-   * array (IPv4 rows have zero words 4–6 and 8–10, and w0 without the v6 bit).
-   */
-  private add4(
-    iface: number,
-    w0: number,
-    w1: number,
-    w2: number,
-    s: number,
-    d: number,
-    sec: number,
-    ipLength: number,
-    tf: number,
-  ): void {
-    let h = Math.imul(w0 ^ 0x9e3779b9, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 15) ^ w1, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ w2, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 16) ^ s, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ d, 0x85ebca6b)
-    h = h ^ (h >>> 16)
-    const slots = this.slots
-    const rows = this.rows
-    const mask = this.mask
-    let slot = h & mask
-    for (;;) {
-      const f1 = slots[2 * slot]!
-      if (f1 === 0) break
-      if (slots[2 * slot + 1] === h) {
-        const o = (f1 - 1) * ROW
-        if (
-          rows[o] === w0 &&
-          rows[o + 2] === w2 &&
-          rows[o + 3] === s &&
-          rows[o + 7] === d &&
-          rows[o + 1] === w1
-        ) {
-          this.hit(o, f1 - 1, sec, ipLength, tf)
-          return
-        }
-      }
-      slot = (slot + 1) & mask
-    }
-    const o = this.insert(iface, slot, h, sec, ipLength, tf)
-    if (o < 0) return
-    rows[o] = w0
-    rows[o + 1] = w1
-    rows[o + 2] = w2
-    rows[o + 3] = s
-    rows[o + 4] = 0
-    rows[o + 5] = 0
-    rows[o + 6] = 0
-    rows[o + 7] = d
-    rows[o + 8] = 0
-    rows[o + 9] = 0
-    rows[o + 10] = 0
-  }
-
-  /**
-   * Claims empty `slot` for a new flow and fills its counters; returns the row offset for the caller
-   * to write the key, or -1 when the table is full (the packet is counted as skipped).
-   */
-  /** Adds a packet to the existing flow in row offset `o` (flow index `fi`); small enough for V8 to inline. */
-  private hit(o: number, fi: number, sec: number, ipLength: number, tf: number): void {
-    const rows = this.rows
-    rows[o + R_PKTS]!++
-    this.rowsF64[(o >>> 1) + R_BYTES_F64]! += ipLength
-    if (sec > rows[o + R_LAST]!) rows[o + R_LAST] = sec
-    this.flags[fi]! |= tf
-    this.stats.ipPackets++
-  }
-
-  private insert(iface: number, slot: number, h: number, sec: number, ipLength: number, tf: number): number {
-    if (this.n >= this.capacity) {
-      this.stats.skippedPackets++
-      if (this.skipped[iface] === 0) this.skipFirst[iface] = sec
-      this.skipped[iface]!++
-      if (sec > this.skipLast[iface]!) this.skipLast[iface] = sec
-      return -1
-    }
-    const f = this.n++
-    if (this.n * 4 > (this.mask + 1) * 3 && this.mask + 1 < this.maxSlots) {
-      this.grow()
-      // New position of the new flow in the bigger index (the key is not in the index yet).
-      slot = h & this.mask
-      while (this.slots[2 * slot] !== 0) slot = (slot + 1) & this.mask
-    }
-    this.slots[2 * slot] = f + 1
-    this.slots[2 * slot + 1] = h
-    if (slot >= this.used) this.used = slot + 1
-    const o = f * ROW
-    const rows = this.rows
-    rows[o + R_PKTS] = 1
-    this.rowsF64[(o >>> 1) + R_BYTES_F64] = ipLength
-    rows[o + R_FIRST] = sec
-    rows[o + R_LAST] = sec
-    this.flags[f] = tf
-    this.active[iface] = 1
-    this.stats.ipPackets++
-    this.stats.flows++
-    return o
-  }
-
-  /** Adds an IPv6 packet whose key is in the scratch array to its flow (creating it if there is room). */
-  private add6(iface: number, sec: number, ipLength: number, tf: number): void {
-    const k = this.k
-    const rows = this.rows
-    // Hash: multiply-xorshift over the key words (murmur3 finaliser constants).
-    let h = Math.imul(k[0]! ^ 0x9e3779b9, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 15) ^ k[1]!, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ k[2]!, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 16) ^ k[3]!, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ k[7]!, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 15) ^ k[4]!, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ k[5]!, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 16) ^ k[6]!, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 13) ^ k[8]!, 0x85ebca6b)
-    h = Math.imul(h ^ (h >>> 15) ^ k[9]!, 0xc2b2ae35)
-    h = Math.imul(h ^ (h >>> 16) ^ k[10]!, 0x85ebca6b)
-    h = h ^ (h >>> 16)
-    const slots = this.slots
-    const mask = this.mask
-    let s = h & mask
-    for (;;) {
-      const f1 = slots[2 * s]!
-      if (f1 === 0) break
-      if (slots[2 * s + 1] === h) {
-        const o = (f1 - 1) * ROW
-        if (
-          rows[o] === k[0] &&
-          rows[o + 2] === k[2] &&
-          rows[o + 3] === k[3] &&
-          rows[o + 7] === k[7] &&
-          rows[o + 1] === k[1] &&
-          rows[o + 4] === k[4] &&
-          rows[o + 5] === k[5] &&
-          rows[o + 6] === k[6] &&
-          rows[o + 8] === k[8] &&
-          rows[o + 9] === k[9] &&
-          rows[o + 10] === k[10]
-        ) {
-          this.hit(o, f1 - 1, sec, ipLength, tf)
-          return
-        }
-      }
-      s = (s + 1) & mask
-    }
-    const o = this.insert(iface, s, h, sec, ipLength, tf)
-    if (o >= 0) rows.set(k, o)
-  }
-
-  /** Doubles the index and re-inserts the flows of this interval (their hashes are in the old slots). */
-  private grow(): void {
-    const old = this.slots
-    const oldUsed = this.used
-    const size = (this.mask + 1) * 2
-    const slots = new Int32Array(size * 2)
-    const mask = size - 1
-    let used = 0
-    for (let s = 0; s < oldUsed; s++) {
-      const f1 = old[2 * s]!
-      if (f1 === 0) continue
-      const h = old[2 * s + 1]!
-      let t = h & mask
-      while (slots[2 * t] !== 0) t = (t + 1) & mask
-      slots[2 * t] = f1
-      slots[2 * t + 1] = h
-      if (t >= used) used = t + 1
-    }
-    this.slots = slots
-    this.mask = mask
-    this.used = used
-  }
-
-  /** Moves to the interval holding `sec`, closing the current one (and NODATA for skipped ones). */
+  /** Moves to the interval holding `sec`, closing the current one (and NODATA for idle ones). */
   private advance(sec: number): void {
-    const I = this.interval
-    if (this.ws === this.ws) this.closeWindow()
-    if (I === 0) {
-      this.ws = -Infinity
-      this.we = Infinity
-      return
-    }
-    const ns = Math.floor(sec / I) * I
-    if (this.nodata && this.ws === this.ws) {
+    const win = this.window
+    if (win.isOpen) {
+      this.closeWindow()
       // Idle intervals between the closed one and the new one: NODATA for every interface.
-      // Bounded so that a clock jump cannot produce an unbounded burst.
-      let w = this.we
-      for (let c = 0; w < ns && c < MAX_NODATA_INTERVALS; w += I, c++) this.emitNodata(w, w + I - 1)
-      if (w < ns) this.stats.nodataSkippedIntervals += Math.round((ns - w) / I)
+      if (this.nodata) this.stats.nodataSkippedIntervals += win.forEachIdle(sec, this.nodataEach)
     }
-    this.ws = ns
-    this.we = ns + I
+    win.openAt(sec)
   }
 
   private emitNodata(ws: number, we: number): void {
@@ -644,58 +366,24 @@ export class FlowAggregator {
   /** Emits the records of the current interval and empties the table. */
   private closeWindow(): void {
     const out = this.out
-    const keys = this.rows
     const st = this.stats
-    for (let f = 0; f < this.n; f++) {
-      if (out.count === out.capacity) this.drainOut()
-      const r = out.count++
-      const o = f * ROW
-      const w0 = keys[o]!
-      out.iface[r] = w0 & 0xffff
-      out.direction[r] = (w0 >>> 16) & 3
-      out.action[r] = (w0 >>> 18) & 1
-      out.family[r] = (w0 >>> 19) & 1 ? 6 : 4
-      out.protocol[r] = (w0 >>> 20) & 0xff
-      out.logStatus[r] = LogStatus.OK
-      out.vni[r] = keys[o + 1]! - 1
-      out.srcPort[r] = keys[o + 2]! >>> 16
-      out.dstPort[r] = keys[o + 2]! & 0xffff
-      const a = r * 4
-      out.src[a] = keys[o + 3]!
-      out.src[a + 1] = keys[o + 4]!
-      out.src[a + 2] = keys[o + 5]!
-      out.src[a + 3] = keys[o + 6]!
-      out.dst[a] = keys[o + 7]!
-      out.dst[a + 1] = keys[o + 8]!
-      out.dst[a + 2] = keys[o + 9]!
-      out.dst[a + 3] = keys[o + 10]!
-      out.packets[r] = keys[o + R_PKTS]!
-      out.bytes[r] = this.rowsF64[(o >>> 1) + R_BYTES_F64]!
-      out.start[r] = keys[o + R_FIRST]!
-      out.end[r] = keys[o + R_LAST]!
-      out.tcpFlags[r] = this.flags[f]!
-    }
-    st.records += this.n
+    const t = this.table
+    st.records += t.emit(out, this.drain)
     for (let j = 0; j < this.interfaces.length; j++) {
-      if (this.skipped[j]! > 0) {
+      if (t.skipped[j]! > 0) {
         if (out.count === out.capacity) this.drainOut()
-        out.pushStatus(j, LogStatus.SKIPDATA, this.skipFirst[j]!, this.skipLast[j]!)
+        out.pushStatus(j, LogStatus.SKIPDATA, t.skipFirst[j]!, t.skipLast[j]!)
         st.records++
         st.skipdataRecords++
-      } else if (this.nodata && this.active[j] === 0 && this.interval > 0) {
+      } else if (this.nodata && t.active[j] === 0 && this.interval > 0) {
         if (out.count === out.capacity) this.drainOut()
-        out.pushStatus(j, LogStatus.NODATA, this.ws, this.we - 1)
+        out.pushStatus(j, LogStatus.NODATA, this.window.start, this.window.end - 1)
         st.records++
         st.nodataRecords++
       }
     }
     this.drainOut()
-    this.slots.fill(0, 0, 2 * this.used)
-    this.used = 0
-    this.n = 0
-    this.active.fill(0)
-    this.skipped.fill(0)
-    this.skipLast.fill(0)
+    t.clear()
     st.windows++
   }
 
@@ -706,53 +394,13 @@ export class FlowAggregator {
    */
   flush(nowSec: number): void {
     if (this.interval === 0) return
-    if (this.ws !== this.ws) {
-      this.ws = Math.floor(nowSec / this.interval) * this.interval
-      this.we = this.ws + this.interval
-      return
-    }
-    if (nowSec >= this.we) this.advance(nowSec)
+    if (!this.window.isOpen) this.window.openAt(nowSec)
+    else if (nowSec >= this.window.end) this.advance(nowSec)
   }
 
   /** End of input: emits the records of the open interval. The aggregator can be reused afterwards. */
   finish(): void {
-    if (this.ws === this.ws) this.closeWindow()
-    this.ws = NaN
-    this.we = -Infinity
+    if (this.window.isOpen) this.closeWindow()
+    this.window.reset()
   }
-}
-
-/** Linux packet types (SLL `sll_pkttype`): 4 = sent by this host; 0–3 = received. */
-const PACKET_OUTGOING = 4
-
-/** Direction the link layer tells (Direction), or 0 when it does not. */
-function linkDirection(
-  view: DataView,
-  start: number,
-  linkType: number,
-  macHi: number,
-  macLo: number,
-): number {
-  if (linkType === LinkType.LinuxSLL) {
-    const t = view.getUint16(start)
-    return t === PACKET_OUTGOING ? Direction.Egress : t < PACKET_OUTGOING ? Direction.Ingress : 0
-  }
-  if (linkType === LinkType.LinuxSLL2) {
-    const t = view.getUint8(start + 10)
-    return t === PACKET_OUTGOING ? Direction.Egress : t < PACKET_OUTGOING ? Direction.Ingress : 0
-  }
-  if (linkType === LinkType.Ethernet && macHi >= 0) {
-    if (view.getUint16(start + 6) === macHi && view.getUint32(start + 8) === macLo) return Direction.Egress
-    const d0 = view.getUint16(start)
-    // To the interface, or to a group (broadcast/multicast: I/G bit of the first byte).
-    if ((d0 === macHi && view.getUint32(start + 2) === macLo) || (d0 & 0x0100) !== 0) return Direction.Ingress
-  }
-  return 0
-}
-
-function isUnlogged4(s: number, d: number, proto: number, sport: number, dport: number): boolean {
-  if (s === IP_169_254_169_254 || d === IP_169_254_169_254) return true
-  if (s === IP_169_254_169_123 || d === IP_169_254_169_123) return true
-  if (s === IP_169_254_169_253 || d === IP_169_254_169_253) return true
-  return proto === 17 && isDhcpPorts(sport, dport)
 }

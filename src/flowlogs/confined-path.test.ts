@@ -166,6 +166,27 @@ describe('S3DirectoryDestination stays inside its directory', () => {
   })
 })
 
+test('an interface id that could name a path (the agent journals per interface id) is refused', () => {
+  for (const interfaceId of ['../../outside', 'a/b', '..', '.', 'x\0y', 'i'.repeat(256)]) {
+    assert.throws(
+      () =>
+        new FlowAggregator({
+          interfaces: [{ interfaceId, accountId: '123456789012' }],
+          onRecords: () => {},
+        }),
+      (e: unknown) => hasCode(e, 'MF_FLOWLOGS_CONFIG'),
+      interfaceId.slice(0, 20),
+    )
+  }
+  assert.doesNotThrow(
+    () =>
+      new FlowAggregator({
+        interfaces: [{ interfaceId: 'vni-7@2001:db8::1', accountId: '123456789012' }],
+        onRecords: () => {},
+      }),
+  )
+})
+
 describe('LocalBucketStore and SpoolDeliverer stay inside their roots', () => {
   test('a key with .. or an absolute path is refused; nothing is written outside the root', async () => {
     const d = tmp()

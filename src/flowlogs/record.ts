@@ -80,9 +80,18 @@ export interface ResolvedInterface {
 
 /** Parses and checks an interface description (addresses must be IPv4/IPv6 literals). */
 export function resolveInterface(info: FlowLogInterface): ResolvedInterface {
-  if (typeof info.interfaceId !== 'string' || info.interfaceId.length === 0 || /\s/.test(info.interfaceId)) {
+  // Writers name files after interface ids (the agent's capture journal): no '/', '.', '..' or NUL.
+  const id = info.interfaceId
+  if (
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > 255 ||
+    /[\s/\0]/.test(id) ||
+    id === '.' ||
+    id === '..'
+  ) {
     throw new FlowLogsConfigError(
-      `interface id must be a non-empty string without spaces, got '${info.interfaceId}'`,
+      `interface id must be 1–255 characters without spaces or '/', not '.' or '..', got '${String(id).slice(0, 300)}'`,
     )
   }
   if (typeof info.accountId !== 'string' || info.accountId.length === 0 || /\s/.test(info.accountId)) {

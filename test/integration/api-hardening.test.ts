@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// test-group: process
 /**
  * The API's defences against a caller with no key or only a presigned URL (issue 9): no body on a
  * presigned request (item 4), the signature checked before any body is read or parsed (item 5),
