@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { after, before, test } from 'node:test'
-import { defaultCaptureOptions, LiveCapture } from '../capture/index.ts'
+import { compileFilter, defaultCaptureOptions, LiveCapture } from '../capture/index.ts'
 import { NftablesDatapath, type MirrorState } from '../mirror/index.ts'
 import { decodeFrame, PacketMeta, type FrameBatch } from '../packet/index.ts'
 import { CAPTURE_SNAPLEN, mirrorExclusion, mirrorPaths } from './capture-set.ts'
@@ -112,4 +112,18 @@ test('the capture filter leaves out later fragments of mirror VXLAN, and nothing
   assert.equal(now.mirrorFragments, 0)
   assert.equal(now.icmp, 20)
   assert.equal(old.icmp, 20)
+})
+
+test('the exclusion compiles for IPv4 and IPv6 mirror paths (tcpdump accepts it)', async () => {
+  const paths = [
+    { local: '10.66.0.1', remote: '10.66.0.2' },
+    { local: 'fd00::1', remote: 'fd00::2' },
+  ]
+  const f = mirrorExclusion(paths)
+  assert.equal(
+    f,
+    'not (udp port 4789 or (ip and src host 10.66.0.1 and dst host 10.66.0.2 and ip[9] = 17 and ip[6:2] & 0x1fff != 0) or (ip6 and src host fd00::1 and dst host fd00::2 and ip6[6] = 44))',
+  )
+  const program = await compileFilter('s0', f, S)
+  assert.match(program, /^\d+,/)
 })

@@ -125,7 +125,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     })
     admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {
-      admin = cp.iam.create(true, 'admin key created at first start')
+      admin = cp.iam.create('admin', 'admin key created at first start')
       created = true
     }
     if (created || !credentialFileHolds(opts.dataDir, admin.accessKeyId)) {

@@ -311,8 +311,13 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     const started = process.hrtime.bigint()
     const action = 'MirrorflowGetDesiredState'
     try {
-      authenticate(req, Buffer.alloc(0))
-      const state = await agentDesiredState(watch, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
+      const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+      const state = await agentDesiredState(
+        watch,
+        splitUrl(req.raw.url ?? '/').query,
+        clientGone(reply),
+        accessKeyId,
+      )
       metrics.count(action, 'OK')
       return reply.header('x-amzn-requestid', req.id).type('application/json').send(JSON.stringify(state))
     } catch (err) {

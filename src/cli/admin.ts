@@ -146,10 +146,21 @@ export function registerAdmin(program: Command): void {
   common(
     admin
       .command('create-access-key')
-      .description('create an access key')
-      .option('--description <d>', 'what it is for'),
-  ).action((o: Common & { description?: string }) =>
-    run(o, 'MirrorflowCreateAccessKey', { Description: o.description }),
+      .description('create an access key (a user key; --admin or --agent for the other kinds)')
+      .option('--description <d>', 'what it is for')
+      .option('--admin', 'an admin key (may make and list keys)')
+      .option('--agent', "an agent's key: it changes nothing but its own instance's registration")
+      .option(
+        '--instance-id <id>',
+        'with --agent: bind the key to this instance now (else its first registration does)',
+      ),
+  ).action((o: Common & { description?: string; admin?: boolean; agent?: boolean; instanceId?: string }) =>
+    run(o, 'MirrorflowCreateAccessKey', {
+      Description: o.description,
+      Admin: o.admin === true ? 'true' : undefined,
+      Agent: o.agent === true ? 'true' : undefined,
+      InstanceId: o.instanceId,
+    }),
   )
 
   common(admin.command('list-access-keys').description('list access key ids')).action((o: Common) =>

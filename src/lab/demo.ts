@@ -23,7 +23,7 @@ import {
   DescribeNetworkInterfacesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2'
-import { startServer, type RunningServer } from '../api/index.ts'
+import { callAction, startServer, writeCredentialFiles, type RunningServer } from '../api/index.ts'
 import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
 import { DemoError } from './errors.ts'
 import { nsArgv, stopProcess } from './netns.ts'
@@ -190,12 +190,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 
     const agents = new Map<LabHost['name'], Proc>()
     for (const h of lab.hosts) {
+      // Each agent gets its own agent key: it can change nothing but its own instance's registration.
+      const made = (await callAction(
+        endpoint,
+        { ...server.credentials, region: 'us-east-1' },
+        'MirrorflowCreateAccessKey',
+        { Agent: 'true', Description: `demo agent of ${h.name}` },
+      )) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }
+      const keyDir = join(dataDir, 'agents', `${h.name}-key`)
+      mkdirSync(keyDir, { recursive: true, mode: 0o700 })
+      const keyFile = writeCredentialFiles(
+        keyDir,
+        { accessKeyId: made.AccessKey.AccessKeyId, secretAccessKey: made.AccessKey.SecretAccessKey },
+        'us-east-1',
+      )
       const a = start(h.ns, `agent ${h.name}`, [
         'agent',
         '--server',
         endpoint,
         '--credentials-file',
-        server.credentialsFile,
+        keyFile,
         '--data-dir',
         join(dataDir, 'agents', h.name),
         '--s3-dir',

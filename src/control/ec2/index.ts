@@ -13,7 +13,7 @@ export {
   type DeliveryStatus,
   type UnsuccessfulItem,
 } from './flow-logs/flow-logs.ts'
-export { DEFAULT_QUOTAS, type Quotas } from './limits.ts'
+export { checkDescription, DEFAULT_QUOTAS, DESCRIPTION_MAX, type Quotas } from './limits.ts'
 export type * from './model.ts'
 export type { RuleFields } from './mirroring/filters.ts'
 export type { CreateSessionInput, ModifySessionInput } from './mirroring/sessions.ts'

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Ledger } from '../core/ledger.ts'
-import type { AccessKey } from '../core/model.ts'
+import type { AccessKey, AccessKeyRole } from '../core/model.ts'
 
 export class AccessKeys {
   private readonly l: Ledger
@@ -36,8 +36,16 @@ export class AccessKeys {
     return [...this.keys.values()]
   }
 
-  /** Creates an access key (AKIA + 16 characters; a 40-character secret). */
-  create(admin: boolean, description: string): AccessKey {
+  /** A key's role (stores written before roles: `admin` decides between admin and user). */
+  roleOf(key: AccessKey): AccessKeyRole {
+    return key.role ?? (key.admin ? 'admin' : 'user')
+  }
+
+  /**
+   * Creates an access key (AKIA + 16 characters; a 40-character secret): an admin key, a user key,
+   * or an agent key — bound to `instanceId` now, or to the instance its first registration makes.
+   */
+  create(role: AccessKeyRole, description: string, instanceId?: string): AccessKey {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
     const b = randomBytes(16)
     let id = 'AKIA'
@@ -46,11 +54,24 @@ export class AccessKeys {
       accessKeyId: id,
       secretAccessKey: randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B'),
       createdAt: this.l.now(),
-      admin,
+      admin: role === 'admin',
+      role,
       description,
     }
+    if (role === 'agent' && instanceId !== undefined) key.instanceId = instanceId
     this.save(key)
     return key
+  }
+
+  /** Binds an unbound agent key to its instance (its first registration). */
+  bind(accessKeyId: string, instanceId: string): AccessKey {
+    const key = this.keys.get(accessKeyId)
+    if (key === undefined || this.roleOf(key) !== 'agent' || key.instanceId !== undefined) {
+      throw new Error(`access key ${accessKeyId} is not an unbound agent key`)
+    }
+    const bound: AccessKey = { ...key, instanceId }
+    this.save(bound)
+    return bound
   }
 
   /** Writes a new or changed key (its own change, with a new state version). */

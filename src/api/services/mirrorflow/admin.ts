@@ -7,7 +7,13 @@
  * them as they come; their errors are EC2 errors like any other.
  * @module
  */
-import { ApiError, type RegisterInterfaceInput } from '../../../control/index.ts'
+import {
+  ApiError,
+  checkDescription,
+  type AccessKey,
+  type RegisterInterfaceInput,
+} from '../../../control/index.ts'
+import { agentKey, checkOwnInstance, unauthorized } from '../../auth/roles.ts'
 import type { QueryContext as ActionContext } from '../../protocols/ec2-query/context.ts'
 import type { Params } from '../../protocols/ec2-query/params.ts'
 import { instanceShape, networkInterfaceShape } from '../ec2/shapes.ts'
@@ -59,7 +65,24 @@ const registerInstance: AdminHandler = (ctx) => {
     return i
   })
   ctx.ready()
-  const r = ctx.cp.ec2.instances.registerInstance({ instanceId, hostname, instanceType, interfaces })
+  const agent = agentKey(ctx.cp, ctx.accessKeyId)
+  let id = instanceId
+  if (agent?.instanceId !== undefined) {
+    // A bound agent key registers its own instance, whatever its state file says.
+    if (id !== undefined && id !== agent.instanceId) checkOwnInstance(ctx.cp, ctx.accessKeyId, id)
+    id = agent.instanceId
+  } else if (agent !== undefined) {
+    // An unbound agent key may only bring a new instance: never take over one that exists.
+    const existing =
+      id !== undefined
+        ? ctx.cp.state.get('instance', id)?.id
+        : [...ctx.cp.ec2.index.instancesByHostname.get(hostname)][0]
+    if (existing !== undefined)
+      throw unauthorized(`an unbound agent key cannot register the existing instance ${existing}.`)
+  }
+  const r = ctx.cp.ec2.instances.registerInstance({ instanceId: id, hostname, instanceType, interfaces })
+  // The first registration binds an unbound agent key to the instance it made.
+  if (agent !== undefined && agent.instanceId === undefined) ctx.cp.iam.bind(agent.accessKeyId, r.instance.id)
   // Agents register at every start: the instance's agent is alive.
   ctx.cp.ec2.presence.seen(r.instance.id)
   return {
@@ -79,6 +102,11 @@ const registerInstance: AdminHandler = (ctx) => {
 const deregisterNetworkInterface: AdminHandler = (ctx) => {
   const id = ctx.p.str('NetworkInterfaceId', true)
   ctx.ready()
+  if (agentKey(ctx.cp, ctx.accessKeyId) !== undefined) {
+    const eni = ctx.cp.ec2.instances.networkInterface(id)
+    if (eni.instanceId === undefined) throw unauthorized(`interface ${eni.id} is on no instance.`)
+    checkOwnInstance(ctx.cp, ctx.accessKeyId, eni.instanceId)
+  }
   ctx.cp.ec2.instances.deregisterInterface(id)
   return { Return: true }
 }
@@ -109,37 +137,40 @@ function requireAdmin(ctx: ActionContext): void {
   }
 }
 
+function keyShape(ctx: ActionContext, k: AccessKey): Record<string, unknown> {
+  return {
+    AccessKeyId: k.accessKeyId,
+    Status: 'Active',
+    CreateDate: k.createdAt,
+    Description: k.description,
+    Admin: k.admin,
+    Role: ctx.cp.iam.roleOf(k),
+    ...(k.instanceId === undefined ? {} : { InstanceId: k.instanceId }),
+  }
+}
+
 const createAccessKey: AdminHandler = (ctx) => {
   const description = ctx.p.str('Description') ?? ''
   const admin = ctx.p.bool('Admin') ?? false
+  const agent = ctx.p.bool('Agent') ?? false
+  const instanceId = ctx.p.str('InstanceId')
   ctx.ready()
   requireAdmin(ctx)
-  if (description.length > 255)
-    throw new ApiError('InvalidParameterValue', 'The description must be 255 characters or fewer.')
-  const k = ctx.cp.iam.create(admin, description)
-  return {
-    AccessKey: {
-      AccessKeyId: k.accessKeyId,
-      SecretAccessKey: k.secretAccessKey,
-      Status: 'Active',
-      CreateDate: k.createdAt,
-      Admin: k.admin,
-    },
-  }
+  checkDescription(description)
+  if (admin && agent)
+    throw new ApiError('InvalidParameterCombination', 'A key cannot be both an admin key and an agent key.')
+  if (instanceId !== undefined && !agent)
+    throw new ApiError('InvalidParameterCombination', 'InstanceId is given only with Agent=true.')
+  if (instanceId !== undefined) ctx.cp.ec2.instances.instance(instanceId)
+  const k = ctx.cp.iam.create(admin ? 'admin' : agent ? 'agent' : 'user', description, instanceId)
+  const { Description: _d, ...shape } = keyShape(ctx, k)
+  return { AccessKey: { ...shape, SecretAccessKey: k.secretAccessKey } }
 }
 
 const listAccessKeys: AdminHandler = (ctx) => {
   ctx.ready()
   requireAdmin(ctx)
-  return {
-    AccessKeyMetadata: ctx.cp.iam.list().map((k) => ({
-      AccessKeyId: k.accessKeyId,
-      Status: 'Active',
-      CreateDate: k.createdAt,
-      Description: k.description,
-      Admin: k.admin,
-    })),
-  }
+  return { AccessKeyMetadata: ctx.cp.iam.list().map((k) => keyShape(ctx, k)) }
 }
 
 /** The admin actions answered synchronously (MirrorflowGetDesiredState is the server's). */

@@ -30,7 +30,7 @@ interface Waiter {
 export const MAX_WAIT_SECONDS = 120
 
 export class DesiredStateWatch {
-  private readonly cp: ControlPlane
+  readonly cp: ControlPlane
   private readonly cache = new Map<string, { key: string; version: number }>()
   private readonly waiters = new Set<Waiter>()
   private scheduled = false

@@ -6,6 +6,7 @@
  * @module
  */
 import { ApiError } from '../../../control/index.ts'
+import { checkOwnInstance } from '../../auth/roles.ts'
 import type { QueryHandler } from '../../protocols/ec2-query/context.ts'
 import { Params, parseForm } from '../../protocols/ec2-query/params.ts'
 import { ADMIN_ACTIONS } from './admin.ts'
@@ -35,6 +36,7 @@ export function mirrorflowQueryHandlers(watch: DesiredStateWatch): Map<string, Q
     const wait = ctx.p.int('Wait') ?? 0
     ctx.ready()
     checkWait(wait)
+    checkOwnInstance(ctx.cp, ctx.accessKeyId, instanceId)
     return { json: await watch.poll(instanceId, since, wait, ctx.signal) }
   })
   return out
@@ -48,6 +50,7 @@ export function agentDesiredState(
   watch: DesiredStateWatch,
   query: string,
   signal: AbortSignal,
+  accessKeyId: string,
 ): Promise<VersionedState> {
   const map = new Map<string, string>()
   parseForm(query, map)
@@ -57,5 +60,6 @@ export function agentDesiredState(
   const wait = p.int('wait') ?? 0
   p.done()
   checkWait(wait)
+  checkOwnInstance(watch.cp, accessKeyId, instanceId)
   return watch.poll(instanceId, version, wait, signal, true)
 }
