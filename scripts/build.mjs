@@ -103,6 +103,8 @@ const result = await build({
   outdir: dist,
   // Every chunk beside the entry points, so `import.meta.url` of any bundled module is in dist/.
   chunkNames: 'chunk-[hash]',
+  // .mjs: ES modules wherever dist/ is copied, with no package.json beside them to say so.
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -120,12 +122,11 @@ const result = await build({
   metafile: true,
   plugins: [assets],
 })
-const main = join(dist, 'mirrorflow.js')
+const main = join(dist, 'mirrorflow.mjs')
 chmodSync(main, 0o755)
-writeFileSync(join(dist, 'package.json'), JSON.stringify({ type: 'module' }) + '\n')
 writeFileSync(stampFile, `${pkg.version} ${new Date().toISOString()}\n`)
 if (!process.argv.includes('--quiet')) {
-  const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
+  const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs'))
   const total = outs.reduce((n, [, o]) => n + o.bytes, 0)
   process.stderr.write(`build: ${outs.length} files, ${(total / 1024).toFixed(0)} KiB in dist/\n`)
 }

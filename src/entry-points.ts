@@ -21,9 +21,9 @@ export type EntryPoint = 'cli' | 'mirror-worker' | 'lab-traffic'
 
 /** Each program's file in `dist/` (the build's entry point names, see scripts/build.mjs). */
 export const DIST_FILES: Record<EntryPoint, string> = {
-  cli: 'mirrorflow.js',
-  'mirror-worker': 'mirror-worker.js',
-  'lab-traffic': 'lab-traffic.js',
+  cli: 'mirrorflow.mjs',
+  'mirror-worker': 'mirror-worker.mjs',
+  'lab-traffic': 'lab-traffic.mjs',
 }
 
 /** Each program's source, relative to this file (the CLI's: its launcher, which registers tsx itself). */
@@ -46,4 +46,15 @@ export function nodeArgv(entry: EntryPoint): string[] {
     import.meta.resolve('tsx'),
     fileURLToPath(new URL(SOURCE_FILES[entry], import.meta.url)),
   ]
+}
+
+/** `s` as one shell word: unchanged when it is plainly safe, else in single quotes. */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** A shell command line that runs the mirrorflow CLI this process runs from (compiled or sources). */
+export function mirrorflowCommand(): string {
+  return nodeArgv('cli').map(shellQuote).join(' ')
 }

@@ -10,3 +10,13 @@ test('VERSION is package.json version', () => {
   }
   assert.equal(VERSION, pkg.version)
 })
+
+test('the AWS SDK clients are pinned to exact versions (docs/node.md: they must keep supporting Node.js 20)', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    dependencies: Record<string, string>
+  }
+  const sdk = Object.entries(pkg.dependencies).filter(([name]) => name.startsWith('@aws-sdk/'))
+  assert.ok(sdk.length >= 2)
+  for (const [name, range] of sdk)
+    assert.match(range, /^\d+\.\d+\.\d+$/, `${name}: ${range} is not an exact version`)
+})

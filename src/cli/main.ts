@@ -56,6 +56,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'mirror a capture through Traffic Mirroring sessions into a VXLAN pcap',
     load: async () => (await import('./mirror.ts')).registerMirror,
   },
+  lab: {
+    summary: 'network-namespace helpers (a link from a namespace to the host)',
+    load: async () => (await import('./lab.ts')).registerLab,
+  },
   inspect: {
     summary: 'summarise capture files (pcap/pcapng; "-" = stdin; none = the bundled sample)',
     load: async () => (await import('./inspect.ts')).registerInspect,

@@ -161,7 +161,7 @@ export const FIELDS: readonly FieldDef[] = [
     version: 2,
     parquet: 'INT_64',
     duckdb: 'BIGINT',
-    derivation: 'sum of IP lengths (IPv4 total length; IPv6 40 + payload length), L2 excluded (spec §1.8)',
+    derivation: 'sum of IP lengths (IPv4 total length; IPv6 40 + payload length), L2 excluded, as AWS counts',
     get: (b, i) => (isOK(b, i) ? b.bytes[i]! : null),
   },
   {
@@ -228,7 +228,7 @@ export const FIELDS: readonly FieldDef[] = [
     parquet: 'INT_32',
     duckdb: 'INTEGER',
     derivation:
-      'OR over the packets of FIN 1, SYN 2, RST 4, SYN-ACK 18 (ACK/PSH/URG/ECE/CWR alone count 0, spec §1.7); 0 for non-TCP (UNCONFIRMED)',
+      'OR over the packets of FIN 1, SYN 2, RST 4, SYN-ACK 18 (ACK/PSH/URG/ECE/CWR alone count 0, as AWS documents); 0 for non-TCP (UNCONFIRMED)',
     get: (b, i) => (isOK(b, i) && b.tcpFlags[i] !== TCP_FLAGS_NONE ? b.tcpFlags[i]! : null),
   },
   {
@@ -358,7 +358,7 @@ export const FIELDS: readonly FieldDef[] = [
     version: 9,
     parquet: 'STRING',
     duckdb: 'VARCHAR',
-    derivation: '`-`: only regional NAT gateways fill it (UNCONFIRMED details, spec §1.5 #41)',
+    derivation: '`-`: only regional NAT gateways fill it (AWS documents no details)',
     get: DASH_ALWAYS,
   },
   {

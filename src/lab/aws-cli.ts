@@ -10,18 +10,14 @@
  * @module
  */
 import { join } from 'node:path'
-import { nodeArgv } from '../entry-points.ts'
+import { mirrorflowCommand, shellQuote } from '../entry-points.ts'
+
+export { mirrorflowCommand, shellQuote }
 
 /** The profile the server writes into its credentials and config files. */
 export const PROFILE = 'mirrorflow'
 /** The port {@link afterDemo} suggests (the server's default). */
 export const DEFAULT_PORT = 4566
-
-/** `s` as one shell word: unchanged when it is plainly safe, else in single quotes. */
-export function shellQuote(s: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s
-  return `'${s.replace(/'/g, `'\\''`)}'`
-}
 
 export interface AwsCliTarget {
   /** The server's data directory (holds `config` and `credentials`). */
@@ -52,11 +48,6 @@ export function awsCliCommands(t: AwsCliTarget): string[] {
   if (t.subnetId !== undefined)
     cmds.push(`${aws} describe-network-interfaces --filters Name=subnet-id,Values=${shellQuote(t.subnetId)}`)
   return cmds
-}
-
-/** The command that runs the mirrorflow CLI this process was started from (compiled or sources). */
-export function mirrorflowCommand(): string {
-  return nodeArgv('cli').map(shellQuote).join(' ')
 }
 
 /**

@@ -6,3 +6,8 @@ import { MirrorflowError } from '../errors.ts'
 export class DemoError extends MirrorflowError {
   readonly code = 'MF_DEMO'
 }
+
+/** A lab helper refused or failed (`mirrorflow lab link`: no such namespace, already linked…). */
+export class LabError extends MirrorflowError {
+  readonly code = 'MF_LAB'
+}

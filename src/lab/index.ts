@@ -35,5 +35,6 @@ export {
   startSshListener,
   startWebServer,
 } from './traffic.ts'
-export { DemoError } from './errors.ts'
+export { DemoError, LabError } from './errors.ts'
+export { hostIfnameFor, linkNamespaceToHost, unlinkNamespaceFromHost, type HostLink } from './host-link.ts'
 export { countRecords, DEMO_BUCKET, runDemo, type DemoOptions, type DemoSummary } from './demo.ts'

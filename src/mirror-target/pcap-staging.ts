@@ -37,7 +37,7 @@ export interface RingLookup {
    * Optional: keep the records of the session in `slot` for a later flush (a pair seen once, too
    * young to be worth a file yet). Not asked when everything must go (stop, full arena).
    */
-  hold?: ((slot: number, generation: number) => boolean) | undefined
+  hold?: ((slot: number, generation: number, nowSec: number) => boolean) | undefined
   /**
    * Optional: the frames of the session in `slot` just written, in time order, as a batch over the
    * arena (valid during the call; frames cut to the snaplen, `origLens` the wire lengths).
@@ -222,6 +222,9 @@ export class PcapStaging {
     if (n === 0) return
     const keep = this.keep
     const hold = holding ? this.rings.hold : undefined
+    // "Now" for holding: the stream's time (a target catching up on a backlog must not let every
+    // held pair age at once); when the traffic has stopped, the wall clock.
+    const holdNow = cutoffUs === Number.POSITIVE_INFINITY ? Date.now() / 1000 : this.newestUs / 1e6
     const ts = this.ts
     const slots = this.slots
     const headOf = this.headOf
@@ -253,31 +256,29 @@ export class PcapStaging {
       for (let i = headOf[s] as number; i !== -1; i = nextRec[i] as number) order[m++] = i
       headOf[s] = -1
       tailOf[s] = -1
-      if (hold !== undefined && hold.call(this.rings, s, this.gens[order[0] as number] as number)) {
-        // Held: the session's records stay for a later flush (any other generation's go on below).
-        const g = this.gens[order[0] as number] as number
-        let w = 0
-        for (let k = 0; k < m; k++) {
-          const r = order[k] as number
-          if (this.gens[r] === g) {
-            keep[r] = 1
-            kept++
-          } else order[w++] = r
+      // Records of a session evicted since they came are dropped; what is left is the slot's current
+      // session's (a slot may have had two sessions since the last flush).
+      let ring: PcapRing | null = null
+      let g = -1
+      let w = 0
+      for (let k = 0; k < m; k++) {
+        const r = order[k] as number
+        const gr = this.gens[r] as number
+        if (gr !== g) {
+          g = gr
+          ring = this.rings.ringOf(s, gr)
         }
-        if (w === 0) continue
-        m = w
+        if (ring === null) this.evictedFrames++
+        else order[w++] = r
       }
-      const first = order[0] as number
-      const ring = this.rings.ringOf(s, this.gens[first] as number)
-      if (ring === null) {
-        // Records of an evicted session; those of the slot's new session (other generation) stay.
-        let dropped = 0
-        for (let k = 0; k < m; k++) {
-          const r = order[k] as number
-          if (this.gens[r] === this.gens[first]) dropped++
-        }
-        this.evictedFrames += dropped
-        if (dropped < m) this.writeMixed(s, order, m)
+      if (w === 0) continue
+      m = w
+      const current = this.gens[order[0] as number] as number
+      ring = this.rings.ringOf(s, current) as PcapRing
+      if (hold !== undefined && hold.call(this.rings, s, current, holdNow)) {
+        // Held: the session's records stay for a later flush.
+        for (let k = 0; k < m; k++) keep[order[k] as number] = 1
+        kept += m
         continue
       }
       this.sortByTime(order, m)
@@ -307,23 +308,6 @@ export class PcapStaging {
     ;[this.gens, this.gens2] = [this.gens2, this.gens]
     ;[this.ts, this.ts2] = [this.ts2, this.ts]
     this.count = j
-  }
-
-  /** A slot whose records belong to two generations (evicted and new): write the current one's. */
-  private writeMixed(slot: number, order: Int32Array, m: number): void {
-    let w = 0
-    let ring: PcapRing | null = null
-    for (let k = 0; k < m; k++) {
-      const r = order[k] as number
-      const rr = this.rings.ringOf(slot, this.gens[r] as number)
-      if (rr === null) continue
-      ring = rr
-      order[w++] = r
-    }
-    if (ring === null || w === 0) return
-    this.sortByTime(order, w)
-    this.lostFrames += ring.writeRecords(this.arena, this.view, this.offs, this.lens, order, w)
-    this.handOver(slot, order, w)
   }
 
   /** Gives the records just written to `RingLookup.frames` as a FrameBatch (times as written). */

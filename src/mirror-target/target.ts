@@ -130,7 +130,7 @@ export class MirrorTarget {
           const s = this.table.at(slot)
           return s !== null && s.generation === generation ? s.ring : null
         },
-        hold: (slot, generation) => {
+        hold: (slot, generation, nowSec) => {
           // A pair seen once waits (in the arena, no file) until it is seen again or is old enough:
           // a flood of pairs spoofed once never costs a file or a flow table.
           const s = this.table.at(slot)
@@ -138,7 +138,7 @@ export class MirrorTarget {
             s !== null &&
             s.generation === generation &&
             s.packets <= 1 &&
-            Date.now() / 1000 - s.firstSeen < config.limits.probationSeconds
+            nowSec - s.firstSeen < config.limits.probationSeconds
           )
         },
         frames:

@@ -49,11 +49,11 @@ test('every program has its source and its compiled file', () => {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     bin: Record<string, string>
   }
-  assert.deepEqual(pkg.bin, { mirrorflow: 'dist/mirrorflow.js' })
+  assert.deepEqual(pkg.bin, { mirrorflow: 'dist/mirrorflow.mjs' })
 })
 
-test('dist/mirrorflow.js without node_modules: --version, --help, flowlogs --help', () => {
-  const bin = join(dir, 'dist', 'mirrorflow.js')
+test('dist/mirrorflow.mjs without node_modules: --version, --help, flowlogs --help', () => {
+  const bin = join(dir, 'dist', 'mirrorflow.mjs')
   const v = node([bin, '--version'], dir)
   assert.equal(v.status, 0, v.stderr)
   assert.equal(v.stdout, `${VERSION}\n`)
@@ -66,7 +66,7 @@ test('dist/mirrorflow.js without node_modules: --version, --help, flowlogs --hel
 })
 
 test('dist flowlogs and inspect give the same output as the sources, and find the bundled sample', () => {
-  const bin = join(dir, 'dist', 'mirrorflow.js')
+  const bin = join(dir, 'dist', 'mirrorflow.mjs')
   const args = ['flowlogs', '--pcap', SAMPLE, '--max-aggregation-interval', '60', '--quiet']
   const built = node([bin, ...args], dir)
   const dev = node([join(REPO_ROOT, 'bin', 'mirrorflow.mjs'), ...args])
@@ -82,16 +82,16 @@ test('dist flowlogs and inspect give the same output as the sources, and find th
 
 test('the compiled mirror worker and traffic generator start with plain node', () => {
   // Each refuses to run without its arguments, in its own words: proof that it loaded and ran.
-  const w = node([join(dir, 'dist', 'mirror-worker.js')], dir, { ...process.env, MF_MIRROR_WORKER: '{' })
+  const w = node([join(dir, 'dist', 'mirror-worker.mjs')], dir, { ...process.env, MF_MIRROR_WORKER: '{' })
   assert.notEqual(w.status, 0)
   assert.doesNotMatch(w.stderr, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/)
-  const t = node([join(dir, 'dist', 'lab-traffic.js'), 'no-such-role'], dir)
+  const t = node([join(dir, 'dist', 'lab-traffic.mjs'), 'no-such-role'], dir)
   assert.equal(t.status, 2)
   assert.match(t.stderr, /unknown role 'no-such-role'/)
 })
 
 test('the build never loads tsx: the development path stays behind MIRRORFLOW_BUILD', () => {
-  for (const name of readdirSync(join(REPO_ROOT, 'dist')).filter((n) => n.endsWith('.js'))) {
+  for (const name of readdirSync(join(REPO_ROOT, 'dist')).filter((n) => n.endsWith('.mjs'))) {
     const js = readFileSync(join(REPO_ROOT, 'dist', name), 'utf8')
     assert.doesNotMatch(js, /(from|import\()\s*["']tsx/, name)
     assert.doesNotMatch(js, /MIRRORFLOW_BUILD/, name)

@@ -185,8 +185,23 @@ export async function runFlood(o: FloodOptions): Promise<FloodResult> {
     rep.stdout.setEncoding('utf8').on('data', (d: string) => (repOut += d))
     rep.stderr.setEncoding('utf8').on('data', (d: string) => (repOut += d))
     await new Promise<void>((r) => rep.on('exit', () => r()))
-    // The capture hands frames over up to ~1 s late; keep sampling while the target catches up.
-    await sleep(2500)
+    // The capture hands frames over up to ~1 s late, and a target behind the sender works through the
+    // kernel's capture ring: keep sampling until its count of datagrams stops moving (at most 30 s).
+    await sleep(1500)
+    let last = -1
+    for (let waited = 0; waited < 30_000; waited += 1000) {
+      let now = -1
+      try {
+        now = (
+          JSON.parse(readFileSync(join(o.dir, 'target', 'status.json'), 'utf8')) as { datagrams: number }
+        ).datagrams
+      } catch {
+        now = -2
+      }
+      if (now === last) break
+      last = now
+      await sleep(1000)
+    }
     clearInterval(sampler)
     legit.kill('SIGTERM')
     await legitDone
