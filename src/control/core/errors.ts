@@ -12,31 +12,24 @@
  */
 import { MirrorflowError } from '../../errors.ts'
 
-/** The codes common to AWS's Query-protocol services (signing, parameters, throttling), with their HTTP status. */
+/** The codes common to AWS's services that mirrorflow answers (signing, parameters, protocol), with their HTTP status. */
 export const COMMON_ERRORS = {
-  AccessDenied: 403,
   IdempotentParameterMismatch: 400,
   IncompleteSignature: 400,
   InternalError: 500,
-  InternalFailure: 500,
   InvalidAction: 400,
-  InvalidClientTokenId: 403,
   InvalidParameter: 400,
   InvalidParameterCombination: 400,
   InvalidParameterValue: 400,
-  InvalidQueryParameter: 400,
   MalformedQueryString: 400,
   MissingAction: 400,
   MissingAuthenticationToken: 401,
   MissingParameter: 400,
   RequestEntityTooLarge: 413,
   RequestExpired: 400,
-  ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
-  ThrottlingException: 400,
   UnknownParameter: 400,
   UnsupportedOperation: 400,
-  ValidationError: 400,
 } as const
 
 type CommonErrors = typeof COMMON_ERRORS
