@@ -14,6 +14,7 @@ const FORBIDDEN: Array<[RegExp, string]> = [
   [/\bspec-[a-z-]+(\.md)?\b/, 'a specification document'],
   [/\bspec(-[a-z-]+)?\s*§/, "a specification's section number"],
   [/(^|[\s(`'"])shared\/(docs|bench|data)\//, 'a file of the shared folder outside the repository'],
+  [/\bUNCONFIRMED\b|\bthe specs?\b/, "the external specification's wording (say what was chosen and why)"],
 ]
 
 test('README.md and docs/*.md cite nothing outside the repository', () => {

@@ -228,7 +228,7 @@ export const FIELDS: readonly FieldDef[] = [
     parquet: 'INT_32',
     duckdb: 'INTEGER',
     derivation:
-      'OR over the packets of FIN 1, SYN 2, RST 4, SYN-ACK 18 (ACK/PSH/URG/ECE/CWR alone count 0, as AWS documents); 0 for non-TCP (UNCONFIRMED)',
+      'OR over the packets of FIN 1, SYN 2, RST 4, SYN-ACK 18 (ACK/PSH/URG/ECE/CWR alone count 0, as AWS documents); 0 for non-TCP (chosen: AWS does not say 0 or `-`)',
     get: (b, i) => (isOK(b, i) && b.tcpFlags[i] !== TCP_FLAGS_NONE ? b.tcpFlags[i]! : null),
   },
   {
@@ -366,7 +366,7 @@ export const FIELDS: readonly FieldDef[] = [
     version: 10,
     parquet: 'INT_32',
     duckdb: 'INTEGER',
-    derivation: '`-` (Encryption Controls off); Parquet type INT_32 is UNCONFIRMED',
+    derivation: '`-` (Encryption Controls off); Parquet type INT_32 chosen (AWS does not document it)',
     get: DASH_ALWAYS,
   },
   {
@@ -424,7 +424,7 @@ export const FIELDS: readonly FieldDef[] = [
     parquet: 'STRING',
     duckdb: 'VARCHAR',
     derivation:
-      'configured interface type (nat_gateway, …); `-` for an ordinary instance interface (UNCONFIRMED)',
+      'configured interface type (nat_gateway, …); `-` for an ordinary instance interface (chosen: AWS does not document it)',
     get: (b, i) => opt(meta(b, i).interfaceType),
   },
   ...(

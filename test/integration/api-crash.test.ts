@@ -137,6 +137,7 @@ test(
       flowLogs: [] as string[],
     }
     const ackedFilters: string[] = []
+    let flowLogsTried = 0
     /** Filter id → k of its ClientToken, to retry one after the restart. */
     const filterTokens = new Map<string, number>()
     /** Rules sent per filter: stays under the 10-rules quota (spec §3) so the workload is valid. */
@@ -188,7 +189,9 @@ test(
               SessionNumber: String(1 + Math.floor(acked.sessions.length / 3)),
             })
             acked.sessions.push(text(root, 'trafficMirrorSession', 'trafficMirrorSessionId'))
-          } else if (op === 4) {
+          } else if (op === 4 && flowLogsTried < 50) {
+            // At most 50 flow logs per resource (the AWS quota the server enforces).
+            flowLogsTried++
             const root = await call(client, url, creds, {
               Action: 'CreateFlowLogs',
               ResourceType: 'VPC',

@@ -20,6 +20,8 @@ export const EC2_ERRORS = defineErrors({
   // VPCs, subnets, interfaces, instances.
   DependencyViolation: 400,
   InstanceLimitExceeded: 400,
+  SubnetLimitExceeded: 400,
+  VpcLimitExceeded: 400,
   NetworkInterfaceLimitExceeded: 400,
   'InvalidIPAddress.InUse': 400,
   'InvalidInstanceID.Malformed': 400,

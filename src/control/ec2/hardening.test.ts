@@ -234,6 +234,40 @@ describe('hardening: control plane', () => {
     )
   })
 
+  test('item 2: VPCs, subnets per VPC, flow logs per resource and access keys are capped', () => {
+    cp.close()
+    const d = mkdtempSync(join(tmpdir(), 'mf-hardening-'))
+    dirs.push(d)
+    cp = new ControlPlane(new SqliteStore(d), {
+      accountId: '123456789012',
+      region: 'us-east-1',
+      quotas: { vpcsPerRegion: 2, subnetsPerVpc: 2, flowLogsPerResource: 2 },
+    })
+    const v = cp.ec2.vpcs.createVpc('10.0.0.0/16', undefined, [])
+    cp.ec2.vpcs.createVpc('10.1.0.0/16', undefined, [])
+    assert.equal(failure(() => cp.ec2.vpcs.createVpc('10.2.0.0/16', undefined, [])).code, 'VpcLimitExceeded')
+    const s = cp.ec2.vpcs.createSubnet({ vpcId: v.id, cidrBlock: '10.0.1.0/24' }, [])
+    cp.ec2.vpcs.createSubnet({ vpcId: v.id, cidrBlock: '10.0.2.0/24' }, [])
+    assert.equal(
+      failure(() => cp.ec2.vpcs.createSubnet({ vpcId: v.id, cidrBlock: '10.0.3.0/24' }, [])).code,
+      'SubnetLimitExceeded',
+    )
+    const fl = (traffic: string) => () =>
+      cp.ec2.flowLogs.createFlowLogs({
+        resourceIds: [s.id],
+        resourceType: 'Subnet',
+        trafficType: traffic,
+        logDestinationType: 's3',
+        logDestination: 'arn:aws:s3:::bucket',
+        tags: [],
+      })
+    fl('ALL')()
+    fl('ACCEPT')()
+    assert.equal(failure(fl('REJECT')).code, 'FlowLogsLimitExceeded')
+    for (let i = cp.iam.list().length; i < 1000; i++) cp.iam.create('user', '')
+    assert.equal(failure(() => cp.iam.create('user', '')).code, 'LimitExceeded')
+  })
+
   test('item 14: CloudWatch Logs and Firehose flow logs report FAILED with a reason, S3 SUCCESS', () => {
     const base = { resourceIds: [subnet.id], resourceType: 'Subnet', trafficType: 'ALL', tags: [] }
     const [cwl] = cp.ec2.flowLogs.createFlowLogs({

@@ -17,6 +17,11 @@ export interface Quotas {
   /** Instances and network interfaces the admin API and agents may register (mirrorflow's bounds). */
   instancesPerAccount: number
   networkInterfacesPerAccount: number
+  /** VPCs of the region (AWS: 5 by default, adjustable), subnets per VPC (AWS: 200). */
+  vpcsPerRegion: number
+  subnetsPerVpc: number
+  /** Flow logs per VPC, subnet or interface (AWS: 50). */
+  flowLogsPerResource: number
 }
 
 export const DEFAULT_QUOTAS: Quotas = {
@@ -29,6 +34,9 @@ export const DEFAULT_QUOTAS: Quotas = {
   tagsPerResource: 50,
   instancesPerAccount: 10_000,
   networkInterfacesPerAccount: 100_000,
+  vpcsPerRegion: 1000,
+  subnetsPerVpc: 200,
+  flowLogsPerResource: 50,
 }
 
 /** Descriptions (targets, filters, rules, sessions, interfaces, keys): 255 characters at most. */

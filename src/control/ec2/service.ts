@@ -39,13 +39,13 @@ export class Ec2 {
     this.quotas = { ...DEFAULT_QUOTAS, ...quotas }
     this.index = new Ec2Schema(ledger)
     this.tags = new Tags(ledger, this.quotas.tagsPerResource)
-    this.vpcs = new Vpcs(ledger, this.index, this.tags)
+    this.vpcs = new Vpcs(ledger, this.index, this.quotas, this.tags)
     this.instances = new Instances(ledger, this.index, this.quotas, this.vpcs)
     this.presence = new AgentPresence(ledger, agentTimeoutMs)
     this.targets = new Targets(ledger, this.index, this.quotas, this.tags)
     this.filters = new Filters(ledger, this.index, this.quotas, this.tags)
     this.sessions = new Sessions(ledger, this.index, this.quotas, this.tags, this.targets, this.filters)
-    this.flowLogs = new FlowLogs(ledger, this.index, this.tags)
+    this.flowLogs = new FlowLogs(ledger, this.index, this.quotas, this.tags)
   }
 
   get accountId(): string {

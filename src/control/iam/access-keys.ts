@@ -6,8 +6,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { ApiError } from '../core/errors.ts'
 import type { Ledger } from '../core/ledger.ts'
 import type { AccessKey, AccessKeyRole } from '../core/model.ts'
+import './errors.ts'
+
+/** Access keys the server keeps at most (admin-made; IAM's own default is 2 per user). */
+export const ACCESS_KEYS_MAX = 1000
 
 export class AccessKeys {
   private readonly l: Ledger
@@ -46,6 +51,9 @@ export class AccessKeys {
    * or an agent key — bound to `instanceId` now, or to the instance its first registration makes.
    */
   create(role: AccessKeyRole, description: string, instanceId?: string): AccessKey {
+    if (this.keys.size >= ACCESS_KEYS_MAX) {
+      throw new ApiError('LimitExceeded', `Cannot exceed quota for AccessKeys: ${ACCESS_KEYS_MAX}.`)
+    }
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
     const b = randomBytes(16)
     let id = 'AKIA'

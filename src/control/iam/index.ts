@@ -5,4 +5,5 @@
  * here with the IAM issue.
  * @module
  */
-export { AccessKeys } from './access-keys.ts'
+export { ACCESS_KEYS_MAX, AccessKeys } from './access-keys.ts'
+export { IAM_ERRORS } from './errors.ts'

@@ -167,6 +167,12 @@ function tokenFor(seq: number, scope: string): string {
   return Buffer.from(`mf1.${seq}.${scope}`, 'latin1').toString('base64url')
 }
 
+/**
+ * The longest page when the request gives no MaxResults: no answer is unbounded; a longer listing
+ * comes with a NextToken, as when MaxResults is given.
+ */
+export const DEFAULT_PAGE_SIZE = 1000
+
 /** One page of matching resources (in creation order) and the token of the next, if any. */
 export function page<R extends { seq: number }>(
   items: Iterable<R>,
@@ -174,7 +180,7 @@ export function page<R extends { seq: number }>(
   paging: Paging,
 ): { items: R[]; nextToken?: string } {
   const out: R[] = []
-  const limit = paging.maxResults ?? Infinity
+  const limit = paging.maxResults ?? DEFAULT_PAGE_SIZE
   for (const r of items) {
     if (r.seq <= paging.after || !match(r)) continue
     if (out.length === limit)

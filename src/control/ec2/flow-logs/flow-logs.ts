@@ -12,6 +12,7 @@ import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Resource, ResourceKind, Tag } from '../../core/model.ts'
 import type { DestinationOptions, FlowLog, NetworkInterface, TagFieldSpecification } from '../model.ts'
 import type { Ec2Schema } from '../schema.ts'
+import type { Quotas } from '../limits.ts'
 import { TAG_KEY_MAX, type Tags } from '../tags.ts'
 import { checkLogDestination, checkLogGroupName, checkRoleArn } from './destinations.ts'
 import { DEFAULT_LOG_FORMAT, validateLogFormat } from './log-format.ts'
@@ -58,10 +59,12 @@ export class FlowLogs {
   private readonly l: Ledger
   private readonly x: Ec2Schema
   private readonly tags: Tags
+  private readonly q: Quotas
 
-  constructor(l: Ledger, x: Ec2Schema, tags: Tags) {
+  constructor(l: Ledger, x: Ec2Schema, q: Quotas, tags: Tags) {
     this.l = l
     this.x = x
+    this.q = q
     this.tags = tags
     // A flow log goes with the VPC, subnet or interface it covers.
     const covering = (r: Resource): FlowLog[] =>
@@ -193,6 +196,12 @@ export class FlowLogs {
         if (failure !== undefined) {
           result.unsuccessful.push({ resourceId: rid, ...failure })
           continue
+        }
+        if (this.x.flowLogsByResource.count(rid) >= this.q.flowLogsPerResource) {
+          throw new ApiError(
+            'FlowLogsLimitExceeded',
+            `The maximum number of flow logs per resource (${this.q.flowLogsPerResource}) has been reached for '${rid}'.`,
+          )
         }
         for (const fid of this.x.flowLogsByResource.get(rid)) {
           const o = this.l.state.get('flow-log', fid)!

@@ -19,7 +19,7 @@ import { ID_PREFIX, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
 import type { Subnet, Vpc } from '../model.ts'
-import { PREFIX_REQUIRED } from '../limits.ts'
+import { PREFIX_REQUIRED, type Quotas } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Tags } from '../tags.ts'
 
@@ -34,10 +34,12 @@ export class Vpcs {
   private readonly l: Ledger
   private readonly x: Ec2Schema
   private readonly tags: Tags
+  private readonly q: Quotas
 
-  constructor(l: Ledger, x: Ec2Schema, tags: Tags) {
+  constructor(l: Ledger, x: Ec2Schema, q: Quotas, tags: Tags) {
     this.l = l
     this.x = x
+    this.q = q
     this.tags = tags
   }
 
@@ -66,6 +68,12 @@ export class Vpcs {
     }
     const validTags = this.tags.validate(tags)
     return this.l.idempotent(idem, () => {
+      if (this.l.state.table('vpc').size >= this.q.vpcsPerRegion) {
+        throw new ApiError(
+          'VpcLimitExceeded',
+          `The maximum number of VPCs (${this.q.vpcsPerRegion}) has been reached.`,
+        )
+      }
       const vpc: Vpc = {
         kind: 'vpc',
         id: newId(ID_PREFIX.vpc),
@@ -145,6 +153,12 @@ export class Vpcs {
     }
     const validTags = this.tags.validate(tags)
     return this.l.idempotent(idem, () => {
+      if (this.x.subnetsByVpc.count(vpc.id) >= this.q.subnetsPerVpc) {
+        throw new ApiError(
+          'SubnetLimitExceeded',
+          `The maximum number of subnets per VPC (${this.q.subnetsPerVpc}) has been reached.`,
+        )
+      }
       const zone = az ?? zones[0]!
       const subnet: Subnet = {
         kind: 'subnet',
