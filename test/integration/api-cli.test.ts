@@ -537,7 +537,7 @@ test('one documented error for each remaining action, through the CLI', async ()
     srv.aws('ec2', 'delete-tags', '--resources', 'bogus-123', '--tags', 'Key=a'),
   ])
   const want: [string | string[], string][] = [
-    [['InvalidVpcID.NotFound', 'InvalidVpcId.NotFound'], 'DescribeVpcs'],
+    ['InvalidVpcID.NotFound', 'DescribeVpcs'],
     ['InvalidSubnet.Range', 'CreateSubnet'],
     ['InvalidNetworkInterfaceID.NotFound', 'DescribeNetworkInterfaces'],
     ['InvalidInstanceID.NotFound', 'DescribeInstances'],
@@ -546,7 +546,7 @@ test('one documented error for each remaining action, through the CLI', async ()
     ['InvalidTrafficMirrorFilterRuleId.NotFound', 'ModifyTrafficMirrorFilterRule'],
     ['InvalidParameterValue', 'ModifyTrafficMirrorSession'],
     ['InvalidTrafficMirrorFilterRuleId.Malformed', 'DeleteTrafficMirrorFilterRule'],
-    [['InvalidParameterValue', 'InvalidParameter'], 'CreateFlowLogs'],
+    ['InvalidParameterValue', 'CreateFlowLogs'],
     ['InvalidID', 'DeleteTags'],
   ]
   results.forEach((r, i) => failed(r, want[i][0], want[i][1]))

@@ -47,12 +47,21 @@ after(async () => {
   await srv?.close()
 })
 
-/** Asserts an EC2 error envelope with one of `codes` and a status in `statuses`; returns the code. */
-function isError(r: HttpResult, codes: string[], statuses: number[]): string {
-  assert.ok(
-    statuses.includes(r.status),
-    `HTTP ${r.status}, want one of ${statuses.join('/')}: ${r.body.slice(0, 300)}`,
-  )
+/** The HTTP status of each authentication error, as EC2 answers it. */
+const AUTH_STATUS: Record<string, number> = {
+  MissingAuthenticationToken: 401,
+  AuthFailure: 401,
+  SignatureDoesNotMatch: 403,
+  IncompleteSignature: 400,
+  RequestExpired: 400,
+}
+
+/** Asserts an EC2 error envelope with exactly `code` and `status` (AUTH: the code's own status); returns the code. */
+function isError(r: HttpResult, code: string | string[], status: number | typeof AUTH): string {
+  const codes = Array.isArray(code) ? code : [code]
+  const want = status === AUTH ? AUTH_STATUS[codes[0]!] : status
+  assert.equal(codes.length, 1, 'one code per case')
+  assert.equal(r.status, want, `HTTP ${r.status}, want ${want}: ${r.body.slice(0, 300)}`)
   const e = parseEc2Error(r.body)
   assert.ok(codes.includes(e.code), `code ${e.code} (${e.message}), want one of ${codes.join(', ')}`)
   assert.match(e.requestId, UUID)
@@ -75,7 +84,7 @@ function isSuccess(r: HttpResult, action: string): ReturnType<typeof parseXml> {
 }
 
 const describeVpcs = { Action: 'DescribeVpcs', Version: '2016-11-15' }
-const AUTH = [400, 401, 403]
+const AUTH = 'auth-status' as const
 
 describe('SigV4 verification', () => {
   test('a correctly signed POST and GET succeed; a 4-minute-old signature is within the window', async () => {
@@ -92,7 +101,7 @@ describe('SigV4 verification', () => {
       },
       body: formEncode(describeVpcs),
     })
-    isError(r, ['MissingAuthenticationToken', 'AuthFailure'], AUTH)
+    isError(r, 'MissingAuthenticationToken', AUTH)
   })
 
   test('a bad signature', async () => {
@@ -101,20 +110,20 @@ describe('SigV4 verification', () => {
       /Signature=([0-9a-f])/,
       (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`,
     )
-    isError(await srv.raw(req), ['SignatureDoesNotMatch', 'AuthFailure'], AUTH)
+    isError(await srv.raw(req), 'SignatureDoesNotMatch', AUTH)
   })
 
   test('a body changed after signing', async () => {
     const req = await signRequest(srv.url, describeVpcs, { credentials: srv.credentials, region: srv.region })
     req.body = formEncode({ ...describeVpcs, DryRun: 'true' })
-    isError(await srv.raw(req), ['SignatureDoesNotMatch', 'AuthFailure'], AUTH)
+    isError(await srv.raw(req), 'SignatureDoesNotMatch', AUTH)
   })
 
   test('a wrong secret for the right key', async () => {
     const r = await srv.signed(describeVpcs, {
       credentials: { accessKeyId: srv.credentials.accessKeyId, secretAccessKey: 'x'.repeat(40) },
     })
-    isError(r, ['SignatureDoesNotMatch', 'AuthFailure'], AUTH)
+    isError(r, 'SignatureDoesNotMatch', AUTH)
   })
 
   test('an unknown access key', async () => {
@@ -124,27 +133,19 @@ describe('SigV4 verification', () => {
         secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
       },
     })
-    isError(r, ['AuthFailure', 'InvalidClientTokenId'], AUTH)
+    isError(r, 'AuthFailure', AUTH)
   })
 
   test('a skewed clock, past and future (beyond 15 minutes)', async () => {
     for (const skew of [-20, +20]) {
       const r = await srv.signed(describeVpcs, { date: new Date(Date.now() + skew * 60_000) })
-      isError(r, ['RequestExpired', 'AuthFailure', 'SignatureDoesNotMatch'], AUTH)
+      isError(r, 'RequestExpired', AUTH)
     }
   })
 
   test('a wrong region or service in the credential scope', async () => {
-    isError(
-      await srv.signed(describeVpcs, { region: 'eu-west-3' }),
-      ['SignatureDoesNotMatch', 'AuthFailure', 'IncompleteSignature'],
-      AUTH,
-    )
-    isError(
-      await srv.signed(describeVpcs, { service: 's3' }),
-      ['SignatureDoesNotMatch', 'AuthFailure', 'IncompleteSignature'],
-      AUTH,
-    )
+    isError(await srv.signed(describeVpcs, { region: 'eu-west-3' }), 'SignatureDoesNotMatch', AUTH)
+    isError(await srv.signed(describeVpcs, { service: 's3' }), 'SignatureDoesNotMatch', AUTH)
   })
 
   test('a presigned GET (query-string SigV4) works until it expires', async () => {
@@ -174,11 +175,7 @@ describe('SigV4 verification', () => {
       return srv.raw({ method: 'GET', path: `/?${qs}` })
     }
     isSuccess(await presign(new Date(), 300), 'DescribeVpcs')
-    isError(
-      await presign(new Date(Date.now() - 600_000), 60),
-      ['RequestExpired', 'AuthFailure', 'SignatureDoesNotMatch'],
-      AUTH,
-    )
+    isError(await presign(new Date(Date.now() - 600_000), 60), 'RequestExpired', AUTH)
   })
 
   test('a malformed Authorization header', async () => {
@@ -196,17 +193,7 @@ describe('SigV4 verification', () => {
         },
         body: formEncode(describeVpcs),
       })
-      isError(
-        r,
-        [
-          'IncompleteSignature',
-          'AuthFailure',
-          'MissingAuthenticationToken',
-          'SignatureDoesNotMatch',
-          'InvalidClientTokenId',
-        ],
-        AUTH,
-      )
+      isError(r, 'IncompleteSignature', AUTH)
     }
   })
 
@@ -215,7 +202,7 @@ describe('SigV4 verification', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: formEncode({ Action: 'CreateTrafficMirrorFilter', Version: '2016-11-15', DryRun: 'true' }),
     })
-    isError(r, ['MissingAuthenticationToken', 'AuthFailure'], AUTH)
+    isError(r, 'MissingAuthenticationToken', AUTH)
   })
 })
 
@@ -263,8 +250,8 @@ describe('EC2 Query protocol envelopes', () => {
   })
 
   test('unknown and missing action, missing and malformed parameters', async () => {
-    isError(await srv.signed({ Action: 'Frobnicate', Version: '2016-11-15' }), ['InvalidAction'], [400])
-    isError(await srv.signed({ Version: '2016-11-15' }), ['MissingAction', 'InvalidAction'], [400])
+    isError(await srv.signed({ Action: 'Frobnicate', Version: '2016-11-15' }), ['InvalidAction'], 400)
+    isError(await srv.signed({ Version: '2016-11-15' }), 'MissingAction', 400)
     isError(
       await srv.signed({
         Action: 'CreateTrafficMirrorFilterRule',
@@ -272,7 +259,7 @@ describe('EC2 Query protocol envelopes', () => {
         TrafficMirrorFilterId: 'tmf-0123456789abcdef0',
       }),
       ['MissingParameter'],
-      [400],
+      400,
     )
     isError(
       await srv.signed({
@@ -284,17 +271,17 @@ describe('EC2 Query protocol envelopes', () => {
         SessionNumber: 'one',
       }),
       ['InvalidParameterValue'],
-      [400],
+      400,
     )
     isError(
       await srv.signed({ Action: 'DescribeTrafficMirrorFilters', Version: '2016-11-15', MaxResults: '5.5' }),
       ['InvalidParameterValue'],
-      [400],
+      400,
     )
     isError(
       await srv.signed({ Action: 'DescribeTrafficMirrorFilters', Version: '2016-11-15', DryRun: 'maybe' }),
       ['InvalidParameterValue'],
-      [400],
+      400,
     )
   })
 
@@ -304,7 +291,7 @@ describe('EC2 Query protocol envelopes', () => {
       Version: '2016-11-15',
       DryRun: 'true',
     })
-    isError(r, ['DryRunOperation'], [412])
+    isError(r, ['DryRunOperation'], 412)
     assert.equal(parseEc2Error(r.body).message, 'Request would have succeeded, but DryRun flag is set.')
     isSuccess(
       await srv.signed({ Action: 'DescribeTrafficMirrorSessions', Version: '2016-11-15', DryRun: 'false' }),

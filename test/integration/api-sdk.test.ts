@@ -164,26 +164,14 @@ describe('inventory: VPCs, subnets, network interfaces, instances', () => {
   })
 
   test('CreateVpc errors: bad CIDR, unknown/malformed id on Describe and Delete', async () => {
-    await rejects(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/33' })), [
-      'InvalidParameterValue',
-      'InvalidVpc.Range',
-    ])
-    await rejects(ec2.send(new CreateVpcCommand({ CidrBlock: 'banana' })), [
-      'InvalidParameterValue',
-      'InvalidVpc.Range',
-    ])
-    await rejects(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-0123456789abcdef0'] })), [
+    await rejects(ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/33' })), 'InvalidParameterValue')
+    await rejects(ec2.send(new CreateVpcCommand({ CidrBlock: 'banana' })), 'InvalidParameterValue')
+    await rejects(
+      ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-0123456789abcdef0'] })),
       'InvalidVpcID.NotFound',
-      'InvalidVpcId.NotFound',
-    ])
-    await rejects(ec2.send(new DeleteVpcCommand({ VpcId: 'vpc-0123456789abcdef0' })), [
-      'InvalidVpcID.NotFound',
-      'InvalidVpcId.NotFound',
-    ])
-    await rejects(ec2.send(new DeleteVpcCommand({ VpcId: 'vpc-nothex' })), [
-      'InvalidVpcId.Malformed',
-      'InvalidVpcID.Malformed',
-    ])
+    )
+    await rejects(ec2.send(new DeleteVpcCommand({ VpcId: 'vpc-0123456789abcdef0' })), 'InvalidVpcID.NotFound')
+    await rejects(ec2.send(new DeleteVpcCommand({ VpcId: 'vpc-nothex' })), 'InvalidVpcID.Malformed')
   })
 
   test('CreateSubnet / DescribeSubnets / DeleteSubnet and their errors', async () => {
@@ -204,7 +192,7 @@ describe('inventory: VPCs, subnets, network interfaces, instances', () => {
     )
     await rejects(
       ec2.send(new CreateSubnetCommand({ VpcId: 'vpc-0123456789abcdef0', CidrBlock: '10.20.2.0/24' })),
-      ['InvalidVpcID.NotFound', 'InvalidVpcId.NotFound'],
+      'InvalidVpcID.NotFound',
     )
     const extra = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.20.9.0/24' }))
     const del = await ec2.send(new DeleteSubnetCommand({ SubnetId: extra.Subnet!.SubnetId! }))
@@ -268,10 +256,10 @@ describe('inventory: VPCs, subnets, network interfaces, instances', () => {
       ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0123456789abcdef0'] })),
       'InvalidNetworkInterfaceID.NotFound',
     )
-    await rejects(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-xyz'] })), [
+    await rejects(
+      ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-xyz'] })),
       'InvalidNetworkInterfaceId.Malformed',
-      'InvalidNetworkInterfaceID.Malformed',
-    ])
+    )
   })
 
   test('DescribeInstances shows the registered instance with its interface', async () => {
@@ -328,10 +316,10 @@ describe('inventory Describe filters with EC2 filter names', () => {
     assert.deepEqual(await insts('vpc-id', [vpcId]), ['i-0a1b2c3d4e5f60718'])
     assert.deepEqual(await insts('subnet-id', [subnetId]), ['i-0a1b2c3d4e5f60718'])
     assert.deepEqual(await insts('instance-id', ['i-0123456789abcdef0']), [])
-    await rejects(ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'flavour', Values: ['x'] }] })), [
+    await rejects(
+      ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'flavour', Values: ['x'] }] })),
       'InvalidParameterValue',
-      'InvalidFilter',
-    ])
+    )
   })
 })
 
@@ -369,10 +357,10 @@ describe('traffic mirror targets (§1.2, §5.3)', () => {
       'InterfaceInUseByTrafficMirrorTarget',
     )
     // §1.2: zero or two of the three kinds: UNCONFIRMED, recommended InvalidParameterCombination or MissingParameter.
-    await rejects(ec2.send(new CreateTrafficMirrorTargetCommand({ Description: 'nothing' })), [
+    await rejects(
+      ec2.send(new CreateTrafficMirrorTargetCommand({ Description: 'nothing' })),
       'MissingParameter',
-      'InvalidParameterCombination',
-    ])
+    )
     await rejects(
       ec2.send(
         new CreateTrafficMirrorTargetCommand({
@@ -380,16 +368,16 @@ describe('traffic mirror targets (§1.2, §5.3)', () => {
           GatewayLoadBalancerEndpointId: 'vpce-0123456789abcdef0',
         }),
       ),
-      ['InvalidParameterCombination', 'MissingParameter'],
+      'InvalidParameterCombination',
     )
     await rejects(
       ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkInterfaceId: 'eni-0123456789abcdef0' })),
       'InvalidNetworkInterfaceID.NotFound',
     )
-    await rejects(ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkInterfaceId: 'eni-12' })), [
+    await rejects(
+      ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkInterfaceId: 'eni-12' })),
       'InvalidNetworkInterfaceId.Malformed',
-      'InvalidNetworkInterfaceID.Malformed',
-    ])
+    )
     await rejects(
       ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkLoadBalancerArn: 'not-an-arn' })),
       'InvalidNetworkLoadBalancerArn.Malformed',
@@ -564,7 +552,7 @@ describe('traffic mirror filters and rules (§1.3, §1.4, §5.3)', () => {
   test('rule validation: families, ports without TCP/UDP, enums, ranges (§1.4.1, §7.9)', async () => {
     const fid = await newFilter('validation')
     const bad = 'InvalidParameterValue'
-    const badOrCombo = ['InvalidParameterValue', 'InvalidParameterCombination']
+    const badOrCombo = 'InvalidParameterValue'
     await rejects(
       ec2.send(rule(fid, { SourceCidrBlock: '::/0', DestinationCidrBlock: '10.0.0.0/8' })),
       badOrCombo,
@@ -573,10 +561,7 @@ describe('traffic mirror filters and rules (§1.3, §1.4, §5.3)', () => {
       ec2.send(rule(fid, { Protocol: 1, DestinationPortRange: { FromPort: 80, ToPort: 80 } })),
       badOrCombo,
     )
-    await rejects(ec2.send(rule(fid, { SourcePortRange: { FromPort: 80, ToPort: 80 } })), [
-      ...badOrCombo,
-      'MissingParameter',
-    ])
+    await rejects(ec2.send(rule(fid, { SourcePortRange: { FromPort: 80, ToPort: 80 } })), badOrCombo)
     await rejects(ec2.send(rule(fid, { TrafficDirection: 'both' as 'ingress' })), bad)
     await rejects(ec2.send(rule(fid, { RuleAction: 'drop' as 'accept' })), bad)
     await rejects(ec2.send(rule(fid, { RuleNumber: 0 })), bad)
@@ -669,7 +654,7 @@ describe('traffic mirror filters and rules (§1.3, §1.4, §5.3)', () => {
       [
         [
           { TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!, SourceCidrBlock: '::/0' },
-          ['InvalidParameterValue', 'InvalidParameterCombination'],
+          'InvalidParameterValue',
         ],
         [
           { TrafficMirrorFilterRuleId: r1.TrafficMirrorFilterRuleId!, RemoveFields: ['cidr' as 'protocol'] },
@@ -829,10 +814,7 @@ describe('traffic mirror sessions (§1.5, §3, §5.3)', () => {
       'InvalidTrafficMirrorFilterId.NotFound',
     )
     await rejects(ec2.send(session('eni-0123456789abcdef0', 1)), 'InvalidNetworkInterfaceID.NotFound')
-    await rejects(ec2.send(session('eni-short', 1)), [
-      'InvalidNetworkInterfaceId.Malformed',
-      'InvalidNetworkInterfaceID.Malformed',
-    ])
+    await rejects(ec2.send(session('eni-short', 1)), 'InvalidNetworkInterfaceId.Malformed')
     // Boundaries are accepted (§7.4: PacketLength 1–8500; §7.3: VNI up to 2^24 − 1).
     const ok = (await ec2.send(session(e, 32766, { PacketLength: 8500, VirtualNetworkId: 16777215 })))
       .TrafficMirrorSession!
@@ -853,10 +835,10 @@ describe('traffic mirror sessions (§1.5, §3, §5.3)', () => {
       const r = await ec2.send(session(src[i].NetworkInterfaceId, 100, { TrafficMirrorTargetId: t }))
       made.push(r.TrafficMirrorSession!.TrafficMirrorSessionId!)
     }
-    await rejects(ec2.send(session(src[11].NetworkInterfaceId, 100, { TrafficMirrorTargetId: t })), [
+    await rejects(
+      ec2.send(session(src[11].NetworkInterfaceId, 100, { TrafficMirrorTargetId: t })),
       'TrafficMirrorSourcesPerTargetLimitExceeded',
-      'TrafficMirrorSessionsPerTargetLimitExceeded',
-    ])
+    )
     for (const id of made)
       await ec2.send(new DeleteTrafficMirrorSessionCommand({ TrafficMirrorSessionId: id }))
     await ec2.send(new DeleteTrafficMirrorTargetCommand({ TrafficMirrorTargetId: t }))
@@ -1001,7 +983,7 @@ describe('traffic mirror sessions (§1.5, §3, §5.3)', () => {
     )
     await rejects(
       ec2.send(new DescribeTrafficMirrorSessionsCommand({ Filters: [{ Name: 'colour', Values: ['blue'] }] })),
-      ['InvalidParameterValue', 'InvalidFilter'],
+      'InvalidParameterValue',
     )
   })
 })
@@ -1039,19 +1021,19 @@ describe('pagination (§5.4)', () => {
     )
     assert.equal(page.TrafficMirrorFilters!.length, 5)
     assert.ok(page.NextToken)
-    const maxCodes = ['InvalidParameterValue', 'InvalidMaxResults']
+    const maxCodes = 'InvalidParameterValue'
     await rejects(ec2.send(new DescribeTrafficMirrorFiltersCommand({ MaxResults: 4 })), maxCodes)
     await rejects(ec2.send(new DescribeTrafficMirrorFiltersCommand({ MaxResults: 1001 })), maxCodes)
     await rejects(ec2.send(new DescribeTrafficMirrorSessionsCommand({ MaxResults: 0 })), maxCodes)
-    await rejects(ec2.send(new DescribeTrafficMirrorTargetsCommand({ NextToken: 'garbage!!' })), [
+    await rejects(
+      ec2.send(new DescribeTrafficMirrorTargetsCommand({ NextToken: 'garbage!!' })),
       'InvalidNextToken',
-      'InvalidPaginationToken',
-    ])
+    )
     // A token of one action is not valid for another.
-    await rejects(ec2.send(new DescribeTrafficMirrorSessionsCommand({ NextToken: page.NextToken! })), [
+    await rejects(
+      ec2.send(new DescribeTrafficMirrorSessionsCommand({ NextToken: page.NextToken! })),
       'InvalidNextToken',
-      'InvalidPaginationToken',
-    ])
+    )
     const last = await ec2.send(new DescribeTrafficMirrorFiltersCommand({ MaxResults: 1000 }))
     assert.equal(last.NextToken, undefined)
   })
@@ -1202,13 +1184,13 @@ describe('tags (§5.5)', () => {
           TagSpecifications: [{ ResourceType: 'traffic-mirror-session', Tags: [{ Key: 'a', Value: 'b' }] }],
         }),
       ),
-      ['InvalidParameterValue', 'InvalidParameter'],
+      'InvalidParameterValue',
     )
     await rejects(
       ec2.send(
         new CreateTagsCommand({ Resources: ['tmf-0123456789abcdef0'], Tags: [{ Key: 'a', Value: 'b' }] }),
       ),
-      ['InvalidTrafficMirrorFilterId.NotFound', 'InvalidID'],
+      'InvalidTrafficMirrorFilterId.NotFound',
     )
     await rejects(
       ec2.send(new CreateTagsCommand({ Resources: ['bogus-123'], Tags: [{ Key: 'a', Value: 'b' }] })),
@@ -1379,9 +1361,7 @@ describe('flow logs (FL §5)', () => {
       }),
     )
     assert.deepEqual(unknown.FlowLogIds ?? [], [])
-    assert.ok(
-      ['InvalidVpcID.NotFound', 'InvalidVpcId.NotFound'].includes(unknown.Unsuccessful![0].Error!.Code!),
-    )
+    assert.ok('InvalidVpcID.NotFound'.includes(unknown.Unsuccessful![0].Error!.Code!))
   })
 
   test('DescribeFlowLogs filters and pagination; DeleteFlowLogs', async () => {
@@ -1447,7 +1427,7 @@ describe('flow logs (FL §5)', () => {
 
 describe('more flow-log and tag rules (FL §4.1, §4.2, §5)', () => {
   test('CreateFlowLogs: TrafficType required, LogGroupName needs cloud-watch-logs, AWSLogs folder, unknown subnet', async () => {
-    const inval = ['InvalidParameter', 'InvalidParameterValue', 'MissingParameter']
+    const inval = 'MissingParameter'
     await rejectsAll(
       (i: CreateFlowLogsCommandInput) => ec2.send(new CreateFlowLogsCommand(i)),
       [
@@ -1469,7 +1449,7 @@ describe('more flow-log and tag rules (FL §4.1, §4.2, §5)', () => {
             LogGroupName: 'my-group',
             LogDestination: 'arn:aws:s3:::group-and-s3',
           },
-          ['InvalidParameter', 'InvalidParameterValue', 'InvalidParameterCombination'],
+          'InvalidParameter',
         ],
         [
           {
@@ -1494,10 +1474,7 @@ describe('more flow-log and tag rules (FL §4.1, §4.2, §5)', () => {
     )
     assert.deepEqual(r.FlowLogIds ?? [], [])
     assert.equal(r.Unsuccessful![0].Error!.Code, 'InvalidSubnetID.NotFound')
-    await rejects(ec2.send(new DeleteFlowLogsCommand({ FlowLogIds: [] })), [
-      'MissingParameter',
-      'InvalidParameterValue',
-    ])
+    await rejects(ec2.send(new DeleteFlowLogsCommand({ FlowLogIds: [] })), 'MissingParameter')
   })
 
   test('special characters and Unicode round-trip in descriptions and tags', async () => {
@@ -1876,14 +1853,14 @@ describe('more business rules (§1.2–§1.5, §5.3)', () => {
         rule(fid, { RuleNumber: 11, Protocol: 6, DestinationPortRange: { FromPort: 22, ToPort: 22 } }),
       )
     ).TrafficMirrorFilterRule!
-    const badOrCombo = ['InvalidParameterValue', 'InvalidParameterCombination']
+    const badOrCombo = 'InvalidParameterValue'
     await rejectsAll(
       (i: ModifyTrafficMirrorFilterRuleCommandInput) => ec2.send(new ModifyTrafficMirrorFilterRuleCommand(i)),
       [
         [{ TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!, Protocol: 1 }, badOrCombo],
         [
           { TrafficMirrorFilterRuleId: ported.TrafficMirrorFilterRuleId!, RemoveFields: ['protocol'] },
-          [...badOrCombo, 'MissingParameter'],
+          badOrCombo,
         ],
       ],
     )
@@ -1918,7 +1895,7 @@ describe('more business rules (§1.2–§1.5, §5.3)', () => {
             PacketLength: 100,
             RemoveFields: ['packet-length'],
           },
-          ['InvalidParameterCombination', 'InvalidParameterValue'],
+          'InvalidParameterCombination',
         ],
       ],
     )
