@@ -11,11 +11,11 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   iproute2 nftables tcpdump tshark awscli tcpreplay iperf3 socat netcat-openbsd
-  iputils-ping curl procps python3 gcc libc6-dev
+  iputils-ping curl procps python3 gcc libc6-dev chromium nmap masscan openssh-server openssh-client sshpass
 )
 
 # One dpkg query for the whole list: a package is missing unless it is listed as installed.
-installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null | awk '/ install ok installed$/ {print $1}')
+installed=$( (dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null || true) | awk '/ install ok installed$/ {print $1}')
 missing=()
 for p in "${PACKAGES[@]}"; do
   grep -qx "$p" <<<"$installed" || missing+=("$p")
