@@ -13,6 +13,7 @@ const ORDER = [
   'packet',
   'capture',
   'flowlogs',
+  'logs',
   'mirror',
   'mirror-target',
   'control',
