@@ -49,7 +49,7 @@ export const BUNDLE_FILES = {
 
 let cached: Promise<Map<string, ConsoleAsset>> | undefined
 
-/** The assets by name (`index.html`, `console.js`, `console.css`), loaded or bundled once. */
+/** The bundle's files by name (`console.js`, `console.css`), loaded or bundled once. */
 export function consoleAssets(): Promise<Map<string, ConsoleAsset>> {
   cached ??= load().catch((err: unknown) => {
     cached = undefined
@@ -60,7 +60,6 @@ export function consoleAssets(): Promise<Map<string, ConsoleAsset>> {
 
 async function load(): Promise<Map<string, ConsoleAsset>> {
   const out = new Map<string, ConsoleAsset>()
-  out.set('index.html', asset('text/html; charset=utf-8', Buffer.from(indexHtml())))
   const here = dirname(fileURLToPath(import.meta.url))
   if (BUILT) {
     // The bundle's chunks are in dist/; the console's files in dist/web/.

@@ -20,7 +20,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ControlPlane } from '../../control/index.ts'
 import { signRequest } from '../auth/sigv4.ts'
-import { consoleAssets } from './assets.ts'
+import { consoleAssets, indexHtml } from './assets.ts'
 import { ConsoleSessions, constantTimeEqual, type ConsoleSession } from './sessions.ts'
 
 /** The session cookie's name. */
@@ -37,6 +37,8 @@ export interface ConsoleConfig {
   regions: readonly string[]
   sessions?: ConsoleSessions
 }
+
+const PAGE = indexHtml()
 
 /** A console API error: HTTP status, a code and a message, answered as JSON. */
 class ConsoleError extends Error {
@@ -199,8 +201,8 @@ export function registerConsole(app: FastifyInstance, cfg: ConsoleConfig): Conso
   }
 
   const page = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const a = (await consoleAssets()).get('index.html')!
-    return reply.headers(SECURITY_HEADERS).type(a.type).send(a.body)
+    // The page itself needs no bundling (the script and style sheet are bundled at their first request).
+    return reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(PAGE)
   }
   app.get('/console', open, page)
   app.get('/console/*', open, async (req, reply) => {
