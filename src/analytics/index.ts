@@ -9,6 +9,7 @@
  * - `SAVED_QUERIES` / `savedQuery(name)`: the VPC console's predefined queries and Athena's examples.
  * - `MACROS`: the Presto functions provided and their DuckDB translations.
  * - traffic.ts: the console's aggregations (series, top-N, flow search, export).
+ * - `detect/`: detections, findings in GuardDuty's shape.
  * @module
  */
 export { QueryEngine, sqlString, sqlIdent } from './engine.ts'
@@ -33,3 +34,4 @@ export { openAnalytics } from './session.ts'
 export type { AnalyticsOptions, AnalyticsSession } from './session.ts'
 export { renderResult, renderTable, renderJson, renderCsv } from './output.ts'
 export type { OutputFormat } from './output.ts'
+export * from './detect/index.ts'
