@@ -46,7 +46,10 @@ test('text values read as Athena reads them: - is NULL in numbers and "-" in str
   assert.equal(await one(`SELECT typeof(protocol) FROM vpc_flow_logs LIMIT 1`), 'BIGINT')
   assert.equal(await one(`SELECT typeof(srcport) FROM vpc_flow_logs LIMIT 1`), 'INTEGER')
   // date: the UTC day of start (the file's path holds none).
-  assert.equal(await one(`SELECT DISTINCT CAST(date AS VARCHAR) FROM vpc_flow_logs WHERE start IS NOT NULL`), '2022-08-31')
+  assert.equal(
+    await one(`SELECT DISTINCT CAST(date AS VARCHAR) FROM vpc_flow_logs WHERE start IS NOT NULL`),
+    '2022-08-31',
+  )
 })
 
 test('the engine reads only its inputs and refuses configuration changes and extensions', async () => {
