@@ -14,6 +14,7 @@ const ORDER = [
   'capture',
   'flowlogs',
   'mirror',
+  'policy',
   'mirror-target',
   'control',
   'api',
