@@ -397,7 +397,15 @@ export class Agent {
     if (this.#policy !== null) {
       const targets = mirrorPaths(ms).map((p) => p.remote)
       const ps = toPolicyState(s, inventory, this.#logGroups, targets)
-      const pr = await this.#policy.apply(ps)
+      let pr: PolicyApplyResult = { changed: false, interfaces: 0, elements: 0 }
+      try {
+        pr = await this.#policy.apply(ps)
+        this.#health.ok('policy', 'enforcement applies again')
+      } catch (err) {
+        // Nothing to enforce: a failure to look for a predecessor's table is a problem, not a stop.
+        if (ps.interfaces.length > 0) throw err
+        this.#fail('policy', err, 'cannot check for enforcement left by a previous agent')
+      }
       this.#securityInfo = {
         enforced: true,
         interfaces: ps.interfaces.map((i) => i.networkInterfaceId),
