@@ -16,6 +16,7 @@ const ORDER = [
   'flowlogs',
   'logs',
   'mirror',
+  'policy',
   'mirror-target',
   'control',
   'api',
