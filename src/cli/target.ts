@@ -7,6 +7,7 @@
  * @module
  */
 import type { Command } from 'commander'
+import type { MirrorTarget as MirrorTargetType, TargetLog } from '../mirror-target/index.ts'
 import { hasCode, UsageError } from '../errors.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import {
@@ -289,8 +290,8 @@ export function registerTarget(program: Command): void {
  */
 async function packetsOnDemand(
   o: TargetOptions,
-  target: import('../mirror-target/index.ts').MirrorTarget,
-  log: import('../mirror-target/index.ts').TargetLog,
+  target: MirrorTargetType,
+  log: TargetLog,
 ): Promise<() => Promise<void>> {
   if (o.pcapApi === undefined) {
     if (o.server !== undefined) throw new UsageError('--server needs --pcap-api (the service it registers)')

@@ -9,7 +9,7 @@
  * @module
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { PcapDisk } from './pcap-disk.ts'
 import { extractFlow, type FlowQuery } from './pcap-extract.ts'
 
@@ -24,7 +24,7 @@ export interface PacketService {
   close(): Promise<void>
 }
 
-function json(res: import('node:http').ServerResponse, status: number, body: object): void {
+function json(res: ServerResponse, status: number, body: object): void {
   const t = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(t) })
   res.end(t)
