@@ -15,6 +15,7 @@ const ORDER = [
   'capture',
   'flowlogs',
   'mirror',
+  'policy',
   'mirror-target',
   'control',
   'api',
