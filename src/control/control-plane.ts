@@ -13,6 +13,7 @@ import type { ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { AccessKeys } from './iam/access-keys.ts'
+import { GuardDuty, type GuardDutyConfig } from './guardduty/service.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -20,12 +21,15 @@ export interface ControlPlaneConfig {
   quotas?: Partial<Quotas>
   /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
   agentTimeoutMs?: number
+  /** GuardDuty's files and list roots (none: detectors and findings in memory only). */
+  guardduty?: Omit<GuardDutyConfig, 'accountId' | 'region'>
 }
 
 export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
   readonly iam: AccessKeys
+  readonly guardduty: GuardDuty
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
@@ -34,6 +38,11 @@ export class ControlPlane {
     this.iam = new AccessKeys(this.ledger)
     const snap = this.ledger.load()
     this.iam.load(snap.accessKeys)
+    this.guardduty = new GuardDuty({
+      ...config.guardduty,
+      accountId: config.accountId,
+      region: config.region,
+    })
   }
 
   get accountId(): string {
@@ -59,6 +68,7 @@ export class ControlPlane {
   }
 
   close(): void {
+    this.guardduty.close()
     this.ledger.close()
   }
 }

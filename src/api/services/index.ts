@@ -13,6 +13,7 @@ import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+import { guarddutyEndpoint } from './guardduty/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
@@ -41,5 +42,6 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       serviceName: 'AmazonEC2',
       actions: gated(new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)])),
     }),
+    guarddutyEndpoint(deps.cp),
   ]
 }
