@@ -37,6 +37,7 @@ export class ControlPlane {
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
     this.iam = new AccessKeys(this.ledger)
     const snap = this.ledger.load()
+    this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
     this.guardduty = new GuardDuty({
       ...config.guardduty,
