@@ -14,6 +14,7 @@ const ORDER = [
   'packet',
   'capture',
   'flowlogs',
+  'logs',
   'mirror',
   'policy',
   'mirror-target',

@@ -7,12 +7,15 @@
  * ahead of the disk.
  * @module
  */
+import { dirname, join } from 'node:path'
 import { Ledger } from './core/ledger.ts'
 import type { State } from './core/state.ts'
-import type { ControlStore } from './core/store.ts'
+import { SqliteStore, type ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { AccessKeys } from './iam/access-keys.ts'
+import type { LogsQuotas } from './logs/limits.ts'
+import { Logs } from './logs/logs.ts'
 import { GuardDuty, type GuardDutyConfig } from './guardduty/service.ts'
 
 export interface ControlPlaneConfig {
@@ -21,6 +24,12 @@ export interface ControlPlaneConfig {
   quotas?: Partial<Quotas>
   /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
   agentTimeoutMs?: number
+  /**
+   * The CloudWatch Logs event store: a SQLite file (default `logs.sqlite` beside a SQLite control
+   * store, else in memory).
+   */
+  logsPath?: string
+  logsQuotas?: Partial<LogsQuotas>
   /** GuardDuty's files and list roots (none: detectors and findings in memory only). */
   guardduty?: Omit<GuardDutyConfig, 'accountId' | 'region'>
 }
@@ -29,6 +38,7 @@ export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
   readonly iam: AccessKeys
+  readonly logs: Logs
   readonly guardduty: GuardDuty
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
@@ -39,6 +49,14 @@ export class ControlPlane {
     const snap = this.ledger.load()
     this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
+    this.logs = new Logs({
+      path:
+        config.logsPath ??
+        (store instanceof SqliteStore ? join(dirname(store.path), 'logs.sqlite') : ':memory:'),
+      region: config.region,
+      accountId: config.accountId,
+      ...(config.logsQuotas !== undefined ? { quotas: config.logsQuotas } : {}),
+    })
     this.guardduty = new GuardDuty({
       ...config.guardduty,
       accountId: config.accountId,
@@ -69,6 +87,7 @@ export class ControlPlane {
   }
 
   close(): void {
+    this.logs.close()
     this.guardduty.close()
     this.ledger.close()
   }

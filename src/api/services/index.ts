@@ -8,10 +8,13 @@
  */
 import type { ControlPlane } from '../../control/index.ts'
 import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
+import { ApiError } from '../../control/index.ts'
 import { checkAgentMayCall } from '../auth/roles.ts'
+import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
+import { LOGS_AGENT_ACTIONS, LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
 import { guarddutyEndpoint } from './guardduty/index.ts'
 
@@ -41,6 +44,15 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       version: EC2_API_VERSION,
       serviceName: 'AmazonEC2',
       actions: gated(new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)])),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'logs',
+      targetPrefix: LOGS_TARGET_PREFIX,
+      actions: logsHandlers(),
+      invalid: (m) => new ApiError('InvalidParameterException', m),
+      before: (ctx) => {
+        if (!LOGS_AGENT_ACTIONS.has(ctx.action)) checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action)
+      },
     }),
     guarddutyEndpoint(deps.cp),
   ]
