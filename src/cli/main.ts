@@ -72,6 +72,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "the server's GuardDuty findings as a table",
     load: async () => (await import('./findings.ts')).registerFindings,
   },
+  pcap: {
+    summary: "a flow's packets from the mirror targets' pcap rings, as one pcap file",
+    load: async () => (await import('./pcap.ts')).registerPcap,
+  },
   inspect: {
     summary: 'summarise capture files (pcap/pcapng; "-" = stdin; none = the bundled sample)',
     load: async () => (await import('./inspect.ts')).registerInspect,
