@@ -313,6 +313,27 @@ describe('interfaces created through the API bind to the Linux interface an agen
   })
 })
 
+describe('flow logs: the traffic type reaches the agent with the interface it covers', () => {
+  test('ACCEPT, REJECT and ALL flow logs of a VPC each carry their TrafficType in the desired state', () => {
+    const { cp, vpc } = world()
+    for (const t of ['ACCEPT', 'REJECT', 'ALL'])
+      cp.ec2.flowLogs.createFlowLogs({
+        resourceIds: [vpc.id],
+        resourceType: 'VPC',
+        trafficType: t,
+        logDestinationType: 's3',
+        logDestination: `arn:aws:s3:::b-${t.toLowerCase()}`,
+        tags: [],
+      })
+    const reg = cp.ec2.instances.registerInstance({
+      hostname: 'f',
+      interfaces: [{ deviceName: 'eth0', privateIpAddress: '10.0.1.60' }],
+    })
+    const fls = desiredState(cp.ec2, reg.instance.id).interfaces[0]!.flowLogs
+    assert.deepEqual(fls.map((f) => f.trafficType).sort(), ['ACCEPT', 'ALL', 'REJECT'])
+  })
+})
+
 describe('stores made before security groups existed', () => {
   test('reopening gives every VPC its default group and ACL, once', () => {
     const { cp, dir, vpc } = world()
