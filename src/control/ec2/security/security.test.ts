@@ -190,13 +190,17 @@ describe('the desired state carries each interface its groups and ACL, resolved'
     )
     assert.deepEqual(
       dbIf.egressRules.map((r) => [r.protocol, r.cidrBlocks]),
-      [[-1, ['0.0.0.0/0']]],
+      [
+        [-1, ['0.0.0.0/0']],
+        [-1, ['::/0']],
+      ],
     )
-    // The default ACL: 100 allow then the * deny (IPv4 and IPv6), each way.
+    // The default ACL: 100 (IPv4) and 101 (IPv6) allow, then the * deny (IPv4 and IPv6), each way.
     assert.deepEqual(
       dbIf.networkAcl.ingress.map((e) => [e.ruleNumber, e.ruleAction, e.cidrBlock]),
       [
         [100, 'allow', '0.0.0.0/0'],
+        [101, 'allow', '::/0'],
         [32767, 'deny', '0.0.0.0/0'],
         [32767, 'deny', '::/0'],
       ],
