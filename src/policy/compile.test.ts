@@ -163,10 +163,18 @@ test('network ACL: rule-number order, first match, the * deny last; inbound befo
 test('mirror copies to a target leave unfiltered; equal ACLs share one chain; order does not change the hash', () => {
   const a = iface()
   const b = iface({ networkInterfaceId: 'eni-2', ifname: 'db0', logGroup: 20002 })
-  const s1 = compilePolicy({ interfaces: [a, b], mirrorTargets: ['10.0.9.9'], exemptAddresses: [] })
+  const s1 = compilePolicy({
+    interfaces: [a, b],
+    mirrorTargets: ['10.0.9.9'],
+    exemptAddresses: [],
+    controlPlane: [{ address: '10.253.0.1', port: 4566 }],
+  })
   const s2 = compilePolicy({ interfaces: [b, a], mirrorTargets: ['10.0.9.9'], exemptAddresses: [] })
   assert.equal(s1.hash, s2.hash)
   assert.match(s1.ruleset, /ip daddr \{ 10\.0\.9\.9 \} udp dport 4789 accept/)
+  // The agent's control connection is never filtered, either way.
+  assert.match(s1.ruleset, /chain exempt_in \{[^}]*ip saddr 10\.253\.0\.1 tcp sport 4566 accept/)
+  assert.match(s1.ruleset, /chain exempt_out \{[^}]*ip daddr 10\.253\.0\.1 tcp dport 4566 accept/)
   assert.equal(s1.ruleset.match(/chain n\d+_in/g)?.length, 1)
   assert.match(
     s1.ruleset,

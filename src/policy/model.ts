@@ -71,6 +71,12 @@ export interface PolicyState {
   mirrorTargets: string[]
   /** Extra addresses AWS never filters (the VPC resolvers at base+2), both directions. */
   exemptAddresses: string[]
+  /**
+   * The agent's own control connection (the server's address and TCP port): never filtered, as an
+   * instance's link to AWS's control plane does not pass its security groups. Without it, a
+   * connection opened before the table existed (so untracked) could lose its answers.
+   */
+  controlPlane?: Array<{ address: string; port: number }>
 }
 
 /** AWS's quotas on the API side are smaller; these bound what one state may carry. */
@@ -155,6 +161,10 @@ export function validatePolicyState(s: PolicyState): void {
         checkCidr(w, e.cidrBlock)
       }
     }
+  }
+  for (const c of s.controlPlane ?? []) {
+    if (!int(c.port, 1, 65535)) bad('control plane: bad port')
+    checkCidr('control plane', `${c.address}/${c.address.includes(':') ? 128 : 32}`)
   }
   for (const a of [...s.mirrorTargets, ...s.exemptAddresses])
     checkCidr('exempt address', a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`)
