@@ -169,7 +169,12 @@ test('mirror copies to a target leave unfiltered; equal ACLs share one chain; or
     exemptAddresses: [],
     controlPlane: [{ address: '10.253.0.1', port: 4566 }],
   })
-  const s2 = compilePolicy({ interfaces: [b, a], mirrorTargets: ['10.0.9.9'], exemptAddresses: [] })
+  const s2 = compilePolicy({
+    interfaces: [b, a],
+    mirrorTargets: ['10.0.9.9'],
+    exemptAddresses: [],
+    controlPlane: [{ address: '10.253.0.1', port: 4566 }],
+  })
   assert.equal(s1.hash, s2.hash)
   assert.match(s1.ruleset, /ip daddr \{ 10\.0\.9\.9 \} udp dport 4789 accept/)
   // The agent's control connection is never filtered, either way.
