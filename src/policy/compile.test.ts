@@ -178,8 +178,8 @@ test('mirror copies to a target leave unfiltered; equal ACLs share one chain; or
   assert.equal(s1.hash, s2.hash)
   assert.match(s1.ruleset, /ip daddr \{ 10\.0\.9\.9 \} udp dport 4789 accept/)
   // The agent's control connection is never filtered, either way.
-  assert.match(s1.ruleset, /chain exempt_in \{[^}]*ip saddr 10\.253\.0\.1 tcp sport 4566 accept/)
-  assert.match(s1.ruleset, /chain exempt_out \{[^}]*ip daddr 10\.253\.0\.1 tcp dport 4566 accept/)
+  assert.match(s1.ruleset, /chain exempt_in \{\n(?:\t\t.*\n)*\t\tip saddr 10\.253\.0\.1 tcp sport 4566 accept/)
+  assert.match(s1.ruleset, /chain exempt_out \{\n(?:\t\t.*\n)*\t\tip daddr 10\.253\.0\.1 tcp dport 4566 accept/)
   assert.equal(s1.ruleset.match(/chain n\d+_in/g)?.length, 1)
   assert.match(
     s1.ruleset,
