@@ -425,9 +425,9 @@ export class Agent {
         pr = await this.#policy.apply(ps)
         this.#health.ok('policy', 'enforcement applies again')
       } catch (err) {
-        // Nothing to enforce: a failure to look for a predecessor's table is a problem, not a stop.
-        if (ps.interfaces.length > 0) throw err
-        this.#fail('policy', err, 'cannot check for enforcement left by a previous agent')
+        // A problem of its own (kept, logged, retried with the next state): the kernel keeps the
+        // last table that applied, and mirroring and flow logs go on.
+        this.#fail('policy', err, 'cannot apply the security groups and network ACLs')
       }
       this.#securityInfo = {
         enforced: true,

@@ -151,11 +151,13 @@ export function validatePolicyState(s: PolicyState): void {
     if (acl.ingress.length + acl.egress.length > POLICY_LIMITS.aclEntries)
       bad(`${w}: too many network-ACL entries`)
     for (const list of [acl.ingress, acl.egress]) {
-      const seen = new Set<number>()
+      // A number appears once per family: AWS's `*` entry is one IPv4 and one IPv6 entry, both 32767.
+      const seen = new Set<string>()
       for (const e of list) {
         if (!int(e.ruleNumber, 1, 32767)) bad(`${w}: network-ACL rule number must be 1-32767`)
-        if (seen.has(e.ruleNumber)) bad(`${w}: network-ACL rule number ${e.ruleNumber} twice`)
-        seen.add(e.ruleNumber)
+        const key = `${e.ruleNumber}/${typeof e.cidrBlock === 'string' && e.cidrBlock.includes(':') ? 6 : 4}`
+        if (seen.has(key)) bad(`${w}: network-ACL rule number ${e.ruleNumber} twice`)
+        seen.add(key)
         if (e.ruleAction !== 'allow' && e.ruleAction !== 'deny') bad(`${w}: bad network-ACL action`)
         checkMatch(w, e)
         checkCidr(w, e.cidrBlock)
