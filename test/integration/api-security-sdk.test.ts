@@ -1277,3 +1277,50 @@ describe('what Terraform reads around a VPC and a subnet', () => {
     assert.deepEqual(acls.NetworkAcls, [])
   })
 })
+
+describe('one documented error for each action not covered above', () => {
+  test('each answers its code', async () => {
+    const perm = [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.9.9.0/24' }] }]
+    await Promise.all([
+      fails(
+        ec2.send(
+          new AuthorizeSecurityGroupEgressCommand({ GroupId: 'sg-0123456789abcdef0', IpPermissions: perm }),
+        ),
+        'InvalidGroup.NotFound',
+      ),
+      fails(
+        ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: defaultSg, IpPermissions: perm })),
+        'InvalidPermission.NotFound',
+      ),
+      fails(
+        ec2.send(
+          new UpdateSecurityGroupRuleDescriptionsEgressCommand({
+            GroupId: defaultSg,
+            SecurityGroupRuleDescriptions: [
+              { SecurityGroupRuleId: 'sgr-0123456789abcdef0', Description: 'x' },
+            ],
+          }),
+        ),
+        'InvalidSecurityGroupRuleId.NotFound',
+      ),
+      fails(
+        ec2.send(new CreateNetworkAclCommand({ VpcId: 'vpc-0123456789abcdef0' })),
+        'InvalidVpcID.NotFound',
+      ),
+      fails(
+        ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: ['acl-0123456789abcdef0'] })),
+        'InvalidNetworkAclID.NotFound',
+      ),
+      fails(
+        ec2.send(new DescribeAccountAttributesCommand({ AttributeNames: ['nope' as never] })),
+        'InvalidParameterValue',
+      ),
+      fails(
+        ec2.send(
+          new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'ip-protocol', Values: ['tcp'] }] }),
+        ),
+        'InvalidParameterValue',
+      ),
+    ])
+  })
+})
