@@ -23,6 +23,7 @@ import { errorXml } from './protocols/ec2-query/xml.ts'
 import { ActionFailure, requestShape, shapeFits, type ServiceEndpoint } from './protocols/index.ts'
 import { EC2_API_VERSION } from './services/ec2/index.ts'
 import { serviceEndpoints } from './services/index.ts'
+import { AuditRecorder } from './services/cloudtrail/recorder.ts'
 import {
   agentDesiredState,
   ClientGone,
@@ -61,6 +62,8 @@ export interface BuiltServer {
   app: FastifyInstance
   watch: DesiredStateWatch
   metrics: ApiMetrics
+  /** The CloudTrail recorder every answered call goes through. */
+  audit: AuditRecorder
 }
 
 function headerMap(req: IncomingMessage): Map<string, string[]> {
@@ -104,6 +107,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const log = pino({ level: cfg.logger ? 'info' : 'error' }, destination(2))
   const metrics = new ApiMetrics(cp)
   const watch = new DesiredStateWatch(cp)
+  const audit = new AuditRecorder(cp)
   metrics.setWaitersSource(() => watch.waiting)
   const app = Fastify({
     logger: false,
@@ -196,6 +200,12 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       e = new ApiError('InternalError', 'An internal error has occurred.')
     }
     metrics.count(action, e.awsCode)
+    audit.record(reply.request, {
+      service: endpoint.signingName,
+      protocol: endpoint.protocol,
+      action,
+      error: e,
+    })
     const out = endpoint.encodeError(e, requestId, action, reply.request)
     return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
   }
@@ -289,6 +299,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       })
       action = done
       metrics.count(action, 'OK')
+      audit.record(req, { service, protocol: endpoint.protocol, action, response })
       return reply
         .code(response.status)
         .header('x-amzn-requestid', req.id)
@@ -350,7 +361,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     watch.close()
   })
 
-  return { app, watch, metrics }
+  return { app, watch, metrics, audit }
 }
 
 function isFastifyClientError(err: unknown): boolean {

@@ -13,6 +13,7 @@ import type { ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { AccessKeys } from './iam/access-keys.ts'
+import { CloudTrail, type CloudTrailConfig } from './cloudtrail/service.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -20,18 +21,22 @@ export interface ControlPlaneConfig {
   quotas?: Partial<Quotas>
   /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
   agentTimeoutMs?: number
+  /** The audit trail's store and delivery (in memory, without delivery, by default). */
+  cloudtrail?: CloudTrailConfig
 }
 
 export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
   readonly iam: AccessKeys
+  readonly cloudtrail: CloudTrail
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
     // Services register their kinds, indexes and hooks before the store is loaded.
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
     this.iam = new AccessKeys(this.ledger)
+    this.cloudtrail = new CloudTrail(this.ledger, config.cloudtrail)
     const snap = this.ledger.load()
     this.iam.load(snap.accessKeys)
   }
@@ -58,7 +63,9 @@ export class ControlPlane {
     return this.ledger.onChange(fn)
   }
 
+  /** Closes the stores (await `cloudtrail.close()` first to deliver pending trail files). */
   close(): void {
+    this.cloudtrail.closeSync()
     this.ledger.close()
   }
 }
