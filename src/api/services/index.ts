@@ -11,6 +11,8 @@ import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
 import { checkAgentMayCall } from '../auth/roles.ts'
 import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
+import { json11Endpoint } from '../protocols/json-1.1/index.ts'
+import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailHandlers, cloudTrailInvalid } from './cloudtrail/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
 
@@ -40,6 +42,13 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       version: EC2_API_VERSION,
       serviceName: 'AmazonEC2',
       actions: gated(new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)])),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'cloudtrail',
+      targetPrefix: CLOUDTRAIL_TARGET_PREFIX,
+      invalid: cloudTrailInvalid,
+      actions: cloudTrailHandlers(),
+      before: (ctx) => checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action),
     }),
   ]
 }

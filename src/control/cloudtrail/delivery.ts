@@ -158,6 +158,16 @@ export class TrailDelivery {
     return { pem: k.publicKeyPem, fingerprint: k.fingerprint }
   }
 
+  /** The public key's DER (PKCS#1, as ListPublicKeys gives it), fingerprint and creation time. */
+  publicKeyDer(): { der: Buffer; fingerprint: string; createdAt: number } {
+    const k = this.digestKey()
+    return {
+      der: k.publicKey.export({ type: 'pkcs1', format: 'der' }),
+      fingerprint: k.fingerprint,
+      createdAt: k.createdAt,
+    }
+  }
+
   statusOf(trailId: string): TrailDeliveryStatus {
     let s = this.status.get(trailId)
     if (s === undefined)

@@ -28,7 +28,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, lstatSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, lstatSync, statSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 
@@ -71,6 +71,8 @@ export interface DigestKey {
   /** Hex MD5 of the public key's DER (PKCS#1). */
   fingerprint: string
   publicKeyPem: string
+  /** When the key was made (ms since the epoch). */
+  createdAt: number
 }
 
 export function fingerprintOf(publicKey: KeyObject): string {
@@ -98,6 +100,7 @@ export function loadDigestKey(dataDir: string): DigestKey {
     publicKey,
     fingerprint: fingerprintOf(publicKey),
     publicKeyPem,
+    createdAt: statSync(priv).mtimeMs,
   }
 }
 

@@ -16,6 +16,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { ApiError, ControlPlane, EventResource, UserIdentity } from '../../../control/index.ts'
 import { EVENT_VERSION, isoSeconds, type RenderedEvent } from '../../../control/index.ts'
+import { JSON_WIRE_CODES } from '../../protocols/json-1.1/index.ts'
 import { renderRequest, renderResponse, type RenderProtocol } from './render.ts'
 
 /** Resolves an access key to the identity CloudTrail names (IAM may replace the default). */
@@ -236,7 +237,9 @@ export class AuditRecorder {
               errorCode:
                 protocol === 'ec2-query'
                   ? `${error.httpStatus >= 500 ? 'Server' : 'Client'}.${error.awsCode}`
-                  : error.awsCode,
+                  : protocol === 'json-1.1'
+                    ? (JSON_WIRE_CODES[error.awsCode] ?? error.awsCode)
+                    : error.awsCode,
               errorMessage: error.message.slice(0, 2048),
             }),
         requestParameters,
