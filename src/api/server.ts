@@ -17,6 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
 import { preauthenticate, verifyPayload, type PendingAuth } from './auth/sigv4.ts'
+import { registerConsole } from './console/index.ts'
 import { ApiMetrics } from './metrics.ts'
 import { truncate } from './protocols/ec2-query/params.ts'
 import { errorXml } from './protocols/ec2-query/xml.ts'
@@ -356,6 +357,9 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
           : 'metrics are served to loopback clients only (--metrics-access loopback)\n',
       )
   })
+
+  // The web console: its page, sessions, and the signed pass-through to the endpoints above.
+  registerConsole(app, { cp, regions })
 
   app.addHook('preClose', async () => {
     watch.close()

@@ -38,6 +38,7 @@ export class ControlPlane {
     this.iam = new AccessKeys(this.ledger)
     this.cloudtrail = new CloudTrail(this.ledger, config.cloudtrail)
     const snap = this.ledger.load()
+    this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
   }
 
