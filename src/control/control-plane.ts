@@ -7,13 +7,16 @@
  * ahead of the disk.
  * @module
  */
+import { dirname, join } from 'node:path'
 import { Ledger } from './core/ledger.ts'
 import type { State } from './core/state.ts'
-import type { ControlStore } from './core/store.ts'
+import { SqliteStore, type ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { AccessKeys } from './iam/access-keys.ts'
 import { CloudTrail, type CloudTrailConfig } from './cloudtrail/service.ts'
+import type { LogsQuotas } from './logs/limits.ts'
+import { Logs } from './logs/logs.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -23,6 +26,12 @@ export interface ControlPlaneConfig {
   agentTimeoutMs?: number
   /** The audit trail's store and delivery (in memory, without delivery, by default). */
   cloudtrail?: CloudTrailConfig
+  /**
+   * The CloudWatch Logs event store: a SQLite file (default `logs.sqlite` beside a SQLite control
+   * store, else in memory).
+   */
+  logsPath?: string
+  logsQuotas?: Partial<LogsQuotas>
 }
 
 export class ControlPlane {
@@ -30,6 +39,7 @@ export class ControlPlane {
   readonly ec2: Ec2
   readonly iam: AccessKeys
   readonly cloudtrail: CloudTrail
+  readonly logs: Logs
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
@@ -40,6 +50,14 @@ export class ControlPlane {
     const snap = this.ledger.load()
     this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
+    this.logs = new Logs({
+      path:
+        config.logsPath ??
+        (store instanceof SqliteStore ? join(dirname(store.path), 'logs.sqlite') : ':memory:'),
+      region: config.region,
+      accountId: config.accountId,
+      ...(config.logsQuotas !== undefined ? { quotas: config.logsQuotas } : {}),
+    })
   }
 
   get accountId(): string {
@@ -67,6 +85,7 @@ export class ControlPlane {
   /** Closes the stores (await `cloudtrail.close()` first to deliver pending trail files). */
   close(): void {
     this.cloudtrail.closeSync()
+    this.logs.close()
     this.ledger.close()
   }
 }

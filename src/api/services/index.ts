@@ -8,12 +8,14 @@
  */
 import type { ControlPlane } from '../../control/index.ts'
 import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
+import { ApiError } from '../../control/index.ts'
 import { checkAgentMayCall } from '../auth/roles.ts'
+import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
-import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailHandlers, cloudTrailInvalid } from './cloudtrail/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
+import { LOGS_AGENT_ACTIONS, LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
 
 /** What the services need from the server. */
@@ -49,6 +51,15 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       invalid: cloudTrailInvalid,
       actions: cloudTrailHandlers(),
       before: (ctx) => checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'logs',
+      targetPrefix: LOGS_TARGET_PREFIX,
+      actions: logsHandlers(),
+      invalid: (m) => new ApiError('InvalidParameterException', m),
+      before: (ctx) => {
+        if (!LOGS_AGENT_ACTIONS.has(ctx.action)) checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action)
+      },
     }),
   ]
 }
