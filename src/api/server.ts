@@ -94,6 +94,12 @@ export function isLoopback(addr: string | undefined): boolean {
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.')
 }
 
+/** GET and POST everywhere; DELETE and PUT on REST paths (anything but `/`: GuardDuty's DeleteDetector). */
+function methodAllowed(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'POST') return true
+  return (method === 'DELETE' || method === 'PUT') && path !== '/' && path !== ''
+}
+
 /** Whether the request announces a body (the only way to know before reading it). */
 function announcesBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length']
@@ -211,6 +217,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       error: e,
     })
     const out = endpoint.encodeError(e, requestId, action, reply.request)
+    if (out.headers !== undefined) reply.headers(out.headers)
     return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
   }
 
@@ -236,7 +243,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.addHook('onRequest', async (req, reply) => {
     if ((req.routeOptions.config as { open?: boolean } | undefined)?.open === true) return
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -274,7 +281,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     let action = 'unknown'
     let endpoint = fallback
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -304,6 +311,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       action = done
       metrics.count(action, 'OK')
       audit.record(req, { service, protocol: endpoint.protocol, action, response })
+      if (response.headers !== undefined) reply.headers(response.headers)
       return reply
         .code(response.status)
         .header('x-amzn-requestid', req.id)

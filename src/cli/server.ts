@@ -10,6 +10,8 @@ import type { Command } from 'commander'
 import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
+import { join } from 'node:path'
+import { detectConfig, FindingsDelivery, LiveDetection } from '../analytics/index.ts'
 
 interface ServerOptions {
   dataDir?: string
@@ -27,6 +29,11 @@ interface ServerOptions {
   trailInterval: string
   trailDigestInterval: string
   trailMaxEvents: string
+  detectDir?: string[]
+  detectSet?: string[]
+  webhook?: string[]
+  findingsJsonl?: string
+  listsRoot?: string
 }
 
 export function registerServer(program: Command): void {
@@ -64,6 +71,17 @@ export function registerServer(program: Command): void {
       'CloudTrail events kept for LookupEvents (oldest evicted first)',
       '1000000',
     )
+    .option(
+      '--detect-dir <dir...>',
+      'bucket directories whose flow logs are analysed live (default DATA_DIR/s3)',
+    )
+    .option('--detect-set <key=value...>', 'a detection threshold or window (docs/detect.md)')
+    .option('--webhook <url...>', 'POST every new or updated finding here (EventBridge event shape)')
+    .option(
+      '--findings-jsonl <file>',
+      'append findings as JSON lines (default DATA_DIR/findings.jsonl; "off" for none)',
+    )
+    .option('--lists-root <dir>', 'directory threat/trusted list files must be in (default DATA_DIR/lists)')
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -93,6 +111,18 @@ export function registerServer(program: Command): void {
       if (!/^\d+$/.test(opts.trailMaxEvents) || trailMaxEvents < 1000 || trailMaxEvents > 100_000_000)
         throw new UsageError(`--trail-max-events must be 1000 to 100000000, got ${opts.trailMaxEvents}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
+      const detect = detectConfig(opts.detectSet ?? [])
+      let delivery: FindingsDelivery
+      try {
+        delivery = new FindingsDelivery({
+          webhooks: opts.webhook ?? [],
+          ...(opts.findingsJsonl === 'off'
+            ? {}
+            : { jsonlFile: opts.findingsJsonl ?? join(dataDir, 'findings.jsonl') }),
+        })
+      } catch (err) {
+        throw new UsageError(`--webhook: ${(err as Error).message}`)
+      }
       const srv = await startServer({
         dataDir,
         port,
@@ -109,7 +139,16 @@ export function registerServer(program: Command): void {
         trailIntervalSeconds: trailInterval,
         trailDigestIntervalSeconds: trailDigestInterval,
         trailMaxEvents,
+        ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
       })
+      // Live detection: flow-log objects delivered into the bucket directories → findings → delivery.
+      srv.cp.guardduty.onFindings((changed) => delivery.deliver(changed))
+      const live = new LiveDetection({
+        cp: srv.cp,
+        dirs: opts.detectDir ?? [join(dataDir, 's3')],
+        config: detect,
+      })
+      live.start()
       if (srv.createdCredentials) {
         process.stdout.write(
           `mirrorflow server: created an admin access key in ${srv.credentialsFile} (profile mirrorflow)\n`,
@@ -125,6 +164,8 @@ export function registerServer(program: Command): void {
         const stop = (): void => {
           if (closing) return
           closing = true
+          live.stop()
+          delivery.close()
           srv.close().then(resolve, (err: unknown) => {
             process.stderr.write(`mirrorflow server: error while closing: ${(err as Error).message}\n`)
             resolve()

@@ -17,6 +17,7 @@ import { AccessKeys } from './iam/access-keys.ts'
 import { CloudTrail, type CloudTrailConfig } from './cloudtrail/service.ts'
 import type { LogsQuotas } from './logs/limits.ts'
 import { Logs } from './logs/logs.ts'
+import { GuardDuty, type GuardDutyConfig } from './guardduty/service.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -32,6 +33,8 @@ export interface ControlPlaneConfig {
    */
   logsPath?: string
   logsQuotas?: Partial<LogsQuotas>
+  /** GuardDuty's files and list roots (none: detectors and findings in memory only). */
+  guardduty?: Omit<GuardDutyConfig, 'accountId' | 'region'>
 }
 
 export class ControlPlane {
@@ -40,6 +43,7 @@ export class ControlPlane {
   readonly iam: AccessKeys
   readonly cloudtrail: CloudTrail
   readonly logs: Logs
+  readonly guardduty: GuardDuty
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
@@ -57,6 +61,11 @@ export class ControlPlane {
       region: config.region,
       accountId: config.accountId,
       ...(config.logsQuotas !== undefined ? { quotas: config.logsQuotas } : {}),
+    })
+    this.guardduty = new GuardDuty({
+      ...config.guardduty,
+      accountId: config.accountId,
+      region: config.region,
     })
   }
 
@@ -86,6 +95,7 @@ export class ControlPlane {
   close(): void {
     this.cloudtrail.closeSync()
     this.logs.close()
+    this.guardduty.close()
     this.ledger.close()
   }
 }
