@@ -37,6 +37,7 @@ import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
+import type { FlowAnalytics } from './services/mirrorflow/index.ts'
 import { DEFAULT_ACCOUNT_ID, LocalBucketStore, S3EndpointStore } from '../flowlogs/index.ts'
 
 export {
@@ -52,6 +53,13 @@ export { Params, parseForm } from './protocols/ec2-query/params.ts'
 export { EC2_NS, errorXml, responseXml, toJson, toXml } from './protocols/ec2-query/xml.ts'
 export type { ProtocolName, ServiceEndpoint } from './protocols/index.ts'
 export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './services/ec2/index.ts'
+export type {
+  FlowAnalytics,
+  FlowFilter,
+  FlowPage,
+  FlowSearch,
+  TrafficAnswer,
+} from './services/mirrorflow/index.ts'
 export {
   ADMIN_ACTIONS,
   adminActionNames,
@@ -95,6 +103,8 @@ export interface StartServerOptions {
   trailDigestIntervalSeconds?: number
   /** Events the CloudTrail store keeps at most (default 1,000,000). */
   trailMaxEvents?: number
+  /** The flow-log store traffic questions and exports go to (the console's Overview and Flows). */
+  analytics?: FlowAnalytics
   /** Directory GuardDuty list locations (plain paths) must lie in (default DATA_DIR/lists). */
   listsRoot?: string
 }
@@ -166,6 +176,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
       ...(opts.metricsAccess !== undefined ? { metricsAccess: opts.metricsAccess } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+      analytics: opts.analytics,
     }).app
     await app.listen({ port: opts.port ?? 4566, host })
   } catch (err) {
@@ -200,6 +211,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       // The last trail files and digests are delivered before the stores close.
       await running.cp.cloudtrail.close()
       running.cp.close()
+      opts.analytics?.close?.()
     },
   }
 }
