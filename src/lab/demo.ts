@@ -27,6 +27,8 @@ import { callAction, startServer, writeCredentialFiles, type RunningServer } fro
 import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
 import { countRejects, createDemoGroups, type DemoSecurity } from './demo-security.ts'
 import { DemoError } from './errors.ts'
+import { detectConfig, LiveDetection } from '../analytics/index.ts'
+import { demoFindings, type DemoFinding } from './demo-findings.ts'
 import { nsArgv, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
 
@@ -77,6 +79,9 @@ export interface DemoSummary {
     malformed: Record<string, number>
     drops: Record<string, number>
   }
+  /** GuardDuty findings of the demo's detector (the attacker's scan and SSH guessing), highest severity first. */
+  detectorId: string
+  findings: DemoFinding[]
   /** AWS CLI commands against the running demo (each line self-contained). */
   awsCli: string[]
   /** After the demo: the command that starts the server on its data directory, then commands against it. */
@@ -155,8 +160,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const procs: Proc[] = []
   let server: RunningServer | null = null
   let ec2: EC2Client | null = null
+  let live: LiveDetection | null = null
   try {
     server = await startServer({ dataDir: join(dataDir, 'server'), host: lab.mgmtAddress, port: 0 })
+    // A GuardDuty detector, and live detection over the bucket directory the agents deliver to.
+    const detectorId = server.cp.guardduty.createDetector({ enable: true }).id
+    live = new LiveDetection({ cp: server.cp, dirs: [join(dataDir, 's3')], config: detectConfig() })
+    live.start()
     const endpoint = server.url
     log(`server listening on ${endpoint} (credentials: ${server.credentialsFile}, profile mirrorflow)`)
     // The SDK warns once that *future* SDK releases will need Node 22; ours is pinned and runs on
@@ -352,6 +362,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         s.pcapFiles.push(...ts.files.map((f) => f.path))
       }
     }
+    // The last objects were delivered as the agents stopped: let live detection read them.
+    for (let i = 0; i < 3; i++) {
+      await live.poll()
+      await delay(300)
+    }
+    const findings = demoFindings(server.cp.guardduty, detectorId)
+    log(`GuardDuty detector ${detectorId}: ${findings.length} finding(s)`)
+    for (const f of findings)
+      log(`  ${f.type} (severity ${f.severity}, ${f.role}) local ${f.local} remote ${f.remote}`)
     const files = walk(join(dataDir, 's3', DEMO_BUCKET)).filter((f) => f.includes(`_${flowLogId}_`))
     const rejects = countRejects(files)
     const summary: DemoSummary = {
@@ -386,6 +405,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         malformed: tstatus.malformed,
         drops: tstatus.drops,
       },
+      detectorId,
+      findings,
       awsCli,
       afterDemo: afterDemo(join(dataDir, 'server'), DEFAULT_PORT, subnetIds[0]),
     }
@@ -396,6 +417,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       cause: err,
     })
   } finally {
+    live?.stop()
     await Promise.all(procs.map((p) => stopProcess(p.child, 3000)))
     ec2?.destroy()
     if (server !== null) await server.close().catch(() => undefined)
