@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { chromium } from 'playwright-core'
 import { startServer } from '../../src/api/index.ts'
-import { flowLogStore } from '../../src/cli/flow-store.ts'
+import { flowLogStore } from '../../src/analytics/index.ts'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000_000)
 const FILES = 10
@@ -107,7 +107,12 @@ try {
       t = performance.now()
       await page.goto(`${srv.url}/console/#/overview?start=${start}&end=${end}`)
       await page.waitForFunction(
-        "document.querySelectorAll('.sr-summary').length === 3 && document.querySelectorAll('caption').length >= 5",
+        () => {
+          const d = (
+            globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }
+          ).document
+          return d.querySelectorAll('.sr-summary').length === 3 && d.querySelectorAll('caption').length >= 5
+        },
         undefined,
         { timeout: 120_000 },
       )

@@ -3,19 +3,13 @@
  * The server's flow-log store: the API's {@link FlowAnalytics} (traffic series, top-N, flow search,
  * export — services/mirrorflow/traffic.ts) answered by the analytics engine (DuckDB over the
  * `vpc_flow_logs` table) over local bucket directories where agents and targets deliver
- * (`mirrorflow server --flow-logs-store DIR`). The API is below the analytics engine in the folder
- * order, so the two meet here, where the server is wired.
+ * (`mirrorflow server --flow-logs-store DIR`, the demo). The API is below the analytics engine in
+ * the folder order: it declares the interface, this implements it, the command line wires the two.
  * @module
  */
 import type { FlowAnalytics, FlowFilter, FlowSearch } from '../api/index.ts'
-import {
-  AnalyticsStore,
-  exportFlows,
-  searchFlows,
-  topN,
-  trafficSeries,
-  type TrafficFilter,
-} from '../analytics/index.ts'
+import { AnalyticsStore } from './store.ts'
+import { exportFlows, searchFlows, topN, trafficSeries, type TrafficFilter } from './traffic.ts'
 
 function filter(f: FlowFilter): TrafficFilter {
   return {
