@@ -20,7 +20,7 @@ const USAGE: Array<[string[], RegExp]> = [
   [['--no-such-option'], /unknown option '--no-such-option'/],
   [['no-such-command'], /unknown command 'no-such-command'/],
   [[], /Usage: mirrorflow/],
-  [['flowlogs'], /required option '--pcap <file>' not specified/],
+  [['flowlogs'], /give exactly one of --pcap FILE and --flow-logs PATH/],
   [['flowlogs', '--pcap'], /option '--pcap <file>' argument missing/],
   [['flowlogs', '--pcap', 'x.pcap', '--bogus'], /unknown option '--bogus'/],
   [['inspect', '--top'], /option '--top <n>' argument missing/],
