@@ -58,8 +58,10 @@ process.stderr.write(`generated ${written} records in ${((Date.now() - genStart)
 let peak = 0
 const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100)
 const start = process.hrtime.bigint()
+const cpu0 = process.cpuUsage()
 const { engine, read } = await detectFlowLogs([dir])
 const secs = Number(process.hrtime.bigint() - start) / 1e9
+const cpu = process.cpuUsage(cpu0)
 clearInterval(timer)
 peak = Math.max(peak, process.memoryUsage().rss)
 rmSync(dir, { recursive: true, force: true })
@@ -72,6 +74,9 @@ console.log(
     records: read.records,
     seconds: Number(secs.toFixed(2)),
     recordsPerSecond: Math.round(read.records / secs),
+    // CPU seconds of this process (user + system): the wall time on a shared machine is more.
+    cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+    loadAverage: (await import('node:os')).loadavg()[0],
     peakRssMiB: Math.round(peak / 2 ** 20),
     evicted: engine.stats.evicted,
     findings: types,

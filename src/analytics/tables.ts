@@ -4,7 +4,9 @@
  * table's module is imported here (one line), after the tables it may depend on.
  * @module
  */
+import { CLOUDTRAIL_TABLE } from './cloudtrail-table.ts'
 import { FLOW_LOGS_TABLE } from './flow-logs-table.ts'
 import { registerTable } from './registry.ts'
 
 registerTable(FLOW_LOGS_TABLE)
+registerTable(CLOUDTRAIL_TABLE)

@@ -53,6 +53,15 @@ function text(s: DemoSummary, kept: boolean): string {
     lines.push('  list them with:')
     for (const c of sec.commands) lines.push(`    ${c}`)
   } else lines.push(`  not created: ${sec.unavailable}`)
+  lines.push(
+    '',
+    `GuardDuty findings (detector ${s.detectorId}; aws guardduty list-findings / mirrorflow findings):`,
+  )
+  for (const f of s.findings)
+    lines.push(
+      `  ${f.type}  severity ${f.severity}  ${f.role}  local ${f.local}  remote ${f.remote}  count ${f.count}`,
+    )
+  if (s.findings.length === 0) lines.push('  none')
   lines.push('', `traffic: ${JSON.stringify(s.traffic.client)} ${JSON.stringify(s.traffic.attacker)}`)
   lines.push(
     `target: ${s.target.datagrams} datagrams, drops ${JSON.stringify(s.target.drops)}; status in ${s.target.statusFile}`,

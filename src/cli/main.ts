@@ -76,6 +76,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "a flow's packets from the mirror targets' pcap rings, as one pcap file",
     load: async () => (await import('./pcap.ts')).registerPcap,
   },
+  trail: {
+    summary: "CloudTrail trails' files: validate digests and log files (tampering → exit 1)",
+    load: async () => (await import('./trail.ts')).registerTrail,
+  },
   inspect: {
     summary: 'summarise capture files (pcap/pcapng; "-" = stdin; none = the bundled sample)',
     load: async () => (await import('./inspect.ts')).registerInspect,

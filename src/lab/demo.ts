@@ -24,11 +24,12 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2'
 import { callAction, startServer, writeCredentialFiles, type RunningServer } from '../api/index.ts'
-import { flowLogStore } from '../analytics/index.ts'
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
 import { countRejects, createDemoGroups, type DemoSecurity } from './demo-security.ts'
 import { DemoError } from './errors.ts'
+import { detectConfig, flowLogStore, LiveDetection } from '../analytics/index.ts'
+import { demoFindings, type DemoFinding } from './demo-findings.ts'
 import { nsArgv, run, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
 
@@ -104,6 +105,9 @@ export interface DemoSummary {
     malformed: Record<string, number>
     drops: Record<string, number>
   }
+  /** GuardDuty findings of the demo's detector (the attacker's scan and SSH guessing), highest severity first. */
+  detectorId: string
+  findings: DemoFinding[]
   /** AWS CLI commands against the running demo (each line self-contained). */
   awsCli: string[]
   /** After the demo: the command that starts the server on its data directory, then commands against it. */
@@ -182,6 +186,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const procs: Proc[] = []
   let server: RunningServer | null = null
   let ec2: EC2Client | null = null
+  let live: LiveDetection | null = null
   try {
     server = await startServer({
       dataDir: join(dataDir, 'server'),
@@ -190,6 +195,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       // The console's charts and flow search read the flow logs the agents deliver.
       analytics: flowLogStore([join(dataDir, 's3')]),
     })
+    // A GuardDuty detector, and live detection over the bucket directory the agents deliver to.
+    const detectorId = server.cp.guardduty.createDetector({ enable: true }).id
+    live = new LiveDetection({ cp: server.cp, dirs: [join(dataDir, 's3')], config: detectConfig() })
+    live.start()
     const endpoint = server.url
     log(`server listening on ${endpoint} (credentials: ${server.credentialsFile}, profile mirrorflow)`)
     log(
@@ -448,6 +457,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         s.pcapFiles.push(...ts.files.map((f) => f.path))
       }
     }
+    // The last objects were delivered as the agents stopped: let live detection read them.
+    for (let i = 0; i < 3; i++) {
+      await live.poll()
+      await delay(300)
+    }
+    const findings = demoFindings(server.cp.guardduty, detectorId)
+    log(`GuardDuty detector ${detectorId}: ${findings.length} finding(s)`)
+    for (const f of findings)
+      log(`  ${f.type} (severity ${f.severity}, ${f.role}) local ${f.local} remote ${f.remote}`)
     const files = walk(join(dataDir, 's3', DEMO_BUCKET)).filter((f) => f.includes(`_${flowLogId}_`))
     const rejects = countRejects(files)
     const summary: DemoSummary = {
@@ -482,6 +500,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         malformed: tstatus.malformed,
         drops: tstatus.drops,
       },
+      detectorId,
+      findings,
       awsCli,
       afterDemo: afterDemo(join(dataDir, 'server'), DEFAULT_PORT, subnetIds[0]),
     }
@@ -492,6 +512,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       cause: err,
     })
   } finally {
+    live?.stop()
     await Promise.all(procs.map((p) => stopProcess(p.child, 3000)))
     ec2?.destroy()
     if (server !== null) await server.close().catch(() => undefined)

@@ -37,7 +37,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   spambot: { windowSeconds: 600, minHosts: 10 },
   baseline: { learnSeconds: 3600, maxPorts: 1024 },
   volume: { windowSeconds: 600, factor: 10, minBytes: 100_000_000 },
-  caps: { pairs: 200_000, sweeps: 100_000, flows: 200_000, instances: 20_000, findings: 10_000 },
+  caps: { pairs: 200_000, sweeps: 100_000, flows: 200_000, instances: 100_000, findings: 10_000 },
 }
 
 /** Deep copy of the defaults with `overrides` applied (`section.key=value` or `key=value`). */
