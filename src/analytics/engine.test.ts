@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { after, before, test } from 'node:test'
-import { openAnalytics, type AnalyticsSession } from './index.ts'
+import { MACROS, openAnalytics, SAVED_QUERIES, type AnalyticsSession } from './index.ts'
+import { readFileSync } from 'node:fs'
 
 let dir: string
 let s: AnalyticsSession
@@ -133,4 +134,10 @@ test('cidr_contains: IPv4 and IPv6 blocks, false across families', async () => {
     const got = await one(`SELECT coalesce(cidr_contains('${c}', '${a}'), false)`)
     assert.equal(got, want, `cidr_contains('${c}', '${a}')`)
   }
+})
+
+test('docs/query.md names every macro and every saved query', () => {
+  const doc = readFileSync(new URL('../../docs/query.md', import.meta.url), 'utf8')
+  for (const m of MACROS) assert.ok(doc.includes(m.name), `docs/query.md lacks ${m.name}`)
+  for (const q of SAVED_QUERIES) assert.ok(doc.includes('`' + q.name + '`'), `docs/query.md lacks ${q.name}`)
 })

@@ -42,6 +42,8 @@ const BASE_CONFIG: Record<string, string> = {
   autoload_known_extensions: 'false',
   allow_community_extensions: 'false',
   allow_unsigned_extensions: 'false',
+  // Results without ORDER BY have no order (as in Athena): lets COPY and scans run in parallel.
+  preserve_insertion_order: 'false',
 }
 
 /** SQL text of a string literal. */

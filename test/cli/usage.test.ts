@@ -20,7 +20,16 @@ const USAGE: Array<[string[], RegExp]> = [
   [['--no-such-option'], /unknown option '--no-such-option'/],
   [['no-such-command'], /unknown command 'no-such-command'/],
   [[], /Usage: mirrorflow/],
-  [['flowlogs'], /give exactly one of --pcap FILE and --flow-logs PATH/],
+  [['flowlogs'], /give exactly one of --pcap FILE and --flow-logs PATH…/],
+  [
+    ['flowlogs', '--pcap', 'x.pcap', '--flow-logs', 'y'],
+    /give exactly one of --pcap FILE and --flow-logs PATH…/,
+  ],
+  [['query', '--sql', 'SELECT 1'], /name the inputs: --flow-logs/],
+  [
+    ['query', '--flow-logs', 'x', '--sql', 'SELECT 1', '--saved', 'VpcFlowLogsTopTalkers'],
+    /give exactly one of --sql/,
+  ],
   [['flowlogs', '--pcap'], /option '--pcap <file>' argument missing/],
   [['flowlogs', '--pcap', 'x.pcap', '--bogus'], /unknown option '--bogus'/],
   [['inspect', '--top'], /option '--top <n>' argument missing/],
