@@ -66,6 +66,7 @@ export type {
   ExportQuery,
 } from './traffic.ts'
 export { AnalyticsStore } from './store.ts'
+export { flowLogStore } from './console-store.ts'
 export type { AnalyticsStoreOptions } from './store.ts'
 export { rerenderFlowLogs } from './rerender.ts'
 export type { RerenderOptions, RerenderStats } from './rerender.ts'

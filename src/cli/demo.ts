@@ -7,7 +7,8 @@
  * flow-log files are (`--json` for scripts). Ctrl-C stops early and still tears everything down.
  * Without `--data-dir`, results are kept in a new directory `./mirrorflow-demo/<UTC time>/`, so that the
  * pcaps and flow-log files the summary names can be opened afterwards; `--discard` removes them at
- * the end instead.
+ * the end instead. `--console` keeps the server, its web console, the agents and the target up after
+ * the traffic, until Ctrl-C (the console's address and a sign-in key are printed in any case).
  * @module
  */
 import { rmSync } from 'node:fs'
@@ -22,6 +23,7 @@ interface DemoCliOptions {
   json?: boolean
   discard?: boolean
   prefix?: string
+  console?: boolean
 }
 
 function text(s: DemoSummary, kept: boolean): string {
@@ -88,6 +90,7 @@ export function registerDemo(program: Command): void {
     .option('--discard', 'remove the data directory at the end')
     .option('--json', 'print the summary as JSON')
     .option('--prefix <p>', 'name prefix of the namespaces (at most 12 characters)')
+    .option('--console', 'after the traffic, keep everything up for the web console until Ctrl-C')
     .action(async (o: DemoCliOptions) => {
       const duration = Number(o.duration)
       if (!Number.isFinite(duration) || duration <= 0 || duration > 3600)
@@ -117,6 +120,23 @@ export function registerDemo(program: Command): void {
           log: (l) => process.stderr.write(`mirrorflow demo: ${l}\n`),
           print: (l) => process.stderr.write(`${l}\n`),
           interrupted,
+          ...(o.console === true
+            ? {
+                console: async (c) => {
+                  process.stderr.write(
+                    [
+                      '',
+                      `mirrorflow demo: the web console is up at ${c.consoleUrl}`,
+                      `  Access key ID:     ${c.credentials.accessKeyId}`,
+                      `  Secret access key: ${c.credentials.secretAccessKey}`,
+                      '  (flow logs reach the charts within a minute of the traffic; Ctrl-C stops the demo)',
+                      '',
+                    ].join('\n'),
+                  )
+                  await interrupted
+                },
+              }
+            : {}),
         })
         process.stdout.write(o.json === true ? JSON.stringify(summary, null, 2) + '\n' : text(summary, kept))
       } finally {

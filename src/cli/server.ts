@@ -46,6 +46,11 @@ export function registerServer(program: Command): void {
     .option('--region <r>', 'region (comma-separated for several; the first is primary)', 'us-east-1')
     .option('--account-id <id>', 'the 12-digit account id', DEFAULT_ACCOUNT_ID)
     .option('--log', 'log requests and errors as JSON lines on stderr')
+    .option(
+      '--flow-logs-store <dir>',
+      'local bucket root(s) where agents deliver flow logs (<dir>/<bucket>/AWSLogs/…): what the console and MirrorflowQueryTraffic/MirrorflowSearchFlows query (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
     .option(
       '--metrics-access <who>',
@@ -159,6 +164,7 @@ export function registerServer(program: Command): void {
         )
       }
       process.stdout.write(`mirrorflow server listening on ${srv.url}\n`)
+      process.stdout.write(`mirrorflow server: web console at ${srv.url}/console/\n`)
       await new Promise<void>((resolve) => {
         let closing = false
         const stop = (): void => {

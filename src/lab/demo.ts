@@ -24,13 +24,17 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2'
 import { callAction, startServer, writeCredentialFiles, type RunningServer } from '../api/index.ts'
+import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
 import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
 import { countRejects, createDemoGroups, type DemoSecurity } from './demo-security.ts'
 import { DemoError } from './errors.ts'
-import { detectConfig, LiveDetection } from '../analytics/index.ts'
+import { detectConfig, flowLogStore, LiveDetection } from '../analytics/index.ts'
 import { demoFindings, type DemoFinding } from './demo-findings.ts'
-import { nsArgv, stopProcess } from './netns.ts'
+import { nsArgv, run, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
+
+/** The port of the target's packets-on-demand service (on the monitor's address). */
+export const PCAP_API_PORT = 4790
 
 /** The bucket the demo's VPC flow log is delivered to (a local directory under DATA_DIR/s3). */
 export const DEMO_BUCKET = 'mirrorflow-demo'
@@ -48,6 +52,28 @@ export interface DemoOptions {
   interrupted?: Promise<void>
   /** Ports the attacker scans (1..N). */
   scanPorts?: number
+  /**
+   * Called once the traffic has run, with everything still up (server, console, agents, target):
+   * the demo waits for it before it stops (`mirrorflow demo --console` waits for Ctrl-C; tests drive
+   * the console).
+   */
+  console?: (c: DemoConsole) => Promise<void>
+}
+
+/** What the console phase of the demo gets. */
+export interface DemoConsole {
+  endpoint: string
+  consoleUrl: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  credentialsFile: string
+  dataDir: string
+  vpcId: string
+  targetId: string
+  flowLogId: string
+  /** Each host: its namespace, address and network interface id. */
+  hosts: Record<string, { ns: string; address: string; networkInterfaceId: string }>
+  /** Where the target writes its status file. */
+  targetStatusFile: string
 }
 
 export interface DemoSummary {
@@ -162,13 +188,22 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   let ec2: EC2Client | null = null
   let live: LiveDetection | null = null
   try {
-    server = await startServer({ dataDir: join(dataDir, 'server'), host: lab.mgmtAddress, port: 0 })
+    server = await startServer({
+      dataDir: join(dataDir, 'server'),
+      host: lab.mgmtAddress,
+      port: 0,
+      // The console's charts and flow search read the flow logs the agents deliver.
+      analytics: flowLogStore([join(dataDir, 's3')]),
+    })
     // A GuardDuty detector, and live detection over the bucket directory the agents deliver to.
     const detectorId = server.cp.guardduty.createDetector({ enable: true }).id
     live = new LiveDetection({ cp: server.cp, dirs: [join(dataDir, 's3')], config: detectConfig() })
     live.start()
     const endpoint = server.url
     log(`server listening on ${endpoint} (credentials: ${server.credentialsFile}, profile mirrorflow)`)
+    log(
+      `web console: ${endpoint}/console/ — sign in with access key ID ${server.credentials.accessKeyId} and secret access key ${server.credentials.secretAccessKey}`,
+    )
     // The SDK warns once that *future* SDK releases will need Node 22; ours is pinned and runs on
     // Node 20 (package.json engines), so the notice would only be noise in the demo's output.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -196,9 +231,30 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       join(dataDir, 'target'),
       '--account-id',
       '123456789012',
+      // Packets on demand: the server fetches a flow's frames from the rings (routed below).
+      '--pcap-api',
+      `${monitor.address}:${PCAP_API_PORT}`,
+      '--server',
+      endpoint,
+      '--credentials-file',
+      server.credentialsFile,
+      '--name',
+      'demo-monitor',
     ])
     procs.push(target)
     await waitFor(target, 'receiving VXLAN', 20_000)
+    // The server (on the host) reaches the appliance through the lab's router.
+    const [ma, mb, mc, md] = lab.mgmtAddress.split('.').map(Number) as [number, number, number, number]
+    await run([
+      'ip',
+      'route',
+      'replace',
+      `${monitor.address}/32`,
+      'via',
+      `${ma}.${mb}.${mc}.${md + 1}`,
+      'dev',
+      lab.mgmtIfname,
+    ])
     log(`mirror target receiving VXLAN on ${monitor.address}:4789 (in ${monitor.ns})`)
 
     const agents = new Map<LabHost['name'], Proc>()
@@ -261,6 +317,24 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         `security groups: web ${security.groups.web} (80/443 from anywhere, 22 from the admin subnet), db ${security.groups.db} (5432 from the web group), monitor ${security.groups.monitor} (UDP 4789 from the VPC)`,
       )
     else log(`security groups not created (the server does not offer them): ${security.unavailable}`)
+    if (security.groups !== null) {
+      // The monitor's group lets the server's packet requests in (packets on demand).
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: security.groups.monitor,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: PCAP_API_PORT,
+              ToPort: PCAP_API_PORT,
+              IpRanges: [
+                { CidrIp: `${lab.mgmtAddress}/32`, Description: 'mirrorflow server: packets on demand' },
+              ],
+            },
+          ],
+        }),
+      )
+    }
 
     const tmt = await ec2.send(
       new CreateTrafficMirrorTargetCommand({
@@ -341,6 +415,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     ])
     await lab.stopTraffic()
     await new Promise((r) => setTimeout(r, 500))
+    if (o.console !== undefined) {
+      const hosts: DemoConsole['hosts'] = {}
+      for (const h of lab.hosts)
+        hosts[h.name] = {
+          ns: h.ns,
+          address: h.address,
+          networkInterfaceId: instances[h.name]!.networkInterfaceId,
+        }
+      await o.console({
+        endpoint,
+        consoleUrl: `${endpoint}/console/`,
+        credentials: server.credentials,
+        credentialsFile: server.credentialsFile,
+        dataDir,
+        vpcId,
+        targetId,
+        flowLogId,
+        hosts,
+        targetStatusFile: join(dataDir, 'target', 'status.json'),
+      })
+    }
 
     log('stopping agents (their open flow-log intervals are written and delivered), then the target')
     for (const a of agents.values()) a.child.kill('SIGTERM')

@@ -37,4 +37,12 @@ export {
 } from './traffic.ts'
 export { DemoError, LabError } from './errors.ts'
 export { hostIfnameFor, linkNamespaceToHost, unlinkNamespaceFromHost, type HostLink } from './host-link.ts'
-export { countRecords, DEMO_BUCKET, runDemo, type DemoOptions, type DemoSummary } from './demo.ts'
+export {
+  countRecords,
+  DEMO_BUCKET,
+  PCAP_API_PORT,
+  runDemo,
+  type DemoConsole,
+  type DemoOptions,
+  type DemoSummary,
+} from './demo.ts'

@@ -44,7 +44,7 @@ function searchParams(q: URLSearchParams): Record<string, string> {
     ['srcport', 'SourcePort'],
     ['dstport', 'DestinationPort'],
     ['protocol', 'Protocol'],
-    ['action', 'Action'],
+    ['action', 'FlowAction'],
     ['interface', 'InterfaceId'],
     ['sort', 'SortBy'],
     ['order', 'SortOrder'],

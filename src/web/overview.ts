@@ -247,7 +247,7 @@ async function health(root: HTMLElement): Promise<void> {
         { label: 'Name', get: (t: J) => String(t.Name) },
         { label: 'Last seen', get: (t: J) => String(t.LastSeen ?? '') },
         { label: 'Sessions', get: (t: J) => Number(t.Sessions ?? 0), numeric: true },
-        { label: 'Frames', get: (t: J) => Number(t.Frames ?? 0), numeric: true },
+        { label: 'Packets', get: (t: J) => Number(t.Packets ?? 0), numeric: true },
         { label: 'Drops', get: (t: J) => Number(t.Drops ?? 0), numeric: true },
         { label: 'Errors', get: (t: J) => Number(t.Errors ?? 0), numeric: true },
       ],

@@ -8,7 +8,7 @@
  *   rejected, plus the top talkers, top destination ports and top rejected sources. Aggregated by
  *   the server: the answer is a few hundred numbers however many records there are.
  * - `MirrorflowSearchFlows` (`StartTime`, `EndTime`, `SourceAddress`, `DestinationAddress`,
- *   `Address` — addresses or CIDR blocks —, `SourcePort`, `DestinationPort`, `Protocol`, `Action`,
+ *   `Address` — addresses or CIDR blocks —, `SourcePort`, `DestinationPort`, `Protocol`, `FlowAction`,
  *   `InterfaceId`, `SortBy`, `SortOrder`, `MaxResults` ≤ 1000, `NextToken`): one page of records.
  * - `GET /mirrorflow/v1/flows/export?…&Format=csv|parquet` (signed): every matching record (at most
  *   1,000,000) as a file.
@@ -160,10 +160,11 @@ function filterOf(ctx: { cp: ControlPlane; p: Params }): FlowFilter {
   const to = time(p, 'EndTime')
   if (to <= from) throw new ApiError('InvalidParameterValue', 'EndTime must be after StartTime.')
   const f: FlowFilter = { from, to }
-  const action = p.str('Action')
+  // (Not `Action`: that names the API action in the Query protocol.)
+  const action = p.str('FlowAction')
   if (action !== undefined) {
     if (action !== 'ACCEPT' && action !== 'REJECT')
-      throw new ApiError('InvalidParameterValue', 'Action must be ACCEPT or REJECT.')
+      throw new ApiError('InvalidParameterValue', 'FlowAction must be ACCEPT or REJECT.')
     f.action = action
   }
   const proto = p.int('Protocol')

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: Apache-2.0
+// test-group: namespace
+// The web console end to end, in Debian's Chromium (headless, playwright-core), against the demo:
+// a real server, one agent per namespace and a mirror target, with the demo's traffic. One setup
+// (the demo, with its console phase) for every case:
+// - a wrong key cannot sign in; an agent key (read only) can list but not create;
+// - a filter, two rules and a session made through the Resources forms are applied by the agent,
+//   and the mirrored packets reach the target under the session's VNI;
+// - the flow of a ping found with the Flows search, and its pcap downloaded from the Packets page,
+//   holds exactly the frames tshark captured on the database's interface;
+// - the Overview's byte and packet totals equal the sums of the delivered flow-log records;
+// - a screenshot of each page in results/console-screenshots/ (git-ignored).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { after, test } from 'node:test'
+import { chromium, type Page } from 'playwright-core'
+import { callAction } from '../../src/api/index.ts'
+import { DEMO_BUCKET, runDemo, type DemoConsole } from '../../src/lab/index.ts'
+import { REPO_ROOT } from '../helpers/shared.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'mf-console-e2e-'))
+const shots = join(REPO_ROOT, 'results', 'console-screenshots')
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Every frame of a classic pcap, as hex. */
+function frames(file: string | Buffer): string[] {
+  const b = typeof file === 'string' ? readFileSync(file) : file
+  assert.equal(b.readUInt32LE(0), 0xa1b2c3d4, 'a little-endian microsecond pcap')
+  const out: string[] = []
+  for (let o = 24; o + 16 <= b.length;) {
+    const n = b.readUInt32LE(o + 8)
+    out.push(b.subarray(o + 16, o + 16 + n).toString('hex'))
+    o += 16 + n
+  }
+  return out
+}
+
+function walk(d: string, out: string[] = []): string[] {
+  let names: string[] = []
+  try {
+    names = readdirSync(d)
+  } catch {
+    return out
+  }
+  for (const n of names) {
+    const p = join(d, n)
+    if (statSync(p).isDirectory()) walk(p, out)
+    else if (p.endsWith('.log.gz')) out.push(p)
+  }
+  return out
+}
+
+/** The delivered records (v2 format) of the demo's bucket. */
+function records(dataDir: string): string[][] {
+  const out: string[][] = []
+  for (const f of walk(join(dataDir, 's3', DEMO_BUCKET))) {
+    const lines = gunzipSync(readFileSync(f)).toString('utf8').trim().split('\n').slice(1)
+    for (const l of lines) out.push(l.split(' '))
+  }
+  return out
+}
+
+async function signIn(page: Page, url: string, id: string, secret: string): Promise<void> {
+  await page.goto(url)
+  await page.getByLabel('Access key ID').fill(id)
+  await page.getByLabel('Secret access key').fill(secret)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByText('Signed out.').waitFor()
+}
+
+test(
+  'the console against the demo: sign-in, resources, mirroring, flows, packets, overview',
+  { timeout: 600_000 },
+  async () => {
+    mkdirSync(shots, { recursive: true })
+    const checks: string[] = []
+    await runDemo({
+      dataDir: join(dir, 'demo'),
+      durationSeconds: 8,
+      prefix: `mfc${process.pid % 1000}`,
+      log: () => undefined,
+      scanPorts: 100,
+      console: async (c: DemoConsole) => {
+        const admin = { ...c.credentials, region: 'us-east-1' }
+        const browser = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'chromium-')), {
+          executablePath: '/usr/bin/chromium',
+          headless: true,
+          viewport: { width: 1280, height: 800 },
+          acceptDownloads: true,
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        })
+        try {
+          const page = browser.pages()[0] ?? (await browser.newPage())
+          // A wrong secret: refused, no session.
+          await signIn(page, c.consoleUrl, c.credentials.accessKeyId, 'x'.repeat(40))
+          await page.getByText('InvalidCredentials').waitFor()
+          assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0)
+          checks.push('wrong key refused')
+
+          // A read-only (agent) key: lists, but cannot create.
+          const ro = (await callAction(c.endpoint, admin, 'MirrorflowCreateAccessKey', {
+            Agent: 'true',
+            Description: 'console e2e read-only',
+          })) as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }
+          await signIn(page, c.consoleUrl, ro.AccessKey.AccessKeyId, ro.AccessKey.SecretAccessKey)
+          await page.getByRole('heading', { name: 'Overview' }).waitFor()
+          await page.goto(`${c.consoleUrl}#/resources/filters`)
+          await page.getByRole('button', { name: 'Create mirror filter' }).click()
+          await page.getByLabel('Description').fill('must not exist')
+          await page.getByRole('button', { name: 'CreateTrafficMirrorFilter' }).click()
+          await page.getByText('UnauthorizedOperation').waitFor()
+          await signOut(page)
+          checks.push('read-only key cannot create')
+
+          // The admin key: a filter, its rules and a session on the database's interface, by the forms.
+          await signIn(page, c.consoleUrl, c.credentials.accessKeyId, c.credentials.secretAccessKey)
+          await page.getByRole('heading', { name: 'Overview' }).waitFor()
+          await page.goto(`${c.consoleUrl}#/resources/filters`)
+          await page.getByRole('button', { name: 'Create mirror filter' }).click()
+          await page.getByLabel('Description').fill('console e2e: ICMP')
+          await expectCli(page, 'aws ec2 create-traffic-mirror-filter --description')
+          await page.getByRole('button', { name: 'CreateTrafficMirrorFilter' }).click()
+          await page.getByText('CreateTrafficMirrorFilter succeeded.').first().waitFor()
+          const filterId = /tmf-[0-9a-f]{17}/.exec(await page.locator('.flash').first().innerText())![0]
+          await page.goto(`${c.consoleUrl}#/resources/filters/${filterId}`)
+          for (const dirn of ['ingress', 'egress']) {
+            await page.getByRole('button', { name: 'Create rule' }).click()
+            await page.getByLabel('TrafficDirection').selectOption(dirn)
+            await page.getByLabel('RuleNumber').fill('10')
+            await page.getByLabel('Protocol').selectOption('1')
+            await page.getByLabel('SourceCidrBlock').fill('0.0.0.0/0')
+            await page.getByLabel('DestinationCidrBlock').fill('0.0.0.0/0')
+            await page.getByRole('button', { name: 'CreateTrafficMirrorFilterRule' }).click()
+            await page.getByText('CreateTrafficMirrorFilterRule succeeded.').first().waitFor()
+          }
+          await page.screenshot({ path: join(shots, 'resources-filter.png'), fullPage: true })
+          const db = c.hosts.db!
+          const client = c.hosts.client!
+          await page.goto(`${c.consoleUrl}#/resources/sessions`)
+          await page.getByRole('button', { name: 'Create mirror session' }).click()
+          await page.getByLabel('NetworkInterfaceId').fill(db.networkInterfaceId)
+          await page.getByLabel('TrafficMirrorTargetId').fill(c.targetId)
+          await page.getByLabel('TrafficMirrorFilterId').fill(filterId)
+          await page.getByLabel('VirtualNetworkId').fill('4242')
+          await page.getByRole('button', { name: 'CreateTrafficMirrorSession' }).click()
+          await page.getByText('CreateTrafficMirrorSession succeeded.').first().waitFor()
+          checks.push('filter, rules and session created through the forms')
+
+          // The database's agent applies it.
+          const dbInstance = (
+            (await callAction(c.endpoint, admin, 'MirrorflowDescribeStatus', {})) as {
+              Agents: Array<{ InstanceId: string; NetworkInterfaces: Array<{ NetworkInterfaceId: string }> }>
+            }
+          ).Agents.find((a) =>
+            a.NetworkInterfaces.some((e) => e.NetworkInterfaceId === db.networkInterfaceId),
+          )!
+          for (let i = 0; ; i++) {
+            const st = (await callAction(c.endpoint, admin, 'MirrorflowDescribeStatus', {})) as {
+              Agents: Array<{ InstanceId: string; Report: { MirrorSessions: number } | null }>
+            }
+            if (
+              (st.Agents.find((a) => a.InstanceId === dbInstance.InstanceId)?.Report?.MirrorSessions ?? 0) >=
+              1
+            )
+              break
+            assert.ok(i < 60, 'the database agent applies the session within 30 s')
+            await sleep(500)
+          }
+
+          // The database's security group admits ICMP from the VPC (the demo's allows only 5432 from web).
+          const eni = String(
+            await callAction(c.endpoint, admin, 'DescribeNetworkInterfaces', {
+              'NetworkInterfaceId.1': db.networkInterfaceId,
+            }),
+          )
+          const dbGroup = /sg-[0-9a-f]{17}/.exec(eni)?.[0]
+          if (dbGroup !== undefined) {
+            await callAction(c.endpoint, admin, 'AuthorizeSecurityGroupIngress', {
+              GroupId: dbGroup,
+              'IpPermissions.1.IpProtocol': 'icmp',
+              'IpPermissions.1.FromPort': '-1',
+              'IpPermissions.1.ToPort': '-1',
+              'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/16',
+            })
+            await sleep(3000)
+          }
+          // A ping from the client to the database, captured by tshark on the database's interface.
+          const cap = join(dir, 'db-icmp.pcap')
+          const tshark = spawn(
+            'ip',
+            ['netns', 'exec', db.ns, 'tshark', '-q', '-i', 'eth0', '-f', 'icmp', '-F', 'pcap', '-w', cap],
+            {
+              stdio: ['ignore', 'ignore', 'pipe'],
+            },
+          )
+          let tsErr = ''
+          tshark.stderr.setEncoding('utf8').on('data', (d: string) => (tsErr += d))
+          for (let i = 0; !tsErr.includes('Capturing on'); i++) {
+            assert.ok(i < 100, `tshark starts: ${tsErr}`)
+            await sleep(100)
+          }
+          const pingStart = Math.floor(Date.now() / 1000)
+          const ping = spawn('ip', ['netns', 'exec', client.ns, 'ping', '-c', '5', '-i', '0.2', db.address], {
+            stdio: 'ignore',
+          })
+          assert.equal(await new Promise((r) => ping.on('exit', r)), 0, 'ping succeeds')
+          await sleep(1000)
+          tshark.kill('SIGINT')
+          await new Promise((r) => tshark.on('exit', r))
+          const seen = frames(cap)
+          assert.equal(seen.length, 10, 'tshark saw 5 requests and 5 replies')
+
+          // Mirrored: the target holds the session's packets (VNI 4242).
+          for (let i = 0; ; i++) {
+            const st = JSON.parse(readFileSync(c.targetStatusFile, 'utf8')) as {
+              sessions: Array<{ vni: number; packets: number }>
+            }
+            if ((st.sessions.find((s) => s.vni === 4242)?.packets ?? 0) >= 10) break
+            assert.ok(i < 40, 'the target receives the mirrored ping under VNI 4242')
+            await sleep(500)
+          }
+          checks.push('agent applied the session; mirrored packets arrived')
+
+          // The ping's flow-log records are delivered (aggregation interval: 60 s).
+          for (let i = 0; ; i++) {
+            const r = records(c.dataDir).filter(
+              (x) => x[3] === client.address && x[4] === db.address && x[7] === '1',
+            )
+            if (r.length > 0) break
+            assert.ok(i < 100, 'the ping is in the flow logs within 100 s')
+            await sleep(1000)
+          }
+          await sleep(11_000) // the store reads new objects at most every 10 s
+
+          // Flows: search the ping, open its packets, download them.
+          await page.goto(
+            `${c.consoleUrl}#/flows?range=3600&srcaddr=${client.address}&dstaddr=${db.address}&protocol=1&interface=${db.networkInterfaceId}`,
+          )
+          await page.getByRole('table', { name: 'Flow log records' }).waitFor()
+          await page.screenshot({ path: join(shots, 'flows.png'), fullPage: true })
+          await page.getByRole('link', { name: 'Packets' }).first().click()
+          await page.getByRole('heading', { name: 'Packets' }).waitFor()
+          await page.locator('pre.packets').waitFor()
+          const summary = await page.locator('pre.packets').innerText()
+          assert.match(
+            summary,
+            new RegExp(
+              `${client.address.replace(/\./g, '\\.')} → ${db.address.replace(/\./g, '\\.')} ICMP \\d+ Echo \\(ping\\) request`,
+            ),
+          )
+          await page.screenshot({ path: join(shots, 'packets.png'), fullPage: true })
+          const [download] = await Promise.all([
+            page.waitForEvent('download'),
+            page.getByRole('link', { name: /Download flow-/ }).click(),
+          ])
+          const got = frames(readFileSync((await download.path())!))
+          const pingFrames = seen.filter((_, i) => i < 10)
+          assert.deepEqual(got, pingFrames, 'the pcap holds exactly the frames tshark saw on the interface')
+          checks.push('flow found; pcap equals tshark')
+
+          // Overview: the totals drawn equal the sums of the delivered records in the range.
+          const all = records(c.dataDir).filter((x) => x[12] !== '-' && x[9] !== '-')
+          const from = Math.min(...all.map((x) => Number(x[10])))
+          const to = Math.floor(Date.now() / 1000) + 1
+          const want = { bytes: 0, packets: 0 }
+          for (const x of all)
+            if (Number(x[10]) >= from && Number(x[10]) < to) {
+              want.bytes += Number(x[9])
+              want.packets += Number(x[8])
+            }
+          await page.goto(
+            `${c.consoleUrl}#/overview?start=${new Date(from * 1000).toISOString()}&end=${new Date(to * 1000).toISOString()}`,
+          )
+          await page.locator('.sr-summary').nth(2).waitFor()
+          const totals = async (i: number): Promise<number> => {
+            const t = JSON.parse(
+              (await page.locator('.sr-summary').nth(i).getAttribute('data-totals'))!,
+            ) as Record<string, number>
+            return (t.accepted ?? 0) + (t.rejected ?? 0)
+          }
+          assert.equal(await totals(0), want.bytes, 'bytes drawn = bytes in the flow logs')
+          assert.equal(await totals(1), want.packets, 'packets drawn = packets in the flow logs')
+          assert.ok(pingStart >= from)
+          await page.waitForTimeout(500)
+          await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true })
+          checks.push('overview totals equal the flow logs')
+
+          await page.goto(`${c.consoleUrl}#/findings`)
+          await page.getByRole('heading', { name: 'Findings' }).waitFor()
+          await page.waitForTimeout(500)
+          await page.screenshot({ path: join(shots, 'findings.png'), fullPage: true })
+          await page.goto(`${c.consoleUrl}#/resources/sessions`)
+          await page.getByRole('table', { name: 'Mirror sessions' }).waitFor()
+          await page.screenshot({ path: join(shots, 'resources-sessions.png'), fullPage: true })
+        } finally {
+          await browser.close()
+        }
+      },
+    })
+    assert.deepEqual(checks, [
+      'wrong key refused',
+      'read-only key cannot create',
+      'filter, rules and session created through the forms',
+      'agent applied the session; mirrored packets arrived',
+      'flow found; pcap equals tshark',
+      'overview totals equal the flow logs',
+    ])
+  },
+)
+
+async function expectCli(page: Page, prefix: string): Promise<void> {
+  const text = await page.locator('form.action-form .cli code').first().innerText()
+  assert.ok(text.startsWith(prefix), `the form shows its AWS CLI command: ${text}`)
+}
