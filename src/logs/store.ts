@@ -311,6 +311,10 @@ export class LogStore {
     return (this.db.prepare(sql).all(...args, o.limit, o.offset) as Record<string, unknown>[]).map(streamOf)
   }
 
+  streamName(sid: number): string | undefined {
+    return this.db.prepare('SELECT name FROM streams WHERE id = ?').pluck(true).get(sid) as string | undefined
+  }
+
   /** Every stream of a group, by id. */
   streamsOf(gid: number): StreamRow[] {
     return (this.db.prepare('SELECT * FROM streams WHERE gid = ?').all(gid) as Record<string, unknown>[]).map(

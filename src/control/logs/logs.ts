@@ -20,6 +20,7 @@ import {
   type StreamRow,
 } from '../../logs/index.ts'
 import { ApiError, truncate } from '../core/errors.ts'
+import { Queries } from './queries.ts'
 import {
   DEFAULT_LOGS_QUOTAS,
   FILTER_SCAN_BUDGET,
@@ -129,6 +130,8 @@ export class Logs {
   private readonly accountId: string
   private readonly now: () => number
   private lastRetention = 0
+  /** Logs Insights queries. */
+  readonly queries: Queries
 
   constructor(o: {
     path: string
@@ -142,6 +145,24 @@ export class Logs {
     this.region = o.region
     this.accountId = o.accountId
     this.now = o.now ?? Date.now
+    this.queries = new Queries(this, this.now)
+  }
+
+  accountIdOf(): string {
+    return this.accountId
+  }
+
+  /** Stream names by id, looked up once each (Insights' `@logStream`). */
+  streamNamer(): (sid: number) => string {
+    const cache = new Map<number, string>()
+    return (sid) => {
+      let n = cache.get(sid)
+      if (n === undefined) {
+        n = this.store.streamName(sid) ?? ''
+        cache.set(sid, n)
+      }
+      return n
+    }
   }
 
   close(): void {
