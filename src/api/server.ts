@@ -29,7 +29,10 @@ import {
   ClientGone,
   DESIRED_STATE_PATH,
   DesiredStateWatch,
+  flowPackets,
+  PCAP_PATH,
 } from './services/mirrorflow/index.ts'
+import { checkAgentMayCall } from './auth/roles.ts'
 
 /** The EC2 API version (the one mirrorflow's own actions are called with too). */
 export const API_VERSION = EC2_API_VERSION
@@ -86,6 +89,12 @@ function splitUrl(url: string): { path: string; query: string } {
 export function isLoopback(addr: string | undefined): boolean {
   if (addr === undefined) return false
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.')
+}
+
+/** GET and POST everywhere; DELETE and PUT on REST paths (anything but `/`: GuardDuty's DeleteDetector). */
+function methodAllowed(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'POST') return true
+  return (method === 'DELETE' || method === 'PUT') && path !== '/' && path !== ''
 }
 
 /** Whether the request announces a body (the only way to know before reading it). */
@@ -198,6 +207,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     }
     metrics.count(action, e.awsCode)
     const out = endpoint.encodeError(e, requestId, action, reply.request)
+    if (out.headers !== undefined) reply.headers(out.headers)
     // A Buffer: fastify would add "; charset=utf-8" to a JSON protocol's content type given a string.
     return reply
       .code(out.status)
@@ -228,7 +238,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.addHook('onRequest', async (req, reply) => {
     if ((req.routeOptions.config as { open?: boolean } | undefined)?.open === true) return
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -266,7 +276,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     let action = 'unknown'
     let endpoint = fallback
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -295,6 +305,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       })
       action = done
       metrics.count(action, 'OK')
+      if (response.headers !== undefined) reply.headers(response.headers)
       return reply
         .code(response.status)
         .header('x-amzn-requestid', req.id)
@@ -326,6 +337,29 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       )
       metrics.count(action, 'OK')
       return reply.header('x-amzn-requestid', req.id).type('application/json').send(JSON.stringify(state))
+    } catch (err) {
+      return sendError(reply, req.id, err, action, fallback)
+    } finally {
+      metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+  })
+
+  // Packets on demand: a flow's frames from the mirror targets, as one pcap (services/mirrorflow/packets.ts).
+  app.get(PCAP_PATH, async (req, reply) => {
+    const started = process.hrtime.bigint()
+    const action = 'MirrorflowGetFlowPackets'
+    try {
+      const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+      checkAgentMayCall(cp, accessKeyId, action)
+      const got = await flowPackets(cp, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
+      metrics.count(action, 'OK')
+      return reply
+        .header('x-amzn-requestid', req.id)
+        .header('content-disposition', `attachment; filename="${got.fileName}"`)
+        .header('x-mirrorflow-packets', String(got.packets))
+        .header('x-mirrorflow-truncated', String(got.truncated))
+        .type('application/vnd.tcpdump.pcap')
+        .send(got.pcap)
     } catch (err) {
       return sendError(reply, req.id, err, action, fallback)
     } finally {

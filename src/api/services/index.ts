@@ -16,6 +16,7 @@ import type { ServiceEndpoint } from '../protocols/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_AGENT_ACTIONS, LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+import { guarddutyEndpoint } from './guardduty/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
@@ -53,5 +54,6 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
         if (!LOGS_AGENT_ACTIONS.has(ctx.action)) checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action)
       },
     }),
+    guarddutyEndpoint(deps.cp),
   ]
 }
