@@ -34,7 +34,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
+import { ControlPlane, SqliteStore, type AccessKey, type LogsQuotas, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
@@ -78,6 +78,8 @@ export interface StartServerOptions {
   accountId?: string
   logger?: boolean
   quotas?: Partial<Quotas>
+  /** CloudWatch Logs' caps (log groups, streams, events stored…). */
+  logsQuotas?: Partial<LogsQuotas>
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number
   /** Who may read `/metrics` (default `loopback`). */
@@ -125,6 +127,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       accountId,
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      ...(opts.logsQuotas ? { logsQuotas: opts.logsQuotas } : {}),
       ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
       guardduty: guarddutyFiles(opts.dataDir, opts.listsRoot),
     })
