@@ -15,13 +15,15 @@ import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_AGENT_ACTIONS, LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
-import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+import { mirrorflowQueryHandlers, type DesiredStateWatch, type FlowAnalytics } from './mirrorflow/index.ts'
 import { guarddutyEndpoint } from './guardduty/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
   cp: ControlPlane
   watch: DesiredStateWatch
+  /** The flow-log store traffic questions go to (mirrorflow/traffic.ts), if the server has one. */
+  analytics?: FlowAnalytics | undefined
 }
 
 /** Every action behind the key-role gate (auth/roles.ts): agent keys call only what they may. */
@@ -43,7 +45,9 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       signingName: 'ec2',
       version: EC2_API_VERSION,
       serviceName: 'AmazonEC2',
-      actions: gated(new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)])),
+      actions: gated(
+        new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch, deps.analytics)]),
+      ),
     }),
     json11Endpoint(deps.cp, {
       signingName: 'logs',
