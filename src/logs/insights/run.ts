@@ -603,7 +603,7 @@ export function runQuery(store: LogStore, query: string | Command[], q: QueryInp
   // stats
   const aggNodes: Extract<Expr, { t: 'agg' }>[] = []
   if (stats !== undefined) for (const a of stats.aggs) collectAggs(a.expr, aggNodes)
-  const groups = new Map<string, { keys: Value[]; accs: Acc[] }>()
+  const groups = new Map<Value, { keys: Value[]; accs: Acc[] }>()
 
   let held: OutRow[] = []
   let seq = 0
@@ -633,7 +633,8 @@ export function runQuery(store: LogStore, query: string | Command[], q: QueryInp
     matched++
     if (stats !== undefined) {
       const keys = stats.by.map((b) => evalExpr(b.expr, row))
-      const key = keys.length === 1 ? toStr(keys[0]) : keys.map(toStr).join('\u0000')
+      // One key (a field, or a bin's number) is its own map key: no string built per event.
+      const key = keys.length === 1 ? keys[0] : keys.map(toStr).join('\u0000')
       let g = groups.get(key)
       if (g === undefined) {
         if (groups.size >= MAX_GROUPS) fail(`stats makes more than ${MAX_GROUPS} groups.`)
