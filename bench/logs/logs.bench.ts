@@ -47,10 +47,25 @@ async function call(action: string, input: object): Promise<Record<string, unkno
   return JSON.parse(text) as Record<string, unknown>
 }
 
+let cpu0 = process.cpuUsage()
+
+/**
+ * One result line. `cpuSeconds` is this process's CPU time (client and server both run in it)
+ * since the previous line: on a loaded machine the wall time says more about the neighbours.
+ */
 function report(name: string, value: number, unit: string, extra: object = {}): void {
-  process.stdout.write(
-    JSON.stringify({ bench: name, value: Math.round(value * 1000) / 1000, unit, ...extra }) + '\n',
-  )
+  const c = process.cpuUsage(cpu0)
+  cpu0 = process.cpuUsage()
+  const cpuSeconds = Math.round((c.user + c.system) / 1e4) / 100
+  const line = {
+    bench: name,
+    value: Math.round(value * 1000) / 1000,
+    unit,
+    ...extra,
+    cpuSeconds,
+    loadavg1: loadavg()[0],
+  }
+  process.stdout.write(JSON.stringify(line) + '\n')
 }
 
 try {
