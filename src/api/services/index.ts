@@ -13,6 +13,7 @@ import { checkAgentMayCall } from '../auth/roles.ts'
 import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
+import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailHandlers, cloudTrailInvalid } from './cloudtrail/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_AGENT_ACTIONS, LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch, type FlowAnalytics } from './mirrorflow/index.ts'
@@ -48,6 +49,13 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       actions: gated(
         new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch, deps.analytics)]),
       ),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'cloudtrail',
+      targetPrefix: CLOUDTRAIL_TARGET_PREFIX,
+      invalid: cloudTrailInvalid,
+      actions: cloudTrailHandlers(),
+      before: (ctx) => checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action),
     }),
     json11Endpoint(deps.cp, {
       signingName: 'logs',
