@@ -31,7 +31,14 @@ import { lookup } from 'node:dns/promises'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Registry } from 'prom-client'
-import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from '../flowlogs/index.ts'
+import {
+  LocalBucketStore,
+  LogGroupDeliverer,
+  S3EndpointStore,
+  SpoolDeliverer,
+  type LogEventsSink,
+  type ObjectStore,
+} from '../flowlogs/index.ts'
 import { createDatapath, type Datapath, type DatapathType, type MirrorState } from '../mirror/index.ts'
 import { NftablesPolicy, type PolicyApplyResult, type PolicyState } from '../policy/index.ts'
 import type { FrameBatch } from '../packet/index.ts'
@@ -50,6 +57,7 @@ import { LogGroups, toMirrorState, toPolicyState, type DesiredState } from './de
 import { AgentPrivilegeError } from './errors.ts'
 import { planCaptures, planFlowLogs } from './flowlog-plan.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
+import { LogsHttpSink } from './logs-sink.ts'
 import { Health, isPrivilegeError } from './health.ts'
 import { createAgentMetrics } from './metrics.ts'
 import { MirrorAccounting } from './mirror-accounting.ts'
@@ -156,6 +164,8 @@ export interface AgentStatus {
   captures: CaptureStatusRow[]
   flowLogs: Array<{ flowLogId: string; bucket: string; interfaces: string[]; stats: Record<string, number> }>
   delivery: Record<string, unknown>
+  /** Delivery to CloudWatch Logs log groups (flow logs with a log-group destination). */
+  logsDelivery: Record<string, unknown>
   delivered: Record<string, string[]>
   /** `lastError`: the most recent problem still open (null once everything recovered); `problems`: all open ones. */
   reconciles: { ok: number; failed: number; lastError: string | null; problems: Record<string, string> }
@@ -171,6 +181,8 @@ export interface AgentDeps {
   /** The enforcement datapath (default: nftables in this namespace). */
   policy?: { apply(state: PolicyState): Promise<PolicyApplyResult>; remove(): Promise<boolean> }
   store?: ObjectStore
+  /** Where flow logs to CloudWatch Logs go (default: the server's `logs` API). */
+  logsSink?: LogEventsSink
   log?: Logger
   /** Whether the process has the privileges the agent needs (default: effective uid 0). */
   privileged?: () => boolean
@@ -191,6 +203,8 @@ export class Agent {
   /** The server's addresses and port: the agent's control connection, never filtered. */
   #controlPlane: Array<{ address: string; port: number }> = []
   readonly #deliverer: SpoolDeliverer
+  /** Flow logs whose destination is a log group: spool, then PutLogEvents to the server. */
+  readonly #logsDeliverer: LogGroupDeliverer
   readonly #accounting = new MirrorAccounting()
   readonly #registrar: Registrar
   readonly #poller: DesiredStatePoller
@@ -234,6 +248,11 @@ export class Agent {
         store instanceof LocalBucketStore ? resolve(store.root, bucket, key) : `s3://${bucket}/${key}`
       this.#delivered.set(flowLogId, [...(this.#delivered.get(flowLogId) ?? []), where])
     })
+    this.#logsDeliverer = new LogGroupDeliverer(
+      join(config.dataDir, 'spool-logs'),
+      deps.logsSink ?? new LogsHttpSink(config.serverUrl, config.credentials),
+      (flowLogId) => this.#runners.get(flowLogId)?.runner.logGroup ?? undefined,
+    )
     this.#registrar = new Registrar(
       this.#client,
       config.hostname,
@@ -336,6 +355,7 @@ export class Agent {
     this.#timers.push(setInterval(() => void this.#inventoryCheck(), this.config.inventoryIntervalMs))
     for (const t of this.#timers) t.unref()
     this.#deliverer.kick()
+    this.#logsDeliverer.kick()
     this.#poller.start()
   }
 
@@ -452,8 +472,9 @@ export class Agent {
           flowLog: p.flowLog,
           interfaces: p.interfaces,
           deliverer: this.#deliverer,
+          logGroupDeliverer: this.#logsDeliverer,
           spoolMaxBytes: this.config.spoolMaxBytes,
-          spoolBytes: () => this.#deliverer.stats.spooledBytes,
+          spoolBytes: () => this.#deliverer.stats.spooledBytes + this.#logsDeliverer.stats.spooledBytes,
           journalDir: join(this.config.dataDir, 'journal', id),
         })
         // Only at start: what a crashed predecessor had read but not yet spooled. (Later, a flow
@@ -531,6 +552,8 @@ export class Agent {
     if (published) {
       await this.#deliverer.measure()
       this.#deliverer.kick()
+      await this.#logsDeliverer.measure()
+      this.#logsDeliverer.kick()
     }
     this.#statusFile.write(this.status())
     this.#reportStatus()
@@ -602,6 +625,10 @@ export class Agent {
         lastWriteError: runner.lastWriteError,
       })),
       delivery: { ...this.#deliverer.stats },
+      logsDelivery: {
+        ...this.#logsDeliverer.stats,
+        groupErrors: { ...this.#logsDeliverer.stats.groupErrors },
+      },
       delivered: Object.fromEntries(this.#delivered),
       reconciles: {
         ok: this.#reconcileOk,
@@ -626,6 +653,8 @@ export class Agent {
         .catch((e: unknown) => this.#health.fail(`flowlog:${runner.flowLogId}`, e, 'flow log stop failed'))
     await this.#deliverer.measure()
     await this.#deliverer.close()
+    await this.#logsDeliverer.measure()
+    await this.#logsDeliverer.close()
     if (!this.config.keepMirroringOnExit) {
       await this.#datapath
         .remove()

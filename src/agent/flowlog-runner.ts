@@ -27,6 +27,8 @@ import {
   LogStatus,
   parseLogFormat,
   S3DirectoryDestination,
+  LogGroupSpoolDestination,
+  type LogGroupDeliverer,
   type FlowLogInterface,
   type FlowLogsWriteError,
 } from '../flowlogs/index.ts'
@@ -42,6 +44,8 @@ export interface FlowLogRunnerOptions {
   flowLog: DesiredFlowLog
   interfaces: FlowLogInterface[]
   deliverer: SpoolDeliverer
+  /** Delivers flow logs whose destination is a CloudWatch Logs log group. */
+  logGroupDeliverer?: LogGroupDeliverer | undefined
   spoolMaxBytes: number
   /** Shared view of the spool's size, updated by the agent after each publish. */
   spoolBytes: () => number
@@ -75,13 +79,16 @@ export function verdictActions(batch: FrameBatch, scratch: Uint8Array): Uint8Arr
 
 export class FlowLogRunner {
   readonly flowLogId: string
+  /** The S3 bucket, or `log-group:NAME` for a CloudWatch Logs destination. */
   readonly bucket: string
+  /** The log group of a CloudWatch Logs destination. */
+  readonly logGroup: string | null
   readonly interfaceIds: string[]
   records = 0
   skippedRecords = 0
   skipdataRecords = 0
   private readonly agg: FlowAggregator
-  private readonly dest: S3DirectoryDestination
+  private readonly dest: S3DirectoryDestination | LogGroupSpoolDestination
   private readonly o: FlowLogRunnerOptions
   private pending = 0
   /** Per interface index: [first start, last end] of records lost to a full spool. */
@@ -113,31 +120,42 @@ export class FlowLogRunner {
 
   constructor(o: FlowLogRunnerOptions) {
     const fl = o.flowLog
-    if (fl.logDestinationType !== 's3' || fl.logDestination === null) {
+    const toLogGroup = fl.logDestinationType === 'cloud-watch-logs' && fl.logGroupName !== null
+    if (!toLogGroup && (fl.logDestinationType !== 's3' || fl.logDestination === null)) {
       throw new AgentDestinationError(
-        `flow log ${fl.flowLogId}: destination type ${fl.logDestinationType} is not delivered by the agent (only s3)`,
+        `flow log ${fl.flowLogId}: destination type ${fl.logDestinationType} is not delivered by the agent (only s3 and cloud-watch-logs)`,
       )
     }
-    const { bucket, prefix } = parseS3Arn(fl.logDestination)
+    if (toLogGroup && o.logGroupDeliverer === undefined) {
+      throw new AgentDestinationError(`flow log ${fl.flowLogId}: this agent has no CloudWatch Logs delivery`)
+    }
+    const { bucket, prefix } = toLogGroup ? { bucket: '', prefix: '' } : parseS3Arn(fl.logDestination!)
     this.o = o
     this.flowLogId = fl.flowLogId
-    this.bucket = bucket
+    this.bucket = toLogGroup ? `log-group:${fl.logGroupName}` : bucket
+    this.logGroup = toLogGroup ? fl.logGroupName : null
     this.interfaceIds = o.interfaces.map((i) => i.interfaceId)
     const opts = fl.destinationOptions
-    this.dest = new S3DirectoryDestination({
-      dir: o.deliverer.spoolFor(fl.flowLogId, bucket),
-      accountId: o.interfaces[0]?.accountId ?? DEFAULT_ACCOUNT_ID,
-      region: o.interfaces[0]?.region ?? 'us-east-1',
-      flowLogId: fl.flowLogId,
-      prefix: prefix === '' ? undefined : prefix,
-      hiveCompatiblePartitions: opts?.hiveCompatiblePartitions === true,
-      perHourPartition: opts?.perHourPartition === true,
-      fileFormat: opts?.fileFormat === 'parquet' ? 'parquet' : 'plain-text',
-      format: parseLogFormat(fl.logFormat),
-      // A spool object that cannot be written (disk full, name too long, refused path) is counted in
-      // the destination's stats (writeErrors, droppedRecords) and reported once here.
-      onWriteError: (e) => this.onWriteError(e),
-    })
+    this.dest = toLogGroup
+      ? new LogGroupSpoolDestination({
+          dir: o.logGroupDeliverer!.spoolFor(fl.flowLogId),
+          format: parseLogFormat(fl.logFormat),
+          onWriteError: (e) => this.onWriteError(e),
+        })
+      : new S3DirectoryDestination({
+          dir: o.deliverer.spoolFor(fl.flowLogId, bucket),
+          accountId: o.interfaces[0]?.accountId ?? DEFAULT_ACCOUNT_ID,
+          region: o.interfaces[0]?.region ?? 'us-east-1',
+          flowLogId: fl.flowLogId,
+          prefix: prefix === '' ? undefined : prefix,
+          hiveCompatiblePartitions: opts?.hiveCompatiblePartitions === true,
+          perHourPartition: opts?.perHourPartition === true,
+          fileFormat: opts?.fileFormat === 'parquet' ? 'parquet' : 'plain-text',
+          format: parseLogFormat(fl.logFormat),
+          // A spool object that cannot be written (disk full, name too long, refused path) is counted in
+          // the destination's stats (writeErrors, droppedRecords) and reported once here.
+          onWriteError: (e) => this.onWriteError(e),
+        })
     this.agg = new FlowAggregator({
       interfaces: o.interfaces,
       maxAggregationInterval: fl.maxAggregationInterval === 60 ? 60 : 600,

@@ -34,7 +34,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
+import { ControlPlane, SqliteStore, type AccessKey, type LogsQuotas, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
 import type { FlowAnalytics } from './services/mirrorflow/index.ts'
@@ -86,6 +86,8 @@ export interface StartServerOptions {
   accountId?: string
   logger?: boolean
   quotas?: Partial<Quotas>
+  /** CloudWatch Logs' caps (log groups, streams, events stored…). */
+  logsQuotas?: Partial<LogsQuotas>
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number
   /** Who may read `/metrics` (default `loopback`). */
@@ -144,6 +146,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       accountId,
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      ...(opts.logsQuotas ? { logsQuotas: opts.logsQuotas } : {}),
       ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
       cloudtrail: {
         dataDir: opts.dataDir,

@@ -223,7 +223,12 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     })
     const out = endpoint.encodeError(e, requestId, action, reply.request)
     if (out.headers !== undefined) reply.headers(out.headers)
-    return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
+    // A Buffer: fastify would add "; charset=utf-8" to a JSON protocol's content type given a string.
+    return reply
+      .code(out.status)
+      .header('x-amzn-requestid', requestId)
+      .type(out.contentType)
+      .send(Buffer.from(out.body))
   }
 
   app.setErrorHandler((err, req, reply) => sendError(reply, req.id, err, 'unknown'))
@@ -321,7 +326,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         .code(response.status)
         .header('x-amzn-requestid', req.id)
         .type(response.contentType)
-        .send(response.body)
+        .send(Buffer.from(response.body))
     } catch (err) {
       if (err instanceof ActionFailure) {
         action = err.action

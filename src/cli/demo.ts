@@ -39,6 +39,10 @@ function text(s: DemoSummary, kept: boolean): string {
   lines.push('  read them with:  tshark -r FILE   |   tcpdump -nr FILE   |   mirrorflow inspect FILE')
   lines.push('', 'VPC Flow Logs (S3 layout, one local directory per bucket):')
   for (const f of s.flowLogs) {
+    if (f.destination.startsWith('arn:aws:logs:')) {
+      lines.push(`  ${f.flowLogId} → ${f.destination}: ${f.records} log events (a log stream per interface)`)
+      continue
+    }
     lines.push(`  ${f.flowLogId} → ${f.destination}: ${f.records} records in ${f.files.length} file(s)`)
     for (const p of f.files) lines.push(`    ${p}`)
   }

@@ -77,3 +77,13 @@ export {
 } from './delivery.ts'
 export { AwsServiceRanges } from './aws-services.ts'
 export { writeFileWithin, writeError } from './confined-path.ts'
+export {
+  batchEvents,
+  LogGroupDeliverer,
+  LogGroupMissingError,
+  LogGroupSpoolDestination,
+  parseEventFile,
+  type LogEvent,
+  type LogEventsSink,
+  type LogGroupDeliveryStats,
+} from './log-group.ts'

@@ -50,6 +50,20 @@ export function awsCliCommands(t: AwsCliTarget): string[] {
   return cmds
 }
 
+/** The attacker's rejected SSH attempts in a flow-log log group: `filter-log-events` and a Logs Insights query. */
+export function logsCliCommands(t: AwsCliTarget, logGroup: string): string[] {
+  const aws = `${filesEnv(t.serverDataDir)} AWS_PAGER= aws --profile ${PROFILE} --endpoint-url ${shellQuote(t.endpoint)} logs`
+  const pattern =
+    '[version, account, eni, source, destination, srcport, destport="22", protocol, packets, bytes, windowstart, windowend, action="REJECT", flowlogstatus]'
+  const query =
+    'filter action="REJECT" | stats count(*) as attempts by srcAddr, dstAddr, dstPort | sort attempts desc | limit 20'
+  return [
+    `${aws} describe-log-streams --log-group-name ${shellQuote(logGroup)}`,
+    `${aws} filter-log-events --log-group-name ${shellQuote(logGroup)} --filter-pattern ${shellQuote(pattern)} --query 'events[].message'`,
+    `Q=$(${aws} start-query --log-group-name ${shellQuote(logGroup)} --start-time $(($(date +%s)-3600)) --end-time $(($(date +%s)+600)) --query-string ${shellQuote(query)} --query queryId --output text) && sleep 2 && ${aws} get-query-results --query-id "$Q"`,
+  ]
+}
+
 /**
  * How to explore a finished demo: the command that starts the server again on its data directory
  * (on loopback), then the AWS CLI commands against it. The agents are gone, so their instances show

@@ -23,9 +23,16 @@ import {
   DescribeNetworkInterfacesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2'
-import { callAction, startServer, writeCredentialFiles, type RunningServer } from '../api/index.ts'
+import {
+  callAction,
+  signRequest,
+  startServer,
+  writeCredentialFiles,
+  type RunningServer,
+} from '../api/index.ts'
 import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2'
-import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
+import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
+import { afterDemo, awsCliCommands, DEFAULT_PORT, logsCliCommands } from './aws-cli.ts'
 import { countRejects, createDemoGroups, type DemoSecurity } from './demo-security.ts'
 import { DemoError } from './errors.ts'
 import { detectConfig, flowLogStore, LiveDetection } from '../analytics/index.ts'
@@ -38,6 +45,8 @@ export const PCAP_API_PORT = 4790
 
 /** The bucket the demo's VPC flow log is delivered to (a local directory under DATA_DIR/s3). */
 export const DEMO_BUCKET = 'mirrorflow-demo'
+/** The log group the demo's second VPC flow log is delivered to (CloudWatch Logs on the server). */
+export const DEMO_LOG_GROUP = '/mirrorflow/demo/vpc-flow-logs'
 
 export interface DemoOptions {
   dataDir: string
@@ -392,11 +401,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     log(
       `VPC flow log ${flowLogId} → arn:aws:s3:::${DEMO_BUCKET}/flowlogs (delivered to ${join(dataDir, 's3', DEMO_BUCKET)})`,
     )
-    const awsCli = awsCliCommands({
-      serverDataDir: join(dataDir, 'server'),
-      endpoint,
-      subnetId: subnetIds[0]!,
-    })
+    // The second flow log: the same VPC into a CloudWatch Logs log group (a stream per interface).
+    await logsCall(endpoint, server.credentials, 'CreateLogGroup', { logGroupName: DEMO_LOG_GROUP })
+    const cwl = await ec2.send(
+      new CreateFlowLogsCommand({
+        ResourceType: 'VPC',
+        ResourceIds: [vpcId],
+        TrafficType: 'ALL',
+        LogDestinationType: 'cloud-watch-logs',
+        LogGroupName: DEMO_LOG_GROUP,
+        DeliverLogsPermissionArn: `arn:aws:iam::${DEFAULT_ACCOUNT_ID}:role/mirrorflow-demo-flow-logs`,
+        MaxAggregationInterval: 60,
+      }),
+    )
+    const cwlFlowLogId = cwl.FlowLogIds![0]!
+    log(
+      `VPC flow log ${cwlFlowLogId} → CloudWatch Logs log group ${DEMO_LOG_GROUP} (a log stream per interface)`,
+    )
+    const target0 = { serverDataDir: join(dataDir, 'server'), endpoint, subnetId: subnetIds[0]! }
+    const awsCli = [...awsCliCommands(target0), ...logsCliCommands(target0, DEMO_LOG_GROUP)]
     // Raw lines, no log prefix: each can be pasted into any shell as it is.
     const print = o.print ?? o.log
     print('')
@@ -467,6 +490,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     for (const f of findings)
       log(`  ${f.type} (severity ${f.severity}, ${f.role}) local ${f.local} remote ${f.remote}`)
     const files = walk(join(dataDir, 's3', DEMO_BUCKET)).filter((f) => f.includes(`_${flowLogId}_`))
+    const logEvents = await countLogEvents(endpoint, server.credentials, DEMO_LOG_GROUP)
     const rejects = countRejects(files)
     const summary: DemoSummary = {
       dataDir,
@@ -482,6 +506,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           destination: `arn:aws:s3:::${DEMO_BUCKET}/flowlogs`,
           files,
           records: files.reduce((n, f) => n + countRecords(f), 0),
+        },
+        {
+          flowLogId: cwlFlowLogId,
+          destination: `arn:aws:logs:us-east-1:${DEFAULT_ACCOUNT_ID}:log-group:${DEMO_LOG_GROUP}`,
+          files: [],
+          records: logEvents,
         },
       ],
       security: {
@@ -520,4 +550,50 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     await lab.cleanup()
     log('lab removed')
   }
+}
+
+/** One CloudWatch Logs call (JSON 1.1, SigV4 for `logs`) to the demo's server. */
+async function logsCall(
+  endpoint: string,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  action: string,
+  input: object,
+): Promise<Record<string, unknown>> {
+  const url = new URL(endpoint)
+  const body = JSON.stringify(input)
+  const headers = signRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `Logs_20140328.${action}` },
+    body,
+    accessKeyId: creds.accessKeyId,
+    secretAccessKey: creds.secretAccessKey,
+    region: 'us-east-1',
+    service: 'logs',
+  })
+  delete headers.host
+  const res = await fetch(url, { method: 'POST', headers, body })
+  const text = await res.text()
+  if (!res.ok) throw new DemoError(`CloudWatch Logs ${action}: ${text.slice(0, 300)}`)
+  return JSON.parse(text) as Record<string, unknown>
+}
+
+/** Events the demo's log group holds (every stream, all pages). */
+async function countLogEvents(
+  endpoint: string,
+  creds: { accessKeyId: string; secretAccessKey: string },
+  group: string,
+): Promise<number> {
+  let n = 0
+  let nextToken: string | undefined
+  for (let page = 0; page < 1000; page++) {
+    const r = await logsCall(endpoint, creds, 'FilterLogEvents', {
+      logGroupName: group,
+      ...(nextToken ? { nextToken } : {}),
+    })
+    n += (r.events as unknown[]).length
+    nextToken = r.nextToken as string | undefined
+    if (nextToken === undefined) break
+  }
+  return n
 }

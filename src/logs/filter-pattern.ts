@@ -42,6 +42,21 @@ export interface FilterMatcher {
    * their values in a matching message (metric filters' `$name` values; TestMetricFilter).
    */
   extract?(message: string): Record<string, string> | undefined
+  /**
+   * Texts every matching message contains (a store may skip events without them before the
+   * matcher runs); empty when the pattern names none.
+   */
+  readonly required?: readonly string[]
+}
+
+/** The literal texts an AND-chain of string equalities requires (`a="x" && b=10.*` → x, 10.). */
+function requiredOf<S>(c: Cond<S>, out: string[]): void {
+  if (c.t === 'and') {
+    requiredOf(c.a, out)
+    requiredOf(c.b, out)
+  } else if (c.t === 'cmp' && c.op === '=' && !c.lit.numeric) {
+    for (const part of c.lit.glob.parts) if (part !== '') out.push(part)
+  }
 }
 
 type Op = '=' | '!=' | '<' | '<=' | '>' | '>='
@@ -284,6 +299,7 @@ function compileTerms(src: string): FilterMatcher {
   if (required.length + optional.length + excluded.length === 0) return MATCH_ALL
   return {
     kind: 'terms',
+    required,
     match(message) {
       for (const t of required) if (!message.includes(t)) return false
       for (const t of excluded) if (message.includes(t)) return false
@@ -412,8 +428,11 @@ function compileSpaceDelimited(inner: string): FilterMatcher {
     }
   }
 
+  const required: string[] = []
+  for (const c of conds) requiredOf(c, required)
   return {
     kind: 'space-delimited',
+    required,
     match(message) {
       const n = bind(message)
       if (n < 0) return false

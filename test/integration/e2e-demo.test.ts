@@ -43,7 +43,14 @@ test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
   const m = s.mirror.sessions[0]!
   assert.ok(m.packetsMirrored > 100, `mirrored ${m.packetsMirrored}`)
   assert.ok(m.pcapFiles.length >= 1 && m.pcapFiles.every((f) => existsSync(f)))
-  assert.equal(s.flowLogs.length, 1)
+  assert.equal(s.flowLogs.length, 2)
+  // The second flow log goes to a CloudWatch Logs log group: its events are there, one per record.
+  const cwl = s.flowLogs[1]!
+  assert.equal(
+    cwl.destination,
+    'arn:aws:logs:us-east-1:123456789012:log-group:/mirrorflow/demo/vpc-flow-logs',
+  )
+  assert.ok(cwl.records > 50, `log events ${cwl.records}`)
   const fl = s.flowLogs[0]!
   assert.ok(fl.records > 50, `records ${fl.records}`)
   assert.equal(

@@ -8,3 +8,4 @@
 export * from './errors.ts'
 export * from './limits.ts'
 export * from './logs.ts'
+export * from './queries.ts'

@@ -20,6 +20,7 @@ import {
   type StreamRow,
 } from '../../logs/index.ts'
 import { ApiError, truncate } from '../core/errors.ts'
+import { Queries } from './queries.ts'
 import {
   DEFAULT_LOGS_QUOTAS,
   FILTER_SCAN_BUDGET,
@@ -129,6 +130,10 @@ export class Logs {
   private readonly accountId: string
   private readonly now: () => number
   private lastRetention = 0
+  /** Log group → the last failure of an agent's PutLogEvents to it (cleared by a success). */
+  private readonly deliveryFailures = new Map<string, string>()
+  /** Logs Insights queries. */
+  readonly queries: Queries
 
   constructor(o: {
     path: string
@@ -142,6 +147,24 @@ export class Logs {
     this.region = o.region
     this.accountId = o.accountId
     this.now = o.now ?? Date.now
+    this.queries = new Queries(this, this.now)
+  }
+
+  accountIdOf(): string {
+    return this.accountId
+  }
+
+  /** Stream names by id, looked up once each (Insights' `@logStream`). */
+  streamNamer(): (sid: number) => string {
+    const cache = new Map<number, string>()
+    return (sid) => {
+      let n = cache.get(sid)
+      if (n === undefined) {
+        n = this.store.streamName(sid) ?? ''
+        cache.set(sid, n)
+      }
+      return n
+    }
   }
 
   close(): void {
@@ -154,6 +177,29 @@ export class Logs {
     if (now - this.lastRetention < 60_000) return
     this.lastRetention = now
     this.store.enforceRetention(now)
+  }
+
+  /** Remembers how an agent's delivery to a log group went (at most 10,000 groups remembered). */
+  noteDelivery(group: string, error: string | null): void {
+    if (error === null) this.deliveryFailures.delete(group)
+    else {
+      if (this.deliveryFailures.size >= 10_000 && !this.deliveryFailures.has(group))
+        this.deliveryFailures.delete(this.deliveryFailures.keys().next().value!)
+      this.deliveryFailures.set(group, error.slice(0, 512))
+    }
+  }
+
+  /** DeliverLogsStatus of a flow log to this log group. */
+  deliveryStatus(group: string): { status: 'SUCCESS' | 'FAILED'; errorMessage?: string } {
+    if (this.store.group(group) === undefined)
+      return {
+        status: 'FAILED',
+        errorMessage: `Access error: the log group ${group} does not exist; records wait in the agents' spools until it does.`,
+      }
+    const failure = this.deliveryFailures.get(group)
+    return failure === undefined
+      ? { status: 'SUCCESS' }
+      : { status: 'FAILED', errorMessage: `Unknown error: ${failure}` }
   }
 
   groupArn(name: string): string {

@@ -101,7 +101,13 @@ const describeFlowLogs: Handler = (ctx) => {
   const filters = readFilters(p, new Set(Object.keys(flowLogFields)))
   const paging = readPaging(p, ctx.action)
   ctx.ready()
-  const match = compileFilters(filters, flowLogFields)
+  // A log-group destination's status comes from CloudWatch Logs: the group exists, agents' puts work.
+  const delivery = (f: FlowLog) => deliveryOf(f, (g) => ctx.cp.logs.deliveryStatus(g))
+  const fields: Record<string, FilterField<FlowLog>> = {
+    ...flowLogFields,
+    'deliver-log-status': (f) => delivery(f).status,
+  }
+  const match = compileFilters(filters, fields)
   // DescribeFlowLogs does not fail on unknown ids: they are simply not listed.
   const res = page(
     ctx.cp.state.table('flow-log').values(),
@@ -109,7 +115,7 @@ const describeFlowLogs: Handler = (ctx) => {
     paging,
   )
   return toXml([
-    ['flowLogSet', 'FlowLogs', L(res.items.map(flowLogShape))],
+    ['flowLogSet', 'FlowLogs', L(res.items.map((f) => flowLogShape(f, delivery(f))))],
     ['nextToken', 'NextToken', res.nextToken],
   ])
 }

@@ -354,9 +354,8 @@ export function sessionShape(cp: ControlPlane, s: TrafficMirrorSession): Node[] 
   ]
 }
 
-export function flowLogShape(f: FlowLog): Node[] {
+export function flowLogShape(f: FlowLog, delivery = deliveryOf(f)): Node[] {
   const o = f.destinationOptions
-  const delivery = deliveryOf(f)
   return [
     ['creationTime', 'CreationTime', f.creationTime],
     ['deliverLogsErrorMessage', 'DeliverLogsErrorMessage', delivery.errorMessage],

@@ -6,6 +6,7 @@
  */
 import { ApiError, MAX_BATCH_EVENTS, type InputEvent, type ControlPlane } from '../../../control/index.ts'
 import type { JsonHandler, JsonInput, StrOpts } from '../../protocols/json-1.1/index.ts'
+import { agentKey } from '../../auth/roles.ts'
 import { checkAgentLogGroup } from './agent.ts'
 import { insightsHandlers } from './insights.ts'
 
@@ -153,7 +154,18 @@ export function logsHandlers(): Map<string, JsonHandler> {
     i.str('sequenceToken', TOKEN) // accepted and ignored, as AWS does now
     const events = readEvents(i)
     checkAgentLogGroup(cp, ctx.accessKeyId, group)
-    return cp.logs.putLogEvents(group, stream, events)
+    if (agentKey(cp, ctx.accessKeyId) === undefined) return cp.logs.putLogEvents(group, stream, events)
+    // An agent delivering a flow log: how it went is the flow log's DeliverLogsStatus.
+    try {
+      const out = cp.logs.putLogEvents(group, stream, events)
+      cp.logs.noteDelivery(group, null)
+      return out
+    } catch (err) {
+      const e = err as ApiError
+      if (e.awsCode !== 'ResourceNotFoundException' || /group/.test(e.message))
+        cp.logs.noteDelivery(group, e.message)
+      throw err
+    }
   })
   add('GetLogEvents', (i, cp) => {
     const group = groupOf(i)!

@@ -315,11 +315,13 @@ export interface DeliveryStatus {
  * Logs or Firehose yet, so those report FAILED with the reason rather than a success that did not
  * happen.
  */
-export function deliveryOf(f: FlowLog): DeliveryStatus {
+export function deliveryOf(f: FlowLog, logGroup?: (name: string) => DeliveryStatus): DeliveryStatus {
   switch (f.logDestinationType) {
     case 's3':
       return { status: 'SUCCESS' }
     case 'cloud-watch-logs':
+      // The CloudWatch Logs service knows its log groups (the API layer passes its view).
+      if (logGroup !== undefined && f.logGroupName !== undefined) return logGroup(f.logGroupName)
       return {
         status: 'FAILED',
         errorMessage: 'Unknown error: this server has no CloudWatch Logs delivery; no records are delivered.',
