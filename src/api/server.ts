@@ -16,6 +16,7 @@ import { destination, pino } from 'pino'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
+import { Authorizer } from './auth/authorize.ts'
 import { preauthenticate, verifyPayload, type PendingAuth } from './auth/sigv4.ts'
 import { ApiMetrics } from './metrics.ts'
 import { truncate } from './protocols/ec2-query/params.ts'
@@ -152,6 +153,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const endpoints = new Map<string, ServiceEndpoint>(
     serviceEndpoints({ cp, watch }).map((e) => [e.signingName, e]),
   )
+  const authorizer = new Authorizer(cp)
   /** The endpoint whose protocol encodes errors when the service cannot be told (unsigned requests). */
   const fallback = endpoints.get('ec2')!
 
@@ -277,7 +279,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
           `This request is not in the ${endpoint.protocol} protocol of service '${service}'.`,
         )
       }
-      const { action: done, response } = await endpoint.handle({
+      const call = await endpoint.decode({
         method: req.method,
         path,
         query,
@@ -287,7 +289,13 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         requestId: req.id,
         signal: clientGone(reply),
       })
-      action = done
+      action = call.action
+      authorizer.check(endpoint, call.authz, {
+        accessKeyId,
+        headers: req.headers,
+        sourceIp: req.socket.remoteAddress,
+      })
+      const response = await call.run()
       metrics.count(action, 'OK')
       return reply
         .code(response.status)
@@ -312,6 +320,11 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     const action = 'MirrorflowGetDesiredState'
     try {
       const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+      authorizer.check(
+        fallback,
+        { prefix: 'mirrorflow', action: 'GetDesiredState' },
+        { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
+      )
       const state = await agentDesiredState(
         watch,
         splitUrl(req.raw.url ?? '/').query,

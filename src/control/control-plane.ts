@@ -12,7 +12,7 @@ import type { State } from './core/state.ts'
 import type { ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
-import { AccessKeys } from './iam/access-keys.ts'
+import { Iam } from './iam/iam.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -25,13 +25,13 @@ export interface ControlPlaneConfig {
 export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
-  readonly iam: AccessKeys
+  readonly iam: Iam
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
     // Services register their kinds, indexes and hooks before the store is loaded.
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
-    this.iam = new AccessKeys(this.ledger)
+    this.iam = new Iam(this.ledger)
     const snap = this.ledger.load()
     this.iam.load(snap.accessKeys)
   }

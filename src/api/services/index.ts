@@ -8,9 +8,8 @@
  */
 import type { ControlPlane } from '../../control/index.ts'
 import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
-import { checkAgentMayCall } from '../auth/roles.ts'
-import type { QueryHandler } from '../protocols/ec2-query/context.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
+import { ec2Authz } from './ec2/authz.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
 
@@ -20,18 +19,6 @@ export interface ServiceDeps {
   watch: DesiredStateWatch
 }
 
-/** Every action behind the key-role gate (auth/roles.ts): agent keys call only what they may. */
-function gated(actions: Map<string, QueryHandler>): Map<string, QueryHandler> {
-  const out = new Map<string, QueryHandler>()
-  for (const [name, h] of actions) {
-    out.set(name, (ctx) => {
-      checkAgentMayCall(ctx.cp, ctx.accessKeyId, name)
-      return h(ctx)
-    })
-  }
-  return out
-}
-
 /** Every service endpoint, keyed by signing name. */
 export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
   return [
@@ -39,7 +26,9 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       signingName: 'ec2',
       version: EC2_API_VERSION,
       serviceName: 'AmazonEC2',
-      actions: gated(new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)])),
+      iamPrefix: 'ec2',
+      actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)]),
+      authz: ec2Authz(deps.cp),
     }),
   ]
 }
