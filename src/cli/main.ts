@@ -60,6 +60,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'network-namespace helpers (a link from a namespace to the host)',
     load: async () => (await import('./lab.ts')).registerLab,
   },
+  detect: {
+    summary: 'GuardDuty findings (port scans, brute force, DoS, …) from flow-log files or captures',
+    load: async () => (await import('./detect.ts')).registerDetect,
+  },
   inspect: {
     summary: 'summarise capture files (pcap/pcapng; "-" = stdin; none = the bundled sample)',
     load: async () => (await import('./inspect.ts')).registerInspect,

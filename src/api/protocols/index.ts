@@ -11,8 +11,8 @@
  * | `json-1.1` | CloudWatch Logs, CloudTrail | POST `/`, `X-Amz-Target: Service.Action`, JSON body | JSON; errors `{"__type", "message"}` |
  * | `rest-json` | GuardDuty | method and path name the action, JSON body | JSON; errors with `x-amzn-ErrorType` |
  *
- * Only `ec2-query` has a codec today; a new one is a folder beside it that exports a function
- * building a {@link ServiceEndpoint} from a service's action table.
+ * `ec2-query/` and `json-1.1/` have codecs; a new one is a folder beside them that exports a
+ * function building a {@link ServiceEndpoint} from a service's action table.
  * @module
  */
 import type { ApiError } from '../../control/index.ts'

@@ -30,6 +30,16 @@ export const COMMON_ERRORS = {
   SignatureDoesNotMatch: 403,
   UnknownParameter: 400,
   UnsupportedOperation: 400,
+  // The JSON 1.1 protocol (CloudWatch Logs, CloudTrail): the body and the target, and the wire codes
+  // its services use for the signing and authorization failures above.
+  SerializationException: 400,
+  UnknownOperationException: 400,
+  IncompleteSignatureException: 400,
+  InvalidSignatureException: 400,
+  MissingAuthenticationTokenException: 400,
+  UnrecognizedClientException: 400,
+  AccessDeniedException: 400,
+  InternalFailure: 500,
 } as const
 
 type CommonErrors = typeof COMMON_ERRORS

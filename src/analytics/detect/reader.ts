@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Flow-log records for the detection engine: from text flow-log files (AWS's S3 objects, `.log.gz`
+ * or plain, any custom format — the first line names the fields), from directories of them (the S3
+ * key layout, walked in name order), and from the flow-log engine's columnar batches (a capture
+ * turned into records in process). Each source fills one reused {@link DetectRecord}; NODATA and
+ * SKIPDATA rows are skipped.
+ * @module
+ */
+import { createReadStream, type Dirent } from 'node:fs'
+import { open, readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createGunzip } from 'node:zlib'
+import type { FlowRecordBatch } from '../../flowlogs/index.ts'
+import { Action, Direction, LogStatus, TCP_FLAGS_NONE } from '../../flowlogs/index.ts'
+import { formatIPv4, formatIPv6Words } from '../../packet/index.ts'
+import { emptyRecord, type DetectRecord } from './engine.ts'
+import { DetectInputError } from './errors.ts'
+
+/** Most files a directory walk visits. */
+export const MAX_FILES = 1_000_000
+/** Deepest directory nesting walked (the S3 layout is about 8 deep). */
+export const MAX_DEPTH = 16
+/** Longest line read (bytes): a longer one is counted as malformed and skipped. */
+export const MAX_LINE = 64 * 1024
+
+export interface ReadStats {
+  files: number
+  lines: number
+  records: number
+  skippedStatus: number
+  malformed: number
+}
+
+/** Every flow-log file under the paths (files as given; directories walked for `.log.gz`/`.log`). */
+export async function flowLogFiles(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = []
+  async function walk(dir: string, depth: number): Promise<void> {
+    if (depth > MAX_DEPTH || out.length >= MAX_FILES) return
+    let entries: Dirent[]
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch (err) {
+      throw new DetectInputError(
+        dir,
+        `cannot read the directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      )
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) await walk(p, depth + 1)
+      else if (e.isFile() && (e.name.endsWith('.log.gz') || e.name.endsWith('.log'))) {
+        if (out.length < MAX_FILES) out.push(p)
+      }
+    }
+  }
+  for (const p of paths) {
+    let st
+    try {
+      st = await stat(p)
+    } catch (err) {
+      throw new DetectInputError(
+        p,
+        `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      )
+    }
+    if (st.isDirectory()) await walk(p, 0)
+    else out.push(p)
+  }
+  return out
+}
+
+/** Column indexes of the fields the engine reads (-1: not in the format). */
+interface Columns {
+  account: number
+  iface: number
+  instance: number
+  vpc: number
+  subnet: number
+  src: number
+  dst: number
+  sport: number
+  dport: number
+  proto: number
+  packets: number
+  bytes: number
+  start: number
+  end: number
+  action: number
+  status: number
+  flags: number
+  direction: number
+  width: number
+}
+
+function columns(header: string, file: string): Columns {
+  const names = header.trim().split(/\s+/)
+  const at = (n: string): number => names.indexOf(n)
+  const c: Columns = {
+    account: at('account-id'),
+    iface: at('interface-id'),
+    instance: at('instance-id'),
+    vpc: at('vpc-id'),
+    subnet: at('subnet-id'),
+    src: at('srcaddr'),
+    dst: at('dstaddr'),
+    sport: at('srcport'),
+    dport: at('dstport'),
+    proto: at('protocol'),
+    packets: at('packets'),
+    bytes: at('bytes'),
+    start: at('start'),
+    end: at('end'),
+    action: at('action'),
+    status: at('log-status'),
+    flags: at('tcp-flags'),
+    direction: at('flow-direction'),
+    width: names.length,
+  }
+  if (c.src < 0 || c.dst < 0) {
+    throw new DetectInputError(
+      file,
+      `the first line names no srcaddr/dstaddr fields: it is not a flow-log header ('${header.slice(0, 120)}')`,
+    )
+  }
+  return c
+}
+
+function num(v: string | undefined): number {
+  if (v === undefined || v === '-') return 0
+  const n = Number(v)
+  return Number.isFinite(n) ? n : 0
+}
+
+/**
+ * Reads one text flow-log file (gzip or plain, by its first bytes) and calls `onRecord` for every
+ * record row, with one reused record.
+ */
+export async function readFlowLogFile(
+  file: string,
+  onRecord: (r: DetectRecord) => void,
+  stats: ReadStats,
+): Promise<void> {
+  let gz = false
+  try {
+    const fh = await open(file, 'r')
+    try {
+      const b = Buffer.alloc(2)
+      const { bytesRead } = await fh.read(b, 0, 2, 0)
+      gz = bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    throw new DetectInputError(
+      file,
+      `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    )
+  }
+  stats.files++
+  const rec = emptyRecord()
+  let cols: Columns | null = null
+  let carry = ''
+  const line = (l: string): void => {
+    if (l.length === 0 || l.charCodeAt(0) === 35) return // '#': a comment line
+    if (cols === null) {
+      cols = columns(l, file)
+      return
+    }
+    stats.lines++
+    const c = cols
+    const v = l.split(' ')
+    if (v.length !== c.width) {
+      stats.malformed++
+      return
+    }
+    if (c.status >= 0 && v[c.status] !== 'OK') {
+      stats.skippedStatus++
+      return
+    }
+    const src = v[c.src]!
+    const dst = v[c.dst]!
+    if (src === '-' || dst === '-') {
+      stats.skippedStatus++
+      return
+    }
+    rec.accountId = c.account >= 0 ? v[c.account]! : ''
+    rec.interfaceId = c.iface >= 0 ? v[c.iface]! : ''
+    rec.instanceId = c.instance >= 0 && v[c.instance] !== '-' ? v[c.instance]! : ''
+    rec.vpcId = c.vpc >= 0 && v[c.vpc] !== '-' ? v[c.vpc]! : ''
+    rec.subnetId = c.subnet >= 0 && v[c.subnet] !== '-' ? v[c.subnet]! : ''
+    rec.srcaddr = src
+    rec.dstaddr = dst
+    rec.srcport = num(v[c.sport])
+    rec.dstport = num(v[c.dport])
+    rec.protocol = num(v[c.proto])
+    rec.packets = num(v[c.packets])
+    rec.bytes = num(v[c.bytes])
+    rec.start = num(v[c.start])
+    rec.end = c.end >= 0 ? num(v[c.end]) : rec.start
+    rec.rejected = c.action >= 0 && v[c.action] === 'REJECT'
+    rec.tcpFlags = c.flags >= 0 && v[c.flags] !== '-' ? num(v[c.flags]) : -1
+    const d = c.direction >= 0 ? v[c.direction] : undefined
+    rec.direction = d === 'ingress' ? 1 : d === 'egress' ? 2 : 0
+    stats.records++
+    onRecord(rec)
+  }
+  const stream = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = carry + chunk.toString('latin1')
+      let from = 0
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl
+        if (end - from <= MAX_LINE) line(text.slice(from, end))
+        else stats.malformed++
+        from = nl + 1
+      }
+      carry = text.slice(from)
+      if (carry.length > MAX_LINE) {
+        stats.malformed++
+        carry = ''
+      }
+    }
+    line(carry)
+  } catch (err) {
+    if (err instanceof DetectInputError) throw err
+    throw new DetectInputError(
+      file,
+      `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    )
+  }
+}
+
+/** Calls `onRecord` for every traffic row of a flow-log engine batch (one reused record). */
+export function batchRecords(
+  b: FlowRecordBatch,
+  onRecord: (r: DetectRecord) => void,
+  rec = emptyRecord(),
+): void {
+  for (let i = 0; i < b.count; i++) {
+    if (b.logStatus[i] !== LogStatus.OK || b.family[i] === 0) continue
+    const info = b.interfaces[b.iface[i]!]?.info
+    rec.accountId = info?.accountId ?? ''
+    rec.interfaceId = info?.interfaceId ?? ''
+    rec.instanceId = info?.instanceId ?? ''
+    rec.vpcId = info?.vpcId ?? ''
+    rec.subnetId = info?.subnetId ?? ''
+    if (b.family[i] === 4) {
+      rec.srcaddr = formatIPv4(b.src[i * 4]!)
+      rec.dstaddr = formatIPv4(b.dst[i * 4]!)
+    } else {
+      rec.srcaddr = formatIPv6Words(b.src, i * 4)
+      rec.dstaddr = formatIPv6Words(b.dst, i * 4)
+    }
+    rec.srcport = b.srcPort[i]!
+    rec.dstport = b.dstPort[i]!
+    rec.protocol = b.protocol[i]!
+    rec.packets = b.packets[i]!
+    rec.bytes = b.bytes[i]!
+    rec.start = b.start[i]!
+    rec.end = b.end[i]!
+    rec.rejected = b.action[i] === Action.REJECT
+    rec.tcpFlags = b.tcpFlags[i] === TCP_FLAGS_NONE ? -1 : b.tcpFlags[i]!
+    const d = b.direction[i]
+    rec.direction = d === Direction.Ingress ? 1 : d === Direction.Egress ? 2 : 0
+    onRecord(rec)
+  }
+}
