@@ -22,6 +22,15 @@ import { LocalBucketStore, SpoolDeliverer } from '../flowlogs/index.ts'
 import { toMirrorState, type DesiredState } from './desired.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
 import { parseIpAddr } from './inventory.ts'
+import type { DesiredInterfaceSecurity } from '../control/index.ts'
+/** An interface in no restrictive group, in a subnet whose ACL allows everything. */
+const OPEN_SECURITY: DesiredInterfaceSecurity = {
+  securityGroups: [{ groupId: 'sg-1', groupName: 'default' }],
+  ingressRules: [],
+  egressRules: [],
+  networkAcl: { networkAclId: 'acl-1', isDefault: true, ingress: [], egress: [] },
+  sourceDestCheck: true,
+}
 
 const SAMPLE = new URL('../packet/testdata/sample.pcap', import.meta.url).pathname
 const dirs: string[] = []
@@ -108,6 +117,7 @@ describe('desired state → mirror state', () => {
         subnetId: 'subnet-a',
         vpcId: 'vpc-1',
         targetIds: [],
+        security: OPEN_SECURITY,
         flowLogs: [],
         sessions: [
           {
@@ -142,6 +152,7 @@ describe('desired state → mirror state', () => {
         subnetId: 'subnet-a',
         vpcId: 'vpc-1',
         targetIds: [],
+        security: OPEN_SECURITY,
         flowLogs: [],
         sessions: [],
       },

@@ -17,6 +17,15 @@ import type { ServerClient, VersionedDesiredState } from './client.ts'
 import type { DesiredState } from './desired.ts'
 import { planCaptures, planFlowLogs } from './flowlog-plan.ts'
 import { readAgentState } from './registration.ts'
+import type { DesiredInterfaceSecurity } from '../control/index.ts'
+/** An interface in no restrictive group, in a subnet whose ACL allows everything. */
+const OPEN_SECURITY: DesiredInterfaceSecurity = {
+  securityGroups: [{ groupId: 'sg-1', groupName: 'default' }],
+  ingressRules: [],
+  egressRules: [],
+  networkAcl: { networkAclId: 'acl-1', isDefault: true, ingress: [], egress: [] },
+  sourceDestCheck: true,
+}
 
 const dirs: string[] = []
 after(() => {
@@ -232,6 +241,7 @@ describe('flow-log plan', () => {
         subnetId: 'subnet-1',
         vpcId: 'vpc-1',
         targetIds: [],
+        security: OPEN_SECURITY,
         sessions: [],
         flowLogs: [
           {
@@ -258,6 +268,7 @@ describe('flow-log plan', () => {
         subnetId: 'subnet-1',
         vpcId: 'vpc-1',
         targetIds: [],
+        security: OPEN_SECURITY,
         sessions: [],
         flowLogs: [],
       },

@@ -33,6 +33,7 @@ export class ControlPlane {
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
     this.iam = new Iam(this.ledger)
     const snap = this.ledger.load()
+    this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
   }
 

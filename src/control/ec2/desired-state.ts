@@ -2,10 +2,13 @@
 /**
  * The desired state of one instance, for its agent: each registered interface with the sessions
  * it is the source of (in session-number order, target resolved to addresses, filter rules in
- * rule-number order) and the flow logs covering it (interface, subnet or VPC scope).
+ * rule-number order), the flow logs covering it (interface, subnet or VPC scope), and what it
+ * enforces: its security groups' rules and its subnet's network ACL.
  * @module
  */
 import type { FlowLog, PortRange, TrafficMirrorFilterRule } from './model.ts'
+import type { DesiredInterfaceSecurity } from './security/desired.ts'
+import { EnforcementView } from './security/enforcement.ts'
 import type { Ec2 } from './service.ts'
 
 export interface DesiredRule {
@@ -68,6 +71,8 @@ export interface DesiredInterface {
   targetIds: string[]
   sessions: DesiredSession[]
   flowLogs: DesiredFlowLog[]
+  /** Its security groups' rules and its subnet's network ACL, resolved (see `security/desired.ts`). */
+  security: DesiredInterfaceSecurity
 }
 
 export interface DesiredState {
@@ -97,6 +102,7 @@ export function desiredState(ec2: Ec2, instanceId: string): DesiredState {
   const st = ec2.ledger.state
   const x = ec2.index
   const enis = ec2.instances.interfacesOf(inst.id)
+  const enforcement = new EnforcementView(ec2.ledger, ec2.securityGroups, ec2.networkAcls, ec2.interfaces)
   return {
     instanceId: inst.id,
     hostname: inst.hostname,
@@ -153,6 +159,7 @@ export function desiredState(ec2: Ec2, instanceId: string): DesiredState {
           logGroupName: f.logGroupName ?? null,
           destinationOptions: f.destinationOptions ?? null,
         })),
+        security: enforcement.of(eni),
       }
     }),
   }

@@ -70,6 +70,36 @@ export const EC2_ERRORS = defineErrors({
   'InvalidTransitGatewayId.NotFound': 400,
   // Tags.
   TagLimitExceeded: 400,
+  // Security groups.
+  CannotDelete: 400,
+  'InvalidGroup.Duplicate': 400,
+  'InvalidGroup.NotFound': 400,
+  'InvalidGroup.Reserved': 400,
+  'InvalidGroupId.Malformed': 400,
+  'InvalidPermission.Duplicate': 400,
+  'InvalidPermission.NotFound': 400,
+  'InvalidPrefixListID.NotFound': 400,
+  'InvalidPrefixListId.Malformed': 400,
+  'InvalidSecurityGroupRuleId.Malformed': 400,
+  'InvalidSecurityGroupRuleId.NotFound': 400,
+  RulesPerSecurityGroupLimitExceeded: 400,
+  SecurityGroupLimitExceeded: 400,
+  SecurityGroupsPerInterfaceLimitExceeded: 400,
+  VPCIdNotSpecified: 400,
+  // Network ACLs.
+  'InvalidAssociationID.NotFound': 400,
+  'InvalidNetworkAclEntry.NotFound': 400,
+  'InvalidNetworkAclID.NotFound': 400,
+  NetworkAclEntryAlreadyExists: 400,
+  NetworkAclEntryLimitExceeded: 400,
+  NetworkAclLimitExceeded: 400,
+  // Interfaces created by the API, their attachments and attributes.
+  InsufficientFreeAddressesInSubnet: 400,
+  'InvalidAttachmentID.NotFound': 400,
+  'InvalidNetworkInterface.InUse': 400,
+  OperationNotPermitted: 400,
+  // Route tables (the main table of each VPC).
+  'InvalidRouteTableID.NotFound': 400,
 })
 
 type Ec2Errors = typeof EC2_ERRORS

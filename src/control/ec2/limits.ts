@@ -22,6 +22,16 @@ export interface Quotas {
   subnetsPerVpc: number
   /** Flow logs per VPC, subnet or interface (AWS: 50). */
   flowLogsPerResource: number
+  /** Security groups of the region (AWS: 2,500). */
+  securityGroupsPerRegion: number
+  /** Inbound rules per security group, and outbound rules, each (AWS: 60). */
+  rulesPerSecurityGroup: number
+  /** Security groups per network interface (AWS: 5). */
+  securityGroupsPerInterface: number
+  /** Network ACLs per VPC (AWS: 200). */
+  networkAclsPerVpc: number
+  /** Entries per network ACL, inbound and outbound each (AWS: 20). */
+  entriesPerNetworkAcl: number
 }
 
 export const DEFAULT_QUOTAS: Quotas = {
@@ -37,6 +47,11 @@ export const DEFAULT_QUOTAS: Quotas = {
   vpcsPerRegion: 1000,
   subnetsPerVpc: 200,
   flowLogsPerResource: 50,
+  securityGroupsPerRegion: 2500,
+  rulesPerSecurityGroup: 60,
+  securityGroupsPerInterface: 5,
+  networkAclsPerVpc: 200,
+  entriesPerNetworkAcl: 20,
 }
 
 /** Descriptions (targets, filters, rules, sessions, interfaces, keys): 255 characters at most. */

@@ -18,6 +18,10 @@ export interface Vpc extends Base {
   cidrAssociationId: string
   instanceTenancy: string
   createdAt: string
+  /** VPC attributes (ModifyVpcAttribute); absent = AWS's defaults (true, false, false). */
+  enableDnsSupport?: boolean
+  enableDnsHostnames?: boolean
+  enableNetworkAddressUsageMetrics?: boolean
 }
 
 export interface Subnet extends Base {
@@ -27,6 +31,18 @@ export interface Subnet extends Base {
   availabilityZone: string
   availabilityZoneId: string
   createdAt: string
+  /** Subnet attributes (ModifySubnetAttribute); absent = AWS's defaults. */
+  attributes?: SubnetAttributes
+}
+
+/** The settable subnet attributes (all false / `ip-name` by default). */
+export interface SubnetAttributes {
+  mapPublicIpOnLaunch?: boolean
+  assignIpv6AddressOnCreation?: boolean
+  enableDns64?: boolean
+  privateDnsHostnameTypeOnLaunch?: 'ip-name' | 'resource-name'
+  enableResourceNameDnsARecordOnLaunch?: boolean
+  enableResourceNameDnsAAAARecordOnLaunch?: boolean
 }
 
 /** A host (or namespace) running an agent, registered through the admin API. */
@@ -56,6 +72,72 @@ export interface NetworkInterface extends Base {
   ipv6Addresses: string[]
   description: string
   createdAt: string
+  /**
+   * The interface's security groups, in the order they were set; absent = its VPC's default
+   * group (interfaces registered by agents start there, as every AWS interface is in a group).
+   */
+  groupIds?: string[]
+  /** Source/destination check; absent = true (AWS's default). */
+  sourceDestCheck?: boolean
+}
+
+export interface SecurityGroup extends Base {
+  kind: 'security-group'
+  groupName: string
+  description: string
+  vpcId: string
+  /** The VPC's `default` group: created with the VPC, never deleted by a user. */
+  isDefault: boolean
+  createdAt: string
+}
+
+/**
+ * One security-group rule: one peer (a CIDR block, a referenced group or a prefix list) for one
+ * protocol and port range, as DescribeSecurityGroupRules lists it.
+ */
+export interface SecurityGroupRule extends Base {
+  kind: 'security-group-rule'
+  groupId: string
+  isEgress: boolean
+  /** `tcp`, `udp`, `icmp`, `icmpv6`, `-1`, or another protocol's number as text. */
+  ipProtocol: string
+  /** Ports for TCP/UDP, ICMP type for ICMP; -1 when not applicable or any. */
+  fromPort: number
+  /** Ports for TCP/UDP, ICMP code for ICMP; -1 when not applicable or any. */
+  toPort: number
+  cidrIpv4?: string
+  cidrIpv6?: string
+  prefixListId?: string
+  referencedGroupId?: string
+  description?: string
+}
+
+export interface NetworkAclEntry {
+  ruleNumber: number
+  egress: boolean
+  ruleAction: 'allow' | 'deny'
+  /** A protocol number as text, or `-1`. */
+  protocol: string
+  cidrBlock?: string
+  ipv6CidrBlock?: string
+  portRange?: { from: number; to: number }
+  icmpTypeCode?: { type: number; code: number }
+}
+
+export interface NetworkAcl extends Base {
+  kind: 'network-acl'
+  vpcId: string
+  isDefault: boolean
+  /** The numbered entries (1–32766), without the closing `*` entries (implicit). */
+  entries: NetworkAclEntry[]
+  createdAt: string
+}
+
+/** An explicit subnet ↔ ACL association; a subnet without one is associated with its VPC's default ACL. */
+export interface NetworkAclAssociation extends Base {
+  kind: 'network-acl-association'
+  networkAclId: string
+  subnetId: string
 }
 
 export type TargetType = 'network-interface' | 'network-load-balancer' | 'gateway-load-balancer-endpoint'
@@ -155,6 +237,10 @@ export type Ec2Resource =
   | TrafficMirrorSession
   | FlowLog
   | LoadBalancer
+  | SecurityGroup
+  | SecurityGroupRule
+  | NetworkAcl
+  | NetworkAclAssociation
 
 declare module '../core/model.ts' {
   interface ResourceKinds {
@@ -168,5 +254,9 @@ declare module '../core/model.ts' {
     'traffic-mirror-session': TrafficMirrorSession
     'flow-log': FlowLog
     'load-balancer': LoadBalancer
+    'security-group': SecurityGroup
+    'security-group-rule': SecurityGroupRule
+    'network-acl': NetworkAcl
+    'network-acl-association': NetworkAclAssociation
   }
 }

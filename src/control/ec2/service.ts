@@ -2,8 +2,8 @@
 /**
  * The EC2 service of the control plane: its families wired over one ledger, lowest first — tags
  * (validation, Create/DeleteTags), network (VPCs, subnets, instances and interfaces), traffic
- * mirroring (targets, filters and rules, sessions), flow logs — and each instance's desired state
- * on top.
+ * mirroring (targets, filters and rules, sessions), flow logs, security (security groups, network
+ * ACLs, interfaces as the API manages them) — and each instance's desired state on top.
  * @module
  */
 import type { Ledger } from '../core/ledger.ts'
@@ -16,6 +16,9 @@ import { Instances } from './network/instances.ts'
 import { AgentPresence } from './network/presence.ts'
 import { Vpcs } from './network/vpcs.ts'
 import { Ec2Schema } from './schema.ts'
+import { SecurityGroups } from './security/groups.ts'
+import { Interfaces } from './security/interfaces.ts'
+import { NetworkAcls } from './security/nacls.ts'
 import { Tags } from './tags.ts'
 
 export class Ec2 {
@@ -32,6 +35,10 @@ export class Ec2 {
   readonly filters: Filters
   readonly sessions: Sessions
   readonly flowLogs: FlowLogs
+  readonly securityGroups: SecurityGroups
+  readonly networkAcls: NetworkAcls
+  /** Interfaces as the API manages them (create, attach, groups, attributes). */
+  readonly interfaces: Interfaces
 
   /** Registers EC2's kinds, indexes and deletion hooks: call before the ledger loads. */
   constructor(ledger: Ledger, quotas?: Partial<Quotas>, agentTimeoutMs?: number) {
@@ -46,6 +53,36 @@ export class Ec2 {
     this.filters = new Filters(ledger, this.index, this.quotas, this.tags)
     this.sessions = new Sessions(ledger, this.index, this.quotas, this.tags, this.targets, this.filters)
     this.flowLogs = new FlowLogs(ledger, this.index, this.quotas, this.tags)
+    this.securityGroups = new SecurityGroups(ledger, this.quotas, this.tags)
+    this.networkAcls = new NetworkAcls(ledger, this.quotas, this.tags)
+    this.interfaces = new Interfaces(
+      ledger,
+      this.index,
+      this.quotas,
+      this.tags,
+      this.vpcs,
+      this.instances,
+      this.securityGroups,
+    )
+    // Every VPC comes with its default security group and network ACL.
+    this.vpcs.onCreateVpc.push(
+      (vpc) => this.securityGroups.defaultsFor(vpc),
+      (vpc) => this.networkAcls.defaultsFor(vpc),
+    )
+  }
+
+  /**
+   * After the store is loaded: gives every VPC made before security groups and network ACLs
+   * existed its default group and ACL (one commit; nothing when none is missing).
+   */
+  completeDefaults(): void {
+    const put = []
+    for (const vpc of this.ledger.state.table('vpc').values()) {
+      if (this.securityGroups.defaultGroupOf(vpc.id) === undefined)
+        put.push(...this.securityGroups.defaultsFor(vpc))
+      if (this.networkAcls.defaultAclOf(vpc.id) === undefined) put.push(...this.networkAcls.defaultsFor(vpc))
+    }
+    if (put.length > 0) this.ledger.commit(put)
   }
 
   get accountId(): string {

@@ -2,15 +2,14 @@
 /**
  * The IAM and STS error catalogue (the codes IAM and STS answer with, and their HTTP status), and
  * the denials of the authorization step that every service answers with in its own spelling:
- * `AccessDenied` (AWS Query services), `AccessDeniedException` (JSON services); EC2 answers
- * `UnauthorizedOperation` (its own catalogue).
+ * `AccessDenied` (AWS Query services), `AccessDeniedException` (JSON services, a common code);
+ * EC2 answers `UnauthorizedOperation` (its own catalogue).
  * @module
  */
 import { defineErrors } from '../core/errors.ts'
 
 export const IAM_ERRORS = defineErrors({
   AccessDenied: 403,
-  AccessDeniedException: 400,
   DeleteConflict: 409,
   EntityAlreadyExists: 409,
   ExpiredToken: 400,

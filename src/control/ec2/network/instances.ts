@@ -198,6 +198,9 @@ export class Instances {
     }
     const deviceName = input.deviceName ?? existing?.deviceName
     if (deviceName !== undefined) eni.deviceName = deviceName
+    // What the API set on the interface survives re-registration.
+    if (existing?.groupIds !== undefined) eni.groupIds = existing.groupIds
+    if (existing?.sourceDestCheck !== undefined) eni.sourceDestCheck = existing.sourceDestCheck
     if (instance !== undefined) {
       eni.instanceId = instance.id
       eni.attachmentId = existing?.attachmentId ?? newId(ID_PREFIX.attachment)
@@ -298,6 +301,9 @@ export class Instances {
       if (existing === undefined && ifc.deviceName !== undefined) {
         existing = mine.find((e) => e.deviceName === ifc.deviceName)
       }
+      // An interface the API created and attached to this instance, not yet bound to a Linux device:
+      // bound by the device its `mirrorflow:device-name` tag names, else by its primary address.
+      if (existing === undefined) existing = unbound(mine, ifc, BIND_TAG)
       const miss = (reason: string): void => {
         unmatched.push({ deviceName: ifc.deviceName ?? '', privateIpAddress: ifc.privateIpAddress, reason })
       }
@@ -368,6 +374,23 @@ export class Instances {
     }
     this.l.commit(put, [inst])
   }
+}
+
+/** The tag naming the Linux device an API-created interface binds to. */
+export const BIND_TAG = 'mirrorflow:device-name'
+
+/** The unbound interface of `mine` a registered Linux interface binds to, if any. */
+function unbound(
+  mine: readonly NetworkInterface[],
+  ifc: Omit<RegisterInterfaceInput, 'instanceId'>,
+  tag: string,
+): NetworkInterface | undefined {
+  const free = mine.filter((e) => e.deviceName === undefined)
+  if (ifc.deviceName !== undefined) {
+    const byTag = free.find((e) => e.tags.some((t) => t.key === tag && t.value === ifc.deviceName))
+    if (byTag !== undefined) return byTag
+  }
+  return free.find((e) => e.privateIpAddress === ifc.privateIpAddress && !e.tags.some((t) => t.key === tag))
 }
 
 function randomMac(): string {

@@ -17,8 +17,8 @@ import {
 import { ApiError, invalidValue } from '../../core/errors.ts'
 import { ID_PREFIX, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
-import type { Tag } from '../../core/model.ts'
-import type { Subnet, Vpc } from '../model.ts'
+import type { Resource, Tag } from '../../core/model.ts'
+import type { Subnet, SubnetAttributes, Vpc } from '../model.ts'
 import { PREFIX_REQUIRED, type Quotas } from '../limits.ts'
 import type { Ec2Schema } from '../schema.ts'
 import type { Tags } from '../tags.ts'
@@ -35,6 +35,11 @@ export class Vpcs {
   private readonly x: Ec2Schema
   private readonly tags: Tags
   private readonly q: Quotas
+  /**
+   * What higher families create with every VPC, in the same commit (its default security group
+   * and network ACL): each returns the records to add.
+   */
+  readonly onCreateVpc: ((vpc: Vpc) => Resource[])[] = []
 
   constructor(l: Ledger, x: Ec2Schema, q: Quotas, tags: Tags) {
     this.l = l
@@ -85,7 +90,7 @@ export class Vpcs {
         tags: validTags,
       }
       this.l.remember(vpc)
-      this.l.commit([vpc])
+      this.l.commit([vpc, ...this.onCreateVpc.flatMap((f) => f(vpc))])
       return vpc
     })
   }
@@ -97,6 +102,51 @@ export class Vpcs {
       throw new ApiError('DependencyViolation', `The vpc '${id}' has dependencies and cannot be deleted.`)
     }
     this.l.commit([], [vpc, ...this.l.dependents(vpc)])
+  }
+
+  /** ModifyVpcAttribute: one attribute per call, as AWS requires. */
+  modifyVpcAttribute(
+    id: string,
+    attr: {
+      enableDnsSupport?: boolean | undefined
+      enableDnsHostnames?: boolean | undefined
+      enableNetworkAddressUsageMetrics?: boolean | undefined
+    },
+  ): void {
+    const vpc = this.vpc(id)
+    const set = Object.entries(attr).filter(([, v]) => v !== undefined)
+    if (set.length !== 1)
+      throw new ApiError(
+        set.length === 0 ? 'MissingParameter' : 'InvalidParameterCombination',
+        'Exactly one attribute (EnableDnsSupport, EnableDnsHostnames or EnableNetworkAddressUsageMetrics) must be specified.',
+      )
+    const next = { ...vpc, ...Object.fromEntries(set) } as Vpc
+    const dnsSupport = next.enableDnsSupport ?? true
+    if ((next.enableDnsHostnames ?? false) && !dnsSupport)
+      throw invalidValue('enableDnsHostnames cannot be true while enableDnsSupport is false.')
+    this.l.commit([next])
+  }
+
+  /** ModifySubnetAttribute: one attribute per call. */
+  modifySubnetAttribute(id: string, attr: SubnetAttributes): void {
+    const subnet = this.subnet(id)
+    const set = Object.entries(attr).filter(([, v]) => v !== undefined)
+    if (set.length !== 1)
+      throw new ApiError(
+        set.length === 0 ? 'MissingParameter' : 'InvalidParameterCombination',
+        'Exactly one subnet attribute must be specified.',
+      )
+    if (attr.assignIpv6AddressOnCreation === true)
+      throw invalidValue(
+        `The subnet ${id} has no IPv6 CIDR block: AssignIpv6AddressOnCreation cannot be set.`,
+      )
+    if (attr.enableDns64 === true)
+      throw invalidValue(`The subnet ${id} has no IPv6 CIDR block: EnableDns64 cannot be set.`)
+    if (attr.enableResourceNameDnsAAAARecordOnLaunch === true)
+      throw invalidValue(
+        `The subnet ${id} has no IPv6 CIDR block: EnableResourceNameDnsAAAARecordOnLaunch cannot be set.`,
+      )
+    this.l.commit([{ ...subnet, attributes: { ...subnet.attributes, ...Object.fromEntries(set) } }])
   }
 
   /** The availability zones of the region: `<region>a` … `<region>f`. */
