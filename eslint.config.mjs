@@ -9,6 +9,7 @@ import { boundaryConfig } from './scripts/eslint-boundaries.mjs'
 
 /** Domains from the bottom (packet) to the top (cli); a domain may import only those before it. */
 const ORDER = [
+  'web',
   'runtime',
   'packet',
   'capture',

@@ -63,6 +63,7 @@ const EXTERNAL = [
   'prom-client',
   // Development only: referenced by the sources' development path, never run from dist/.
   'tsx',
+  'esbuild',
 ]
 
 /** `new URL('<relative file>', import.meta.url)` in a source file. */
@@ -122,6 +123,22 @@ const result = await build({
   metafile: true,
   plugins: [assets],
 })
+// The web console's front end (src/web/): one script and one style sheet for the browser, uPlot
+// included, in dist/web/ where the server reads them (src/api/console/assets.ts uses the same options
+// to bundle in memory when it runs from the sources).
+const web = await build({
+  absWorkingDir: root,
+  entryPoints: { console: 'src/web/main.ts' },
+  outdir: join(dist, 'web'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+})
 const main = join(dist, 'mirrorflow.mjs')
 chmodSync(main, 0o755)
 writeFileSync(stampFile, `${pkg.version} ${new Date().toISOString()}\n`)
@@ -129,4 +146,6 @@ if (!process.argv.includes('--quiet')) {
   const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs'))
   const total = outs.reduce((n, [, o]) => n + o.bytes, 0)
   process.stderr.write(`build: ${outs.length} files, ${(total / 1024).toFixed(0)} KiB in dist/\n`)
+  const webBytes = Object.values(web.metafile.outputs).reduce((n, o) => n + o.bytes, 0)
+  process.stderr.write(`build: console ${(webBytes / 1024).toFixed(0)} KiB in dist/web/\n`)
 }

@@ -18,6 +18,7 @@ import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
 import { Authorizer } from './auth/authorize.ts'
 import { preauthenticate, verifyPayload, type PendingAuth } from './auth/sigv4.ts'
+import { registerConsole } from './console/index.ts'
 import { ApiMetrics } from './metrics.ts'
 import { truncate } from './protocols/ec2-query/params.ts'
 import { errorXml } from './protocols/ec2-query/xml.ts'
@@ -358,6 +359,9 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
           : 'metrics are served to loopback clients only (--metrics-access loopback)\n',
       )
   })
+
+  // The web console: its page, sessions, and the signed pass-through to the endpoints above.
+  registerConsole(app, { cp, regions })
 
   app.addHook('preClose', async () => {
     watch.close()
