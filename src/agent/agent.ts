@@ -9,6 +9,9 @@
  * - **flow logs**: one header-only live capture per interface that a flow log (interface, subnet or
  *   VPC scope) covers, aggregated by the flow-log engine (NODATA for idle interfaces), published
  *   into an on-disk spool and delivered to the destination with retries (delivery.ts);
+ * - **security groups and network ACLs** of each interface (the desired state's `security`) onto
+ *   the policy engine's nftables table, applied atomically; the flow-log capture of an enforced
+ *   interface also reads its NFLOG group, so what the rules drop is recorded as REJECT;
  * - **metrics** per interface and session under AWS's names (mirror-accounting.ts, metrics.ts).
  *
  * A graceful stop (SIGTERM/SIGINT) ends the open aggregation intervals, so their records are
@@ -29,6 +32,7 @@ import { join, resolve } from 'node:path'
 import type { Registry } from 'prom-client'
 import { LocalBucketStore, S3EndpointStore, SpoolDeliverer, type ObjectStore } from '../flowlogs/index.ts'
 import { createDatapath, type Datapath, type DatapathType, type MirrorState } from '../mirror/index.ts'
+import { NftablesPolicy, type PolicyApplyResult, type PolicyState } from '../policy/index.ts'
 import type { FrameBatch } from '../packet/index.ts'
 import {
   createLogger,
@@ -41,7 +45,7 @@ import {
 import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
 import type { AgentCredentials, AgentStatusReport, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
-import { toMirrorState, type DesiredState } from './desired.ts'
+import { LogGroups, toMirrorState, toPolicyState, type DesiredState } from './desired.ts'
 import { AgentPrivilegeError } from './errors.ts'
 import { planCaptures, planFlowLogs } from './flowlog-plan.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
@@ -73,6 +77,8 @@ export interface AgentConfig {
   keepMirroringOnExit: boolean
   /** Count GSO/GRO/TSO super-frames as their wire segments (the `mf-capture` helper; default on). */
   gsoExact: boolean
+  /** Enforce each interface's security groups and network ACL (default on). */
+  enforce: boolean
 }
 
 export function defaultAgentConfig(
@@ -95,6 +101,7 @@ export function defaultAgentConfig(
     inventoryIntervalMs: 5000,
     keepMirroringOnExit: false,
     gsoExact: true,
+    enforce: true,
   }
 }
 
@@ -125,6 +132,8 @@ export interface AgentStatus {
   datapath: string
   interfaces: Array<{ ifname: string; interfaceId: string | null; mac: string; addresses: string[] }>
   mirror: { sessions: number; kernelSources: string[]; userspaceSources: string[] }
+  /** Enforcement: the interfaces whose security groups and network ACL are applied, and the table's size. */
+  security: { enforced: boolean; interfaces: string[]; elements: number }
   captures: CaptureStatusRow[]
   flowLogs: Array<{ flowLogId: string; bucket: string; interfaces: string[]; stats: Record<string, number> }>
   delivery: Record<string, unknown>
@@ -140,6 +149,8 @@ const REPORT_EVERY_MS = 15_000
 export interface AgentDeps {
   client?: ServerClient
   datapath?: Datapath
+  /** The enforcement datapath (default: nftables in this namespace). */
+  policy?: { apply(state: PolicyState): Promise<PolicyApplyResult>; remove(): Promise<boolean> }
   store?: ObjectStore
   log?: Logger
   /** Whether the process has the privileges the agent needs (default: effective uid 0). */
@@ -155,6 +166,9 @@ export class Agent {
   readonly #health: Health
   readonly #client: ServerClient
   readonly #datapath: Datapath
+  readonly #policy: NonNullable<AgentDeps['policy']> | null
+  readonly #logGroups = new LogGroups()
+  #securityInfo = { enforced: false, interfaces: [] as string[], elements: 0 }
   readonly #deliverer: SpoolDeliverer
   readonly #accounting = new MirrorAccounting()
   readonly #registrar: Registrar
@@ -188,6 +202,7 @@ export class Agent {
     this.fatal = new Promise((r) => (this.#onFatal = r))
     this.#client = deps.client ?? new HttpServerClient(config.serverUrl, config.credentials)
     this.#datapath = deps.datapath ?? createDatapath(config.datapath)
+    this.#policy = config.enforce ? (deps.policy ?? new NftablesPolicy()) : null
     const store =
       deps.store ??
       (config.s3Endpoint !== null
@@ -377,6 +392,27 @@ export class Agent {
       kernelSources: r.kernelSources,
       userspaceSources: r.userspaceSources,
     }
+    // 1b. Security groups and network ACLs (an empty state removes what a predecessor left).
+    let logGroups: ReadonlyMap<string, number> = new Map()
+    if (this.#policy !== null) {
+      const targets = mirrorPaths(ms).map((p) => p.remote)
+      const ps = toPolicyState(s, inventory, this.#logGroups, targets)
+      let pr: PolicyApplyResult = { changed: false, interfaces: 0, elements: 0 }
+      try {
+        pr = await this.#policy.apply(ps)
+        this.#health.ok('policy', 'enforcement applies again')
+      } catch (err) {
+        // Nothing to enforce: a failure to look for a predecessor's table is a problem, not a stop.
+        if (ps.interfaces.length > 0) throw err
+        this.#fail('policy', err, 'cannot check for enforcement left by a previous agent')
+      }
+      this.#securityInfo = {
+        enforced: true,
+        interfaces: ps.interfaces.map((i) => i.networkInterfaceId),
+        elements: pr.elements,
+      }
+      logGroups = new Map(ps.interfaces.map((i) => [i.ifname, i.logGroup]))
+    }
     // 2. Flow logs: one runner per planned flow log, kept while its plan is unchanged.
     const plan = planFlowLogs(s, inventory)
     const next = new Map<string, { key: string; runner: FlowLogRunner }>()
@@ -436,7 +472,11 @@ export class Agent {
     // leaves out this host's mirror copies, fragments included.
     for (const row of this.#captures.rows())
       if (!routes.has(row.ifname)) this.#health.forget(`capture:${row.ifname}`)
-    const failed = await this.#captures.sync(new Set(routes.keys()), mirrorExclusion(mirrorPaths(ms)))
+    const failed = await this.#captures.sync(
+      new Set(routes.keys()),
+      mirrorExclusion(mirrorPaths(ms)),
+      logGroups,
+    )
     for (const ifname of routes.keys()) {
       const err = failed.get(ifname)
       if (err !== undefined) this.#fail(`capture:${ifname}`, err, 'capture cannot start')
@@ -529,6 +569,7 @@ export class Agent {
         addresses: [...i.ipv4, ...i.ipv6],
       })),
       mirror: this.#mirrorInfo,
+      security: this.#securityInfo,
       captures: this.#captures.rows(),
       flowLogs: [...this.#runners.values()].map(({ runner }) => ({
         flowLogId: runner.flowLogId,
@@ -562,10 +603,14 @@ export class Agent {
         .catch((e: unknown) => this.#health.fail(`flowlog:${runner.flowLogId}`, e, 'flow log stop failed'))
     await this.#deliverer.measure()
     await this.#deliverer.close()
-    if (!this.config.keepMirroringOnExit)
+    if (!this.config.keepMirroringOnExit) {
       await this.#datapath
         .remove()
         .catch((e: unknown) => this.#health.fail('datapath', e, 'cannot remove the mirroring'))
+      await this.#policy
+        ?.remove()
+        .catch((e: unknown) => this.#health.fail('policy', e, 'cannot remove the enforcement'))
+    }
     await this.#http?.stop()
     const st = this.status()
     this.#statusFile.write(st)

@@ -70,8 +70,16 @@ export function mirrorExclusion(paths: readonly MirrorPath[]): string {
   return parts.length === 1 ? `not (${parts[0]})` : `not (${parts.join(' or ')})`
 }
 
-/** Options of one agent capture on `ifname` with `filter`. */
-export function agentCaptureOptions(ifname: string, filter: string, gsoExact: boolean): CaptureOptions {
+/**
+ * Options of one agent capture on `ifname` with `filter`; `nflogGroup` (0: none) is the NFLOG group
+ * the interface's enforcement logs its drops to, recorded as REJECT.
+ */
+export function agentCaptureOptions(
+  ifname: string,
+  filter: string,
+  gsoExact: boolean,
+  nflogGroup = 0,
+): CaptureOptions {
   return {
     ...defaultCaptureOptions(ifname, filter),
     snaplen: CAPTURE_SNAPLEN,
@@ -81,6 +89,7 @@ export function agentCaptureOptions(ifname: string, filter: string, gsoExact: bo
     bufferKiB: 65536,
     batchSize: 4096,
     gsoExact,
+    nflogGroup,
   }
 }
 
@@ -93,12 +102,19 @@ export interface CaptureStatusRow {
   kernelDropped: number
   gsoFrames: number
   gsoSegments: number
+  /** The NFLOG group of the interface's enforcement (0: none), and the drops read from it. */
+  nflogGroup: number
+  rejectedIn: number
+  rejectedOut: number
+  /** Why drops are not recorded although the interface is enforced ('' otherwise). */
+  verdictFallback: string
   error: string
 }
 
 interface Entry {
   capture: LiveCapture | null
   filter: string
+  group: number
   error: string
 }
 
@@ -128,10 +144,19 @@ export class CaptureSet {
    * Captures exactly `ifnames` with `filter`. Resolves once every capture started (or failed to);
    * returns the failures to start, by interface.
    */
-  async sync(ifnames: ReadonlySet<string>, filter: string): Promise<Map<string, CaptureError>> {
+  async sync(
+    ifnames: ReadonlySet<string>,
+    filter: string,
+    groups: ReadonlyMap<string, number> = new Map(),
+  ): Promise<Map<string, CaptureError>> {
     const stopping: Promise<void>[] = []
     for (const [ifname, e] of [...this.#entries]) {
-      const keep = ifnames.has(ifname) && e.filter === filter && e.capture !== null && !e.capture.ended
+      const keep =
+        ifnames.has(ifname) &&
+        e.filter === filter &&
+        e.group === (groups.get(ifname) ?? 0) &&
+        e.capture !== null &&
+        !e.capture.ended
       if (keep) continue
       this.#entries.delete(ifname)
       if (e.capture !== null) stopping.push(e.capture.stop())
@@ -142,11 +167,12 @@ export class CaptureSet {
       [...ifnames]
         .filter((n) => !this.#entries.has(n))
         .map(async (ifname) => {
-          const entry: Entry = { capture: null, filter, error: '' }
+          const group = groups.get(ifname) ?? 0
+          const entry: Entry = { capture: null, filter, group, error: '' }
           this.#entries.set(ifname, entry)
           try {
             entry.capture = await LiveCapture.start(
-              agentCaptureOptions(ifname, filter, this.#gsoExact),
+              agentCaptureOptions(ifname, filter, this.#gsoExact, group),
               (b) => this.#onBatch(ifname, b),
               (err) => {
                 entry.error = err.message
@@ -176,6 +202,10 @@ export class CaptureSet {
       kernelDropped: e.capture?.stats.kernelDrops ?? 0,
       gsoFrames: e.capture?.stats.gsoFrames ?? 0,
       gsoSegments: e.capture?.stats.gsoSegments ?? 0,
+      nflogGroup: e.group,
+      rejectedIn: e.capture?.stats.rejectedIn ?? 0,
+      rejectedOut: e.capture?.stats.rejectedOut ?? 0,
+      verdictFallback: e.capture?.verdictFallback ?? '',
       error: e.error,
     }))
   }

@@ -2,15 +2,22 @@
 /**
  * The desired state as the server sends it (control/'s `DesiredState`), and its translation into
  * the mirror engine's `MirrorState` for the datapath. Interfaces are matched to Linux names by MAC
- * (then by primary address), since that is what the agent registered.
+ * (then by primary address), since that is what the agent registered. Also the enforcement part
+ * (security groups and network ACLs) into the policy engine's `PolicyState`.
  * @module
  */
-import type { DesiredInterface, DesiredState } from '../control/index.ts'
+import type {
+  DesiredInterface,
+  DesiredInterfaceSecurity,
+  DesiredNetworkAclEntry,
+  DesiredState,
+} from '../control/index.ts'
 import {
   DEFAULT_AMAZON_DNS_RESOLVERS,
   type MirrorState,
   type TrafficMirrorFilterRule,
 } from '../mirror/index.ts'
+import type { PolicyNetworkAclEntry, PolicySecurityGroupRule, PolicyState } from '../policy/index.ts'
 import type { HostInterface } from './inventory.ts'
 
 export type { DesiredFlowLog, DesiredInterface, DesiredState } from '../control/index.ts'
@@ -100,4 +107,100 @@ export function toMirrorState(
     }
   }
   return state
+}
+
+/** First NFLOG group the agent gives an interface's drops (`POLICY_LOG_GROUP_BASE + slot`). */
+export const POLICY_LOG_GROUP_BASE = 20000
+/** Most interfaces one agent enforces on (NFLOG groups 20001–24096). */
+export const POLICY_LOG_GROUP_SLOTS = 4096
+
+/**
+ * NFLOG groups by Linux interface name, kept stable while an interface stays (its capture keeps
+ * running): a new interface takes the lowest free slot, a vanished one frees its slot.
+ */
+export class LogGroups {
+  readonly #byName = new Map<string, number>()
+
+  /** Makes the map hold exactly `ifnames`; returns it. Throws RangeError beyond the slots. */
+  sync(ifnames: Iterable<string>): ReadonlyMap<string, number> {
+    const want = new Set(ifnames)
+    for (const n of [...this.#byName.keys()]) if (!want.has(n)) this.#byName.delete(n)
+    const used = new Set(this.#byName.values())
+    let next = POLICY_LOG_GROUP_BASE + 1
+    for (const n of [...want].sort()) {
+      if (this.#byName.has(n)) continue
+      while (used.has(next)) next++
+      if (next > POLICY_LOG_GROUP_BASE + POLICY_LOG_GROUP_SLOTS)
+        throw new RangeError(`more than ${POLICY_LOG_GROUP_SLOTS} enforced interfaces`)
+      this.#byName.set(n, next)
+      used.add(next)
+    }
+    return this.#byName
+  }
+}
+
+/** The `security` field of a desired interface (absent from servers that do not enforce). */
+function securityOf(eni: DesiredInterface): DesiredInterfaceSecurity | null {
+  return (eni as DesiredInterface & { security?: DesiredInterfaceSecurity | null }).security ?? null
+}
+
+function sgRule(r: DesiredInterfaceSecurity['ingressRules'][number]): PolicySecurityGroupRule {
+  return {
+    protocol: r.protocol,
+    portRange: r.portRange,
+    icmpType: r.icmpType,
+    icmpCode: r.icmpCode,
+    cidrBlocks: r.cidrBlocks,
+  }
+}
+
+function aclEntry(e: DesiredNetworkAclEntry): PolicyNetworkAclEntry {
+  return {
+    ruleNumber: e.ruleNumber,
+    ruleAction: e.ruleAction,
+    protocol: e.protocol,
+    cidrBlock: e.cidrBlock,
+    portRange: e.portRange,
+    icmpType: e.icmpType,
+    icmpCode: e.icmpCode,
+  }
+}
+
+/**
+ * The enforcement part of a desired state, for this host: every interface of this host that the
+ * server sent security groups and a network ACL for. `groups` gives each its NFLOG group;
+ * `mirrorTargets` are the outer addresses of this host's mirror copies (never filtered).
+ */
+export function toPolicyState(
+  d: DesiredState,
+  inventory: readonly HostInterface[],
+  logGroups: LogGroups,
+  mirrorTargets: readonly string[] = [],
+): PolicyState {
+  const found: Array<{ eni: DesiredInterface; sec: DesiredInterfaceSecurity; ifname: string }> = []
+  for (const eni of d.interfaces) {
+    const sec = securityOf(eni)
+    if (sec === null) continue
+    const local = localInterfaceOf(eni, inventory)
+    if (local === undefined) continue
+    if (found.some((f) => f.ifname === local.name)) continue
+    found.push({ eni, sec, ifname: local.name })
+  }
+  const groups = logGroups.sync(found.map((f) => f.ifname))
+  return {
+    interfaces: found.map(({ eni, sec, ifname }) => ({
+      networkInterfaceId: eni.networkInterfaceId,
+      ifname,
+      ingressRules: sec.ingressRules.map(sgRule),
+      egressRules: sec.egressRules.map(sgRule),
+      networkAcl: {
+        networkAclId: sec.networkAcl.networkAclId,
+        ingress: sec.networkAcl.ingress.map(aclEntry),
+        egress: sec.networkAcl.egress.map(aclEntry),
+      },
+      logGroup: groups.get(ifname)!,
+    })),
+    mirrorTargets: [...new Set(mirrorTargets)],
+    exemptAddresses: [],
+  }
 }

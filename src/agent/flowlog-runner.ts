@@ -11,6 +11,10 @@
  * delivery is at-least-once (a crash between spooling an interval and deleting its journal delivers
  * that interval twice).
  *
+ * Verdicts: a capture with the interface's NFLOG group hands over the packets the security groups or
+ * network ACL dropped as frames of pcapng interface `REJECTED_IF_INDEX`; they are aggregated as
+ * REJECT, and journaled in files of their own (`…-r.pcap`) so that a replay keeps their verdict.
+ *
  * Spool full: when the spool already holds `spoolMaxBytes`, a record batch is not written; each
  * interface that lost records gets, once space is back, one SKIPDATA record whose start/end span
  * the records lost (spec-flow-logs §2.3: "some flow log records were skipped during the aggregation
@@ -28,6 +32,7 @@ import {
 } from '../flowlogs/index.ts'
 import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import { REJECTED_IF_INDEX } from '../capture/index.ts'
 import { PcapWriter, readCapture, type FrameBatch } from '../packet/index.ts'
 import type { DesiredFlowLog } from './desired.ts'
 import { DEFAULT_ACCOUNT_ID, parseS3Arn, type SpoolDeliverer } from '../flowlogs/index.ts'
@@ -52,6 +57,22 @@ interface JournalFile {
 
 let journalSeq = 0
 
+/**
+ * The flow-log action of each frame of a verdict capture's batch (Action values: frames of pcapng
+ * interface `REJECTED_IF_INDEX` are REJECT), written into `scratch` (at least `batch.count` long);
+ * null when every frame was accepted.
+ */
+export function verdictActions(batch: FrameBatch, scratch: Uint8Array): Uint8Array | null {
+  const ix = batch.ifIndex
+  let any = false
+  for (let i = 0; i < batch.count; i++) {
+    const r = ix[i] === REJECTED_IF_INDEX ? 1 : 0
+    scratch[i] = r
+    if (r === 1) any = true
+  }
+  return any ? scratch : null
+}
+
 export class FlowLogRunner {
   readonly flowLogId: string
   readonly bucket: string
@@ -67,7 +88,11 @@ export class FlowLogRunner {
   private readonly lost = new Map<number, [number, number]>()
   private readonly skip: FlowRecordBatch
   private readonly interval: number
+  /** Per interface index × 2 (+1: the REJECT journal). */
   private readonly journal: Array<JournalFile | null>
+  /** Per-frame actions of the batch being added (reused; grown on demand). */
+  private actions = new Uint8Array(4096)
+  private readonly allReject = new Uint8Array(4096).fill(1)
   /** Frames replayed from a predecessor's journal. */
   replayedFrames = 0
   /**
@@ -141,7 +166,7 @@ export class FlowLogRunner {
     this.skip = new FlowRecordBatch(Math.max(1, o.interfaces.length))
     this.skip.interfaces = this.agg.interfaces
     this.interval = this.agg.interval
-    this.journal = o.interfaces.map(() => null)
+    this.journal = [...o.interfaces, ...o.interfaces].map(() => null)
   }
 
   private journalDirOf(iface: number): string | null {
@@ -166,9 +191,10 @@ export class FlowLogRunner {
       names.sort((a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0]) || (a < b ? -1 : 1))
       for (const n of names) {
         this.owned.add(join(dir, n))
+        const reject = n.endsWith('-r.pcap')
         try {
           for await (const b of readCapture(join(dir, n))) {
-            this.agg.addBatch(b, k)
+            this.agg.addBatch(b, k, null, reject ? this.rejectActions(b.count) : null)
             this.replayedFrames += b.count
           }
         } catch {
@@ -200,26 +226,40 @@ export class FlowLogRunner {
     )
   }
 
-  private appendJournal(batch: FrameBatch, iface: number): void {
+  private rejectActions(n: number): Uint8Array {
+    if (n <= this.allReject.length) return this.allReject
+    return new Uint8Array(n).fill(1)
+  }
+
+  private appendJournal(batch: FrameBatch, iface: number, actions: Uint8Array | null): void {
     try {
-      this.appendJournalFrames(batch, iface)
+      this.appendJournalFrames(batch, iface, actions, 0)
+      if (actions !== null) this.appendJournalFrames(batch, iface, actions, 1)
     } catch (e) {
       this.onJournalError(e)
     }
   }
 
-  private appendJournalFrames(batch: FrameBatch, iface: number): void {
+  /** Appends the frames of `batch` whose action is `act` (all of them when `actions` is null). */
+  private appendJournalFrames(
+    batch: FrameBatch,
+    iface: number,
+    actions: Uint8Array | null,
+    act: number,
+  ): void {
     const dir = this.journalDirOf(iface)
     if (dir === null) return
-    let j = this.journal[iface] ?? null
+    const slot = iface * 2 + act
+    let j = this.journal[slot] ?? null
     for (let i = 0; i < batch.count; i++) {
+      if (actions !== null ? actions[i] !== act : act !== 0) continue
       const ts = batch.tsSec[i] as number
       const w = this.interval > 0 ? Math.floor(ts / this.interval) * this.interval : 0
       if (j === null || j.window !== w) {
         if (j !== null) j.writer.close().catch((e: unknown) => this.onJournalError(e))
-        this.journal[iface] = null
+        this.journal[slot] = null
         mkdirSync(dir, { recursive: true })
-        const path = join(dir, `${w}-${process.pid}-${journalSeq++}.pcap`)
+        const path = join(dir, `${w}-${process.pid}-${journalSeq++}${act === 1 ? '-r' : ''}.pcap`)
         this.owned.add(path)
         j = {
           window: w,
@@ -229,7 +269,7 @@ export class FlowLogRunner {
             nanosecond: true,
           }),
         }
-        this.journal[iface] = j
+        this.journal[slot] = j
       }
       j.writer.write(
         batch.bytes,
@@ -258,10 +298,12 @@ export class FlowLogRunner {
       for (const n of names) {
         const w = Number(n.split('-')[0])
         if (!this.owned.has(join(dir, n)) || !(w + this.interval <= beforeSec)) continue
-        const cur = this.journal[k]
-        if (cur !== null && cur !== undefined && cur.window === w) {
-          cur.writer.close().catch((e: unknown) => this.onJournalError(e))
-          this.journal[k] = null
+        for (const slot of [k * 2, k * 2 + 1]) {
+          const cur = this.journal[slot]
+          if (cur !== null && cur !== undefined && cur.window === w) {
+            cur.writer.close().catch((e: unknown) => this.onJournalError(e))
+            this.journal[slot] = null
+          }
         }
         this.owned.delete(join(dir, n))
         try {
@@ -289,9 +331,15 @@ export class FlowLogRunner {
     return this.interfaceIds.indexOf(interfaceId)
   }
 
+  /**
+   * Adds a batch captured on interface number `iface`; frames of pcapng interface
+   * `REJECTED_IF_INDEX` (a verdict capture's drops) count as REJECT.
+   */
   add(batch: FrameBatch, iface: number): void {
-    this.appendJournal(batch, iface)
-    this.agg.addBatch(batch, iface)
+    if (this.actions.length < batch.count) this.actions = new Uint8Array(batch.count)
+    const actions = verdictActions(batch, this.actions)
+    this.appendJournal(batch, iface, actions)
+    this.agg.addBatch(batch, iface, null, actions)
   }
 
   /** Closes the aggregation intervals that ended; publishes finished objects to the spool. */

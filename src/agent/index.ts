@@ -40,13 +40,19 @@ export {
   type ServerClient,
   type VersionedDesiredState,
 } from './client.ts'
-export { localInterfaceOf, toMirrorState } from './desired.ts'
+export {
+  localInterfaceOf,
+  LogGroups,
+  POLICY_LOG_GROUP_BASE,
+  toMirrorState,
+  toPolicyState,
+} from './desired.ts'
 export { AgentDestinationError, AgentPrivilegeError, AgentServerError, AgentStateError } from './errors.ts'
 export { planCaptures, planFlowLogs, type PlannedCapture, type PlannedFlowLog } from './flowlog-plan.ts'
 export { Health, isPrivilegeError } from './health.ts'
 export { DesiredStatePoller, type PollerHooks } from './poller.ts'
 export { readAgentState, Registrar, writeAgentState } from './registration.ts'
-export { FlowLogRunner } from './flowlog-runner.ts'
+export { FlowLogRunner, verdictActions } from './flowlog-runner.ts'
 export { inventoryKey, parseIpAddr, readInventory, readLinkNames, type HostInterface } from './inventory.ts'
 export { createAgentMetrics, type MirrorCounterRow } from './metrics.ts'
 export { MirrorAccounting } from './mirror-accounting.ts'

@@ -29,6 +29,7 @@ export {
   captureStdout,
   defaultCaptureOptions,
   LiveCapture,
+  REJECTED_IF_INDEX,
   SNAPLEN_WHOLE,
   tcpdumpArgv,
   type CaptureOptions,

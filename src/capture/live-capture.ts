@@ -63,7 +63,18 @@ export interface CaptureOptions {
   readyTimeoutMs: number
   /** Run the capture inside this named network namespace (`ip netns exec`); null: this one. */
   netns: string | null
+  /**
+   * The NFLOG group the interface's security groups and network ACL log their drops to (0: none).
+   * With one, the `mf-capture` helper also reads the group and writes pcapng: frames of interface 0
+   * were accepted, frames of interface 1 were dropped (REJECT), and an arriving frame that was then
+   * dropped appears once, as dropped (see `REJECTED_IF_INDEX`). Needs the helper (`gsoExact`'s
+   * conditions); without it the capture says why in `verdictFallback`.
+   */
+  nflogGroup: number
 }
+
+/** `FrameBatch.ifIndex` of a frame that the interface's security groups or network ACL dropped. */
+export const REJECTED_IF_INDEX = 1
 
 /** Options with their defaults: both directions, whole frames, 4 MiB buffer, batched, tcpdump. */
 export function defaultCaptureOptions(iface: string, filter = ''): CaptureOptions {
@@ -80,6 +91,7 @@ export function defaultCaptureOptions(iface: string, filter = ''): CaptureOption
     gsoExact: false,
     readyTimeoutMs: 15_000,
     netns: null,
+    nflogGroup: 0,
   }
 }
 
@@ -107,6 +119,11 @@ export interface CaptureStats {
   gsoSegments: number
   /** `gsoExact`: frames whose GSO type the helper cannot split (counted as one frame each). */
   gsoUnknown: number
+  /** `nflogGroup`: dropped packets read from NFLOG, by direction. */
+  rejectedIn: number
+  rejectedOut: number
+  /** `nflogGroup`: times the NFLOG socket overflowed (drops were lost, not recorded). */
+  nflogLost: number
 }
 
 /**
@@ -136,6 +153,8 @@ export class LiveCapture {
   readonly engine: 'mf-capture' | 'tcpdump'
   /** Why `gsoExact` was asked for but tcpdump is used ('' otherwise). */
   readonly gsoFallback: string
+  /** Why `nflogGroup` was given but dropped packets are not recorded ('' otherwise). */
+  verdictFallback = ''
   /** The link type the process announced (e.g. `EN10MB`). */
   linkType = ''
   readonly stats: CaptureStats = {
@@ -145,6 +164,9 @@ export class LiveCapture {
     gsoFrames: 0,
     gsoSegments: 0,
     gsoUnknown: 0,
+    rejectedIn: 0,
+    rejectedOut: 0,
+    nflogLost: 0,
   }
   /** Why the capture ended on its own ('' while it runs or after a clean stop). */
   lastError = ''
@@ -190,7 +212,7 @@ export class LiveCapture {
     let argv = tcpdumpArgv(options)
     let engine: LiveCapture['engine'] = 'tcpdump'
     let why = ''
-    if (options.gsoExact) {
+    if (options.gsoExact || options.nflogGroup > 0) {
       const reason = supportsGsoExact(options.iface, options.netns)
       if (reason === '') {
         const program = await compileFilter(options.iface, options.filter, options.netns)
@@ -200,6 +222,8 @@ export class LiveCapture {
     }
     if (options.netns !== null) argv = ['ip', 'netns', 'exec', options.netns, ...argv]
     const c = new LiveCapture(options, argv, engine, why)
+    if (options.nflogGroup > 0 && engine !== 'mf-capture')
+      c.verdictFallback = `dropped packets are not recorded: ${why}`
     const stdout = captureStdout(c.#child, options.iface)
     let timer: NodeJS.Timeout | undefined
     const ready = await Promise.race([
@@ -272,6 +296,14 @@ export class LiveCapture {
       s.gsoSegments = Number(m[2])
       s.gsoUnknown = Number(m[3])
     }
+    const v = /(\d+) rejected in, (\d+) rejected out, (\d+) matched, (\d+) lost/g
+    let w: RegExpExecArray | null = null
+    for (const x of text.matchAll(v)) w = x
+    if (w !== null) {
+      s.rejectedIn = Number(w[1])
+      s.rejectedOut = Number(w[2])
+      s.nflogLost = Number(w[4])
+    }
   }
 
   /** Whether the capture has ended (stopped, or failed on its own). */
@@ -325,5 +357,6 @@ function helperArgs(o: CaptureOptions, program: string): string[] {
     o.direction,
     '-f',
     program,
+    ...(o.nflogGroup > 0 ? ['-g', String(o.nflogGroup)] : []),
   ]
 }

@@ -24,6 +24,18 @@
  * (unknown: super-frames whose GSO type or headers cannot be split, written as one record;
  * unreadable: frames the kernel could not describe with a virtio-net header and did not hand over).
  * SIGINT/SIGTERM: reads what is queued, prints the statistics and exits 0.
+ *
+ * Verdict mode (-g GROUP): the interface's security groups and network ACL drop packets through an
+ * nftables `log group GROUP` rule (NFLOG). The helper also reads that group over a netlink socket and
+ * writes a pcapng stream instead: interface 0 holds the accepted frames, interface 1 the rejected
+ * ones (an Ethernet header rebuilt around the dropped IP packet: to the interface's MAC when it came
+ * in, from it when it went out; epb_flags say the direction). A packet socket sees an arriving frame
+ * BEFORE netfilter decides on it, so every arriving frame waits SETTLE_MS in a queue: the kernel logs
+ * a drop in the same softirq that handed the frame to the packet socket, microseconds later, so a
+ * frame whose drop has not been read after SETTLE_MS was accepted. A drop that matches a queued
+ * frame (same first 64 bytes from the IP header on) removes it, so a dropped packet counts once, as
+ * REJECT. Leaving frames are seen after netfilter (only accepted ones): they queue only to keep the
+ * order. One more statistics line: "N rejected in, N rejected out, N matched, N lost".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,6 +44,11 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdint.h>
@@ -42,6 +59,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* UDP segmentation offload (older kernel headers lack the name) */
@@ -57,6 +75,8 @@ static volatile sig_atomic_t stats_flag = 0;
 static unsigned long long n_captured, n_received, n_dropped, n_gso, n_segments, n_unknown,
     n_unreadable;
 static int sock_fd = -1;
+static int verdict = 0; /* -g: NFLOG drops as REJECT, pcapng out */
+static unsigned long long n_rej_in, n_rej_out, n_matched, n_nflog_lost, n_forced;
 
 static void on_stop(int sig) {
   (void)sig;
@@ -88,6 +108,9 @@ static void print_stats(void) {
           "%llu packets captured\n%llu packets received by filter\n%llu packets dropped by kernel\n"
           "%llu gso frames, %llu segments, %llu unknown, %llu unreadable\n",
           n_captured, n_received, n_dropped, n_gso, n_segments, n_unknown, n_unreadable);
+  if (verdict)
+    fprintf(stderr, "%llu rejected in, %llu rejected out, %llu matched, %llu lost, %llu forced\n",
+            n_rej_in, n_rej_out, n_matched, n_nflog_lost, n_forced);
   fflush(stderr);
 }
 
@@ -115,8 +138,156 @@ static void out(const void *p, size_t n) {
   olen += n;
 }
 
+/* ---- verdict mode: a FIFO of pcapng blocks, held until settled ---- */
+#define SETTLE_NS 20000000ull
+#define PEND_MAX 65536
+#define PEND_BYTES (32u << 20)
+struct pend {
+  uint64_t key;   /* of the frame the block belongs to (ingress frames only) */
+  uint64_t ready; /* CLOCK_MONOTONIC ns from which the block may be written */
+  uint64_t fseq;  /* frame number: the blocks of one frame (its GSO segments) share it */
+  uint32_t off, len;
+  uint8_t ingress, dropped;
+};
+static struct pend pq[PEND_MAX];
+static uint32_t pq_head, pq_count;
+static uint8_t *pbuf;
+static uint32_t pb_start, pb_end; /* live bytes of the queue: [pb_start, pb_end) */
+/* What the next blocks are: set before each frame is written. */
+static uint32_t epb_iface, epb_flags;
+static uint64_t cur_key, cur_ready, cur_fseq;
+static uint8_t cur_ingress;
+
+static uint64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void emit_head(void) {
+  struct pend *e = &pq[pq_head];
+  if (!e->dropped) out(pbuf + e->off, e->len);
+  pb_start = e->off + e->len;
+  pq_head = (pq_head + 1) % PEND_MAX;
+  if (--pq_count == 0) pb_start = pb_end = 0;
+}
+
+/* Writes every block that is due (all of them when `all`). */
+static void emit_ready(int all) {
+  uint64_t now = mono_ns();
+  while (pq_count > 0 && (all || pq[pq_head].ready <= now)) emit_head();
+}
+
+/* Makes room for `n` more bytes and one more entry (writing the oldest entries early if it must). */
+static void pend_room(uint32_t n) {
+  if (pq_count == PEND_MAX) {
+    n_forced++;
+    emit_head();
+  }
+  if (pb_end + n <= PEND_BYTES) return;
+  memmove(pbuf, pbuf + pb_start, pb_end - pb_start);
+  for (uint32_t k = 0, i = pq_head; k < pq_count; k++, i = (i + 1) % PEND_MAX) pq[i].off -= pb_start;
+  pb_end -= pb_start;
+  pb_start = 0;
+  while (pb_end + n > PEND_BYTES && pq_count > 0) {
+    n_forced++;
+    emit_head();
+  }
+}
+
+static void pend_put(const void *p, size_t n) {
+  memcpy(pbuf + pb_end, p, n);
+  pb_end += (uint32_t)n;
+}
+
+/* Queues one pcapng Enhanced Packet Block (interface `epb_iface`, direction `epb_flags`). */
+static void epb(const struct timespec *ts, const uint8_t *bytes, uint32_t caplen, uint32_t origlen) {
+  uint32_t pad = (4 - (caplen & 3)) & 3;
+  uint32_t blen = 28 + caplen + pad + 12 + 4;
+  pend_room(blen);
+  struct pend *e = &pq[(pq_head + pq_count) % PEND_MAX];
+  pq_count++;
+  e->key = cur_key;
+  e->ready = cur_ready;
+  e->fseq = cur_fseq;
+  e->ingress = cur_ingress;
+  e->dropped = 0;
+  e->off = pb_end;
+  e->len = blen;
+  uint64_t t = (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+  uint32_t h[7] = {6, blen, epb_iface, (uint32_t)(t >> 32), (uint32_t)t, caplen, origlen};
+  pend_put(h, sizeof(h));
+  pend_put(bytes, caplen);
+  static const uint8_t zero[4];
+  pend_put(zero, pad);
+  uint32_t opt[4] = {2 | (4u << 16), epb_flags, 0, blen};
+  pend_put(opt, sizeof(opt));
+}
+
+/* Marks the oldest queued arriving frame with `key` as dropped; 1 when there was one. */
+static int match_drop(uint64_t key) {
+  for (uint32_t k = 0, i = pq_head; k < pq_count; k++, i = (i + 1) % PEND_MAX) {
+    struct pend *e = &pq[i];
+    if (!e->ingress || e->dropped || e->key != key) continue;
+    uint64_t f = e->fseq;
+    for (; k < pq_count && pq[i].fseq == f; k++, i = (i + 1) % PEND_MAX) pq[i].dropped = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/*
+ * Drops read before their frame (the two sockets are read one after the other): kept for up to a
+ * second, and matched when the frame is read.
+ */
+#define EARLY_MAX 4096
+static struct {
+  uint64_t key, at;
+} early[EARLY_MAX];
+static int n_early;
+
+static void early_add(uint64_t key) {
+  if (n_early == EARLY_MAX) {
+    memmove(early, early + 1, sizeof(early[0]) * (EARLY_MAX - 1));
+    n_early--;
+  }
+  early[n_early].key = key;
+  early[n_early].at = mono_ns();
+  n_early++;
+}
+
+/* Whether an early drop has `key` (it is used up). Expired ones go first. */
+static int early_take(uint64_t key) {
+  uint64_t now = mono_ns();
+  int k = 0;
+  while (k < n_early && early[k].at + 1000000000ull < now) k++;
+  if (k > 0) {
+    memmove(early, early + k, sizeof(early[0]) * (size_t)(n_early - k));
+    n_early -= k;
+  }
+  for (int i = 0; i < n_early; i++) {
+    if (early[i].key != key) continue;
+    memmove(early + i, early + i + 1, sizeof(early[0]) * (size_t)(n_early - i - 1));
+    n_early--;
+    return 1;
+  }
+  return 0;
+}
+
+/* FNV-1a over the first 64 bytes from the IP header on (what NFLOG hands over too). */
+static uint64_t l3_key(const uint8_t *p, int n) {
+  uint64_t h = 1469598103934665603ull;
+  if (n > 64) n = 64;
+  for (int i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
 static void record(const struct timespec *ts, const uint8_t *bytes, uint32_t caplen,
                    uint32_t origlen) {
+  if (verdict) {
+    epb(ts, bytes, caplen, origlen);
+    return;
+  }
   uint32_t h[4] = {(uint32_t)ts->tv_sec, (uint32_t)ts->tv_nsec, caplen, origlen};
   out(h, sizeof(h));
   out(bytes, caplen);
@@ -266,6 +437,196 @@ static void emit(const struct timespec *ts, const struct virtio_net_hdr *vh, uin
   }
 }
 
+
+/* ---- NFLOG: the packets the interface's rules dropped ---- */
+static int nl_fd = -1;
+static unsigned our_ifindex;
+static uint8_t our_mac[6];
+static uint32_t nl_seq;
+
+static void nflog_cfg(int group, int type, const void *data, int len) {
+  struct {
+    struct nlmsghdr nh;
+    struct nfgenmsg g;
+    uint8_t attr[64];
+  } req;
+  memset(&req, 0, sizeof(req));
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg) + NLA_ALIGN(NLA_HDRLEN + len));
+  req.nh.nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  req.nh.nlmsg_seq = ++nl_seq;
+  req.g.nfgen_family = AF_UNSPEC;
+  req.g.version = NFNETLINK_V0;
+  req.g.res_id = htons((uint16_t)group);
+  struct nlattr *a = (struct nlattr *)req.attr;
+  a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+  a->nla_type = (uint16_t)type;
+  memcpy(req.attr + NLA_HDRLEN, data, (size_t)len);
+  if (send(nl_fd, &req, req.nh.nlmsg_len, 0) < 0) die("NFLOG config send");
+  static uint8_t buf[8192];
+  for (;;) {
+    ssize_t n = recv(nl_fd, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die("NFLOG config ack");
+    struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+    if (!NLMSG_OK(nh, (unsigned)n) || nh->nlmsg_seq != nl_seq) continue;
+    if (nh->nlmsg_type == NLMSG_ERROR) {
+      struct nlmsgerr *e = (struct nlmsgerr *)NLMSG_DATA(nh);
+      if (e->error != 0) {
+        errno = -e->error;
+        fprintf(stderr, "mf-capture: NFLOG group %d: %s\n", group, strerror(errno));
+        exit(1);
+      }
+    }
+    return;
+  }
+}
+
+static void nflog_open(int group) {
+  nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (nl_fd < 0) die("netlink socket");
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.nl_family = AF_NETLINK;
+  if (bind(nl_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) die("netlink bind");
+  int sz = 8 << 20;
+  if (setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+    setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+  uint8_t cmd = NFULNL_CFG_CMD_BIND;
+  nflog_cfg(group, NFULA_CFG_CMD, &cmd, 1);
+  struct nfulnl_msg_config_mode m;
+  memset(&m, 0, sizeof(m));
+  m.copy_range = htonl(256);
+  m.copy_mode = NFULNL_COPY_PACKET;
+  nflog_cfg(group, NFULA_CFG_MODE, &m, sizeof(m));
+  uint32_t q = htonl(1);
+  nflog_cfg(group, NFULA_CFG_QTHRESH, &q, 4);
+  uint32_t to = htonl(1);
+  nflog_cfg(group, NFULA_CFG_TIMEOUT, &to, 4);
+}
+
+/* The IP length of the packet at `p` (`n` bytes read), or n when it cannot be told. */
+static int ip_length(const uint8_t *p, int n) {
+  if (n >= 20 && (p[0] >> 4) == 4) return get16(p + 2);
+  if (n >= 40 && (p[0] >> 4) == 6) return 40 + get16(p + 4);
+  return n;
+}
+
+static uint8_t rej[14 + 256];
+
+/* One logged (dropped) packet: queued as a REJECT block; an arriving one removes its queued frame. */
+static void nflog_packet(const uint8_t *payload, int plen, int ingress, const uint8_t *hwsrc, int snaplen) {
+  if (plen <= 0) return;
+  int v = payload[0] >> 4;
+  if (v != 4 && v != 6) return;
+  if (ingress) {
+    n_rej_in++;
+    uint64_t key = l3_key(payload, plen);
+    if (match_drop(key)) n_matched++;
+    else early_add(key);
+  } else {
+    n_rej_out++;
+  }
+  if (ingress) {
+    memcpy(rej, our_mac, 6);
+    if (hwsrc != NULL) memcpy(rej + 6, hwsrc, 6);
+    else memset(rej + 6, 0, 6);
+  } else {
+    memset(rej, 0, 6);
+    memcpy(rej + 6, our_mac, 6);
+  }
+  put16(rej + 12, v == 4 ? 0x0800 : 0x86dd);
+  int keep = plen < (int)sizeof(rej) - 14 ? plen : (int)sizeof(rej) - 14;
+  memcpy(rej + 14, payload, (size_t)keep);
+  int cap = 14 + keep < snaplen ? 14 + keep : snaplen;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  epb_iface = 1;
+  epb_flags = ingress ? 1 : 2;
+  cur_ingress = 0;
+  cur_key = 0;
+  cur_ready = 0;
+  cur_fseq++;
+  epb(&ts, rej, (uint32_t)cap, (uint32_t)(14 + ip_length(payload, plen)));
+}
+
+static uint8_t nlbuf[1 << 18];
+
+static void nflog_drain(int snaplen) {
+  for (;;) {
+    ssize_t n = recv(nl_fd, nlbuf, sizeof(nlbuf), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        n_nflog_lost++; /* the socket overflowed: some drops were not read */
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      die("NFLOG recv");
+    }
+    int len = (int)n;
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)nlbuf; NLMSG_OK(nh, (unsigned)len);
+         nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)) continue;
+      uint8_t *p = (uint8_t *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+      uint8_t *end = (uint8_t *)nh + nh->nlmsg_len;
+      int hook = -1;
+      unsigned indev = 0, outdev = 0;
+      const uint8_t *payload = NULL, *hw = NULL;
+      int plen = 0;
+      while (p + NLA_HDRLEN <= end) {
+        struct nlattr *a = (struct nlattr *)p;
+        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end) break;
+        const uint8_t *d = p + NLA_HDRLEN;
+        int dl = a->nla_len - NLA_HDRLEN;
+        switch (a->nla_type & NLA_TYPE_MASK) {
+        case NFULA_PACKET_HDR:
+          if (dl >= 3) hook = d[2];
+          break;
+        case NFULA_IFINDEX_INDEV:
+          if (dl >= 4) indev = get32(d);
+          break;
+        case NFULA_IFINDEX_OUTDEV:
+          if (dl >= 4) outdev = get32(d);
+          break;
+        case NFULA_HWADDR:
+          if (dl >= 10 && get16(d) == 6) hw = d + 4;
+          break;
+        case NFULA_PAYLOAD:
+          payload = d;
+          plen = dl;
+          break;
+        }
+        p += NLA_ALIGN(a->nla_len);
+      }
+      if (payload == NULL) continue;
+      if (indev == our_ifindex && hook == 0) nflog_packet(payload, plen, 1, hw, snaplen);
+      else if (outdev == our_ifindex && hook == 4) nflog_packet(payload, plen, 0, NULL, snaplen);
+    }
+  }
+}
+
+static void out_pcapng_headers(int snaplen) {
+  uint32_t shb[7] = {0x0a0d0d0a, 28, 0x1a2b3c4d, 1, 0xffffffff, 0xffffffff, 28};
+  out(shb, sizeof(shb));
+  for (int i = 0; i < 2; i++) {
+    /* if_name "accept"/"reject" (8 bytes padded), if_tsresol 9 (nanoseconds), end. */
+    uint8_t b[44];
+    memset(b, 0, sizeof(b));
+    uint32_t w[4] = {1, 44, 1, (uint32_t)snaplen};
+    memcpy(b, w, 16);
+    uint16_t o1[2] = {2, 6};
+    memcpy(b + 16, o1, 4);
+    memcpy(b + 20, i == 0 ? "accept" : "reject", 6);
+    uint16_t o2[2] = {9, 1};
+    memcpy(b + 28, o2, 4);
+    b[32] = 9;
+    uint32_t tail[2] = {0, 44};
+    memcpy(b + 36, tail, 8);
+    out(b, 44);
+  }
+}
+
 static int parse_program(const char *text, struct sock_filter *prog) {
   char *copy = strdup(text);
   if (copy == NULL) return -1;
@@ -295,21 +656,23 @@ static int parse_program(const char *text, struct sock_filter *prog) {
 
 int main(int argc, char **argv) {
   const char *ifname = NULL, *program = NULL, *dir = "inout";
-  int snaplen = WHOLE, buffer_kib = 4096, opt;
-  while ((opt = getopt(argc, argv, "i:s:B:Q:f:")) != -1) {
+  int snaplen = WHOLE, buffer_kib = 4096, opt, group = 0;
+  while ((opt = getopt(argc, argv, "i:s:B:Q:f:g:")) != -1) {
     if (opt == 'i') ifname = optarg;
     else if (opt == 's') snaplen = atoi(optarg);
     else if (opt == 'B') buffer_kib = atoi(optarg);
     else if (opt == 'Q') dir = optarg;
     else if (opt == 'f') program = optarg;
+    else if (opt == 'g') group = atoi(optarg);
     else {
-      fprintf(stderr, "usage: mf-capture -i IF -s SNAPLEN -B KIB -Q in|out|inout -f PROGRAM\n");
+      fprintf(stderr, "usage: mf-capture -i IF -s SNAPLEN -B KIB -Q in|out|inout -f PROGRAM [-g NFLOG_GROUP]\n");
       return 2;
     }
   }
   int want_in = strcmp(dir, "out") != 0, want_out = strcmp(dir, "in") != 0;
-  if (ifname == NULL || program == NULL || snaplen <= 0 || snaplen > WHOLE || buffer_kib <= 0) {
-    fprintf(stderr, "usage: mf-capture -i IF -s SNAPLEN -B KIB -Q in|out|inout -f PROGRAM\n");
+  if (ifname == NULL || program == NULL || snaplen <= 0 || snaplen > WHOLE || buffer_kib <= 0 ||
+      group < 0 || group > 65535) {
+    fprintf(stderr, "usage: mf-capture -i IF -s SNAPLEN -B KIB -Q in|out|inout -f PROGRAM [-g NFLOG_GROUP]\n");
     return 2;
   }
   static struct sock_filter prog[MAX_PROGRAM];
@@ -320,6 +683,21 @@ int main(int argc, char **argv) {
   }
   unsigned ifindex = if_nametoindex(ifname);
   if (ifindex == 0) die(ifname);
+  if (group > 0) {
+    verdict = 1;
+    our_ifindex = ifindex;
+    pbuf = malloc(PEND_BYTES);
+    if (pbuf == NULL) die("malloc");
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0) die("SIOCGIFHWADDR");
+    memcpy(our_mac, ifr.ifr_hwaddr.sa_data, 6);
+    close(s);
+    /* Bound before the packet socket: no drop after "listening on" goes unread. */
+    nflog_open(group);
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
@@ -352,8 +730,12 @@ int main(int argc, char **argv) {
   sll.sll_ifindex = (int)ifindex;
   if (bind(sock_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) die("bind");
 
-  uint32_t gh[6] = {0xa1b23c4d, 2 | (4u << 16), 0, 0, (uint32_t)snaplen, 1};
-  out(gh, sizeof(gh));
+  if (verdict) {
+    out_pcapng_headers(snaplen);
+  } else {
+    uint32_t gh[6] = {0xa1b23c4d, 2 | (4u << 16), 0, 0, (uint32_t)snaplen, 1};
+    out(gh, sizeof(gh));
+  }
   flush_out();
   fprintf(stderr, "listening on %s, link-type EN10MB (Ethernet), snapshot length %d bytes\n", ifname,
           snaplen);
@@ -374,6 +756,16 @@ int main(int argc, char **argv) {
       print_stats();
     }
     if (stop_flag && !draining) draining = 1;
+    if (verdict) {
+      nflog_drain(snaplen);
+      emit_ready(0);
+      flush_out();
+      if (!draining) {
+        struct pollfd pf[2] = {{sock_fd, POLLIN, 0}, {nl_fd, POLLIN, 0}};
+        poll(pf, 2, pq_count > 0 ? 5 : 200);
+        nflog_drain(snaplen);
+      }
+    }
     for (int i = 0; i < BATCH; i++) {
       /* Four bytes of room after the frame for a VLAN tag put back from the aux data. */
       iov[i].iov_base = bufs + (size_t)i * readlen;
@@ -386,7 +778,7 @@ int main(int argc, char **argv) {
       msgs[i].msg_hdr.msg_control = ctrl[i];
       msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
     }
-    int flags = MSG_TRUNC | (draining ? MSG_DONTWAIT : MSG_WAITFORONE);
+    int flags = MSG_TRUNC | ((draining || verdict) ? MSG_DONTWAIT : MSG_WAITFORONE);
     int n = recvmmsg(sock_fd, msgs, BATCH, flags, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -433,9 +825,31 @@ int main(int argc, char **argv) {
         have += 4;
         wire += 4;
       }
+      if (verdict) {
+        int l3 = 14;
+        uint16_t et = have >= 14 ? get16(f + 12) : 0;
+        for (int tags = 0; (et == 0x8100 || et == 0x88a8) && tags < 2 && have >= l3 + 4; tags++) {
+          et = get16(f + l3 + 2);
+          l3 += 4;
+        }
+        epb_iface = 0;
+        epb_flags = outgoing ? 2 : 1;
+        cur_ingress = !outgoing;
+        cur_key = (!outgoing && have > l3) ? l3_key(f + l3, have - l3) : 0;
+        cur_ready = mono_ns() + (outgoing ? 0 : SETTLE_NS);
+        cur_fseq++;
+      }
       emit(&ts, &vh, f, have, wire, snaplen);
+      if (verdict && cur_ingress && n_early > 0 && early_take(cur_key) && match_drop(cur_key)) n_matched++;
     }
     flush_out();
+  }
+  if (verdict) {
+    /* The last frames read may still have their drop on its way: let it arrive. */
+    struct timespec nap = {0, (long)SETTLE_NS};
+    nanosleep(&nap, NULL);
+    nflog_drain(snaplen);
+    emit_ready(1);
   }
   flush_out();
   print_stats();

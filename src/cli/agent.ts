@@ -27,6 +27,7 @@ interface AgentOptions {
   region?: string
   credentialsFile?: string
   keepMirroring?: boolean
+  enforce?: boolean
   pollWait: string
   inventoryInterval: string
   duration?: string
@@ -54,7 +55,8 @@ export function registerAgent(program: Command): void {
       '--credentials-file <f>',
       'AWS credentials file (else AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)',
     )
-    .option('--keep-mirroring', 'leave the mirroring in place when the agent stops')
+    .option('--keep-mirroring', 'leave the mirroring (and enforcement) in place when the agent stops')
+    .option('--no-enforce', "do not enforce the interfaces' security groups and network ACLs")
     .option('--poll-wait <s>', 'long-poll wait in seconds', '20')
     .option('--inventory-interval <s>', 'seconds between checks of the host interfaces', '5')
     .option('--duration <s>', 'stop after this many seconds')
@@ -86,6 +88,7 @@ export function registerAgent(program: Command): void {
       if (!(cfg.spoolMaxBytes > 0)) throw new UsageError('--spool-max-bytes must be a positive number')
       cfg.metricsListen = o.metrics ?? null
       cfg.keepMirroringOnExit = o.keepMirroring === true
+      cfg.enforce = o.enforce !== false
       cfg.pollWaitSeconds = Number(o.pollWait)
       cfg.inventoryIntervalMs = Number(o.inventoryInterval) * 1000
       if (!(cfg.inventoryIntervalMs >= 100))

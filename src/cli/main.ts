@@ -52,6 +52,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'turn a capture (pcap/pcapng; "-" = stdin) into AWS VPC Flow Logs records',
     load: async () => (await import('./flowlogs.ts')).registerFlowlogs,
   },
+  query: {
+    summary: 'SQL over flow logs: Athena’s vpc_flow_logs table and Presto functions, in embedded DuckDB',
+    load: async () => (await import('./query.ts')).registerQuery,
+  },
   mirror: {
     summary: 'mirror a capture through Traffic Mirroring sessions into a VXLAN pcap',
     load: async () => (await import('./mirror.ts')).registerMirror,

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane of one account in one region: the ledger (state, version, commit,
- * idempotency, lookup) and the services built over it — EC2 (`cp.ec2`) and the access keys that
- * stand in for IAM (`cp.iam`). Reads go to the in-memory state; each mutation is one change set
+ * idempotency, lookup) and the services built over it — EC2 (`cp.ec2`), IAM (`cp.iam`: users, roles,
+ * policies, access keys, STS credentials) and CloudWatch Logs (`cp.logs`). Reads go to the in-memory state; each mutation is one change set
  * that the store commits in one transaction before the state applies it, so memory never runs
  * ahead of the disk.
  * @module
  */
+import { dirname, join } from 'node:path'
 import { Ledger } from './core/ledger.ts'
 import type { State } from './core/state.ts'
-import type { ControlStore } from './core/store.ts'
+import { SqliteStore, type ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { Iam } from './iam/iam.ts'
+import type { LogsQuotas } from './logs/limits.ts'
+import { Logs } from './logs/logs.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -20,12 +23,19 @@ export interface ControlPlaneConfig {
   quotas?: Partial<Quotas>
   /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
   agentTimeoutMs?: number
+  /**
+   * The CloudWatch Logs event store: a SQLite file (default `logs.sqlite` beside a SQLite control
+   * store, else in memory).
+   */
+  logsPath?: string
+  logsQuotas?: Partial<LogsQuotas>
 }
 
 export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
   readonly iam: Iam
+  readonly logs: Logs
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
@@ -35,6 +45,14 @@ export class ControlPlane {
     const snap = this.ledger.load()
     this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
+    this.logs = new Logs({
+      path:
+        config.logsPath ??
+        (store instanceof SqliteStore ? join(dirname(store.path), 'logs.sqlite') : ':memory:'),
+      region: config.region,
+      accountId: config.accountId,
+      ...(config.logsQuotas !== undefined ? { quotas: config.logsQuotas } : {}),
+    })
   }
 
   get accountId(): string {
@@ -60,6 +78,7 @@ export class ControlPlane {
   }
 
   close(): void {
+    this.logs.close()
     this.ledger.close()
   }
 }

@@ -23,6 +23,7 @@
  *   lower families only; a lower family learns what goes with its records through
  *   `ledger.onDelete` hooks the higher ones register.
  * - `iam/` — access keys today; users, roles and policies later.
+ * - `logs/` — CloudWatch Logs (groups, streams, events, Insights) over the logs engine's store.
  * - `control-plane.ts` — wires the services over one ledger.
  *
  * A new AWS service (`logs/`, `guardduty/`, `cloudtrail/`, …) is a folder like `ec2/`: its model
@@ -42,3 +43,4 @@ export * from './core/store.ts'
 export * from './ec2/index.ts'
 export * from './iam/index.ts'
 export * from './guardduty/index.ts'
+export * from './logs/index.ts'

@@ -8,9 +8,12 @@
  */
 import type { ControlPlane } from '../../control/index.ts'
 import { ec2QueryEndpoint } from '../protocols/ec2-query/endpoint.ts'
+import { ApiError } from '../../control/index.ts'
+import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
 import { ec2Authz } from './ec2/authz.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
+import { LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
 
 /** What the services need from the server. */
@@ -29,6 +32,12 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       iamPrefix: 'ec2',
       actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)]),
       authz: ec2Authz(deps.cp),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'logs',
+      targetPrefix: LOGS_TARGET_PREFIX,
+      actions: logsHandlers(),
+      invalid: (m) => new ApiError('InvalidParameterException', m),
     }),
   ]
 }

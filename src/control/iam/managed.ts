@@ -80,6 +80,10 @@ export const AGENT_POLICY_ACTIONS = [
   'mirrorflow:ReportAgentStatus',
   'mirrorflow:DescribeStatus',
   'ec2:Describe*',
+  // Flow logs delivered to CloudWatch Logs (each action checks the log group is one its instance's flow logs deliver to).
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'logs:Describe*',
 ]
 
 const P = 'arn:aws:iam::aws:policy/'
