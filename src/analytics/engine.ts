@@ -163,6 +163,24 @@ export class QueryEngine {
     return { columns, rows, truncated }
   }
 
+  /**
+   * Runs one statement and hands its rows out chunk by chunk (about 2,048 rows each), as JSON-safe
+   * values (64-bit integers as strings): for results too large to hold at once.
+   */
+  async *stream(sql: string): AsyncGenerator<CellValue[][]> {
+    let result
+    try {
+      result = await this.conn.stream(sql)
+    } catch (err) {
+      throw new AnalyticsQueryError((err as Error).message, { cause: err })
+    }
+    try {
+      for await (const rows of result.yieldRowsJson()) yield rows as CellValue[][]
+    } catch (err) {
+      throw new AnalyticsQueryError((err as Error).message, { cause: err })
+    }
+  }
+
   /** Stops a running query (from another async context). */
   interrupt(): void {
     this.conn.interrupt()

@@ -35,3 +35,37 @@ export type { AnalyticsOptions, AnalyticsSession } from './session.ts'
 export { renderResult, renderTable, renderJson, renderCsv } from './output.ts'
 export type { OutputFormat } from './output.ts'
 export * from './detect/index.ts'
+export {
+  trafficSeries,
+  topN,
+  searchFlows,
+  exportFlows,
+  filterSql,
+  AUTO_BUCKETS,
+  SEARCH_COLUMNS,
+  MAX_BUCKETS,
+  MAX_SERIES,
+  MAX_PAGE,
+  MAX_TOP,
+  MAX_EXPORT_ROWS,
+  MAX_FILTER_VALUES,
+} from './traffic.ts'
+export type {
+  TrafficFilter,
+  SeriesQuery,
+  SeriesResult,
+  Series,
+  SeriesGroup,
+  TopQuery,
+  TopRow,
+  TopBy,
+  TopMetric,
+  SearchQuery,
+  SearchResult,
+  SearchColumn,
+  ExportQuery,
+} from './traffic.ts'
+export { AnalyticsStore } from './store.ts'
+export type { AnalyticsStoreOptions } from './store.ts'
+export { rerenderFlowLogs } from './rerender.ts'
+export type { RerenderOptions, RerenderStats } from './rerender.ts'

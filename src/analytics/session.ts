@@ -5,7 +5,7 @@
  * tests call.
  * @module
  */
-import { QueryEngine, type QueryEngineOptions, type QueryResult } from './engine.ts'
+import { QueryEngine, type CellValue, type QueryEngineOptions, type QueryResult } from './engine.ts'
 import { macroStatements } from './presto.ts'
 import { registeredTables } from './registry.ts'
 import './tables.ts'
@@ -29,6 +29,8 @@ export interface AnalyticsSession {
     params?: DuckDBValue[] | Record<string, DuckDBValue>,
     maxRows?: number,
   ): Promise<QueryResult>
+  /** One statement's rows, chunk by chunk (64-bit integers as strings). */
+  stream(sql: string): AsyncGenerator<CellValue[][]>
   /** Directory user SQL may write to (`COPY … TO`); removed on close. */
   readonly exportDir: string
   close(): void
@@ -60,6 +62,7 @@ export async function openAnalytics(opts: AnalyticsOptions = {}): Promise<Analyt
       fileCounts,
       exportDir: engine.exportDir,
       query: (sql, params, maxRows) => engine.query(sql, params, maxRows),
+      stream: (sql) => engine.stream(sql),
       close: () => engine.close(),
     }
   } catch (err) {

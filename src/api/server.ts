@@ -30,7 +30,10 @@ import {
   ClientGone,
   DESIRED_STATE_PATH,
   DesiredStateWatch,
+  flowPackets,
+  PCAP_PATH,
 } from './services/mirrorflow/index.ts'
+import { checkAgentMayCall } from './auth/roles.ts'
 
 /** The EC2 API version (the one mirrorflow's own actions are called with too). */
 export const API_VERSION = EC2_API_VERSION
@@ -334,6 +337,29 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       )
       metrics.count(action, 'OK')
       return reply.header('x-amzn-requestid', req.id).type('application/json').send(JSON.stringify(state))
+    } catch (err) {
+      return sendError(reply, req.id, err, action, fallback)
+    } finally {
+      metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+  })
+
+  // Packets on demand: a flow's frames from the mirror targets, as one pcap (services/mirrorflow/packets.ts).
+  app.get(PCAP_PATH, async (req, reply) => {
+    const started = process.hrtime.bigint()
+    const action = 'MirrorflowGetFlowPackets'
+    try {
+      const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+      checkAgentMayCall(cp, accessKeyId, action)
+      const got = await flowPackets(cp, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
+      metrics.count(action, 'OK')
+      return reply
+        .header('x-amzn-requestid', req.id)
+        .header('content-disposition', `attachment; filename="${got.fileName}"`)
+        .header('x-mirrorflow-packets', String(got.packets))
+        .header('x-mirrorflow-truncated', String(got.truncated))
+        .type('application/vnd.tcpdump.pcap')
+        .send(got.pcap)
     } catch (err) {
       return sendError(reply, req.id, err, action, fallback)
     } finally {

@@ -41,6 +41,16 @@ function text(s: DemoSummary, kept: boolean): string {
     for (const p of f.files) lines.push(`    ${p}`)
   }
   lines.push('  read them with:  zcat FILE | column -t')
+  const sec = s.security
+  lines.push('', 'Security groups (enforced by each agent; what they drop is recorded as REJECT):')
+  if (sec.groups !== null) {
+    lines.push(`  web ${sec.groups.web}, db ${sec.groups.db}, monitor ${sec.groups.monitor}`)
+    lines.push(
+      `  REJECT records: ${sec.rejectRecords} (${sec.rejectPackets} packets) — the attacker's scan and SSH attempts`,
+    )
+    lines.push('  list them with:')
+    for (const c of sec.commands) lines.push(`    ${c}`)
+  } else lines.push(`  not created: ${sec.unavailable}`)
   lines.push('', `traffic: ${JSON.stringify(s.traffic.client)} ${JSON.stringify(s.traffic.attacker)}`)
   lines.push(
     `target: ${s.target.datagrams} datagrams, drops ${JSON.stringify(s.target.drops)}; status in ${s.target.statusFile}`,

@@ -5,9 +5,13 @@
  * standard output as plain text, or to a directory laid out as the flow log's S3 bucket (plain text
  * `.log.gz` or Parquet). A summary goes to stderr; a damaged capture yields every record up to the
  * damage, then an error and exit status 1.
+ *
+ * `mirrorflow flowlogs --flow-logs PATH…` takes flow-log files instead (text in any format, or Parquet,
+ * from AWS or mirrorflow) and writes their records again in `--format`, to stdout or a directory in
+ * the S3 layout (text or Parquet): the way to turn AWS's flow logs into another format or into Parquet.
  * @module
  */
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeSync } from 'node:fs'
 import type { Command } from 'commander'
 import { MAX_TIMESTAMP_SEC, readCapture } from '../packet/index.ts'
 import {
@@ -25,7 +29,8 @@ import { hasCode, UsageError } from '../errors.ts'
 import { assertReadableInput } from './errors.ts'
 
 interface FlowlogsOptions {
-  pcap: string
+  pcap?: string
+  flowLogs?: string[]
   format?: string
   maxAggregationInterval: string
   trafficType: string
@@ -60,7 +65,11 @@ export function registerFlowlogs(program: Command): void {
   program
     .command('flowlogs')
     .description('turn a capture (pcap/pcapng; "-" = stdin) into AWS VPC Flow Logs records')
-    .requiredOption('--pcap <file>', 'capture file, or - for standard input')
+    .option('--pcap <file>', 'capture file, or - for standard input')
+    .option(
+      '--flow-logs <paths...>',
+      'instead of a capture: flow-log files or directories (.log.gz, .log, .parquet) to re-render',
+    )
     .option('--format <fmt>', 'LogFormat: ${field} ${field} … (default: the 14 version-2 fields)')
     .option('--max-aggregation-interval <s>', 'aggregation interval: 60 or 600 seconds', '600')
     .option('--traffic-type <t>', 'ACCEPT, REJECT or ALL', 'ALL')
@@ -92,6 +101,14 @@ export function registerFlowlogs(program: Command): void {
 }
 
 async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
+  if ((opts.pcap === undefined) === (opts.flowLogs === undefined)) {
+    throw new UsageError('give exactly one of --pcap FILE and --flow-logs PATH…')
+  }
+  if (opts.flowLogs !== undefined) {
+    await runRerender(opts, opts.flowLogs)
+    return
+  }
+  const pcap = opts.pcap!
   const interval = Number(opts.maxAggregationInterval)
   if (interval !== 60 && interval !== 600) {
     throw new UsageError(`--max-aggregation-interval must be 60 or 600, got ${opts.maxAggregationInterval}`)
@@ -112,7 +129,7 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
   if (!Number.isInteger(tableSize) || tableSize < 1) {
     throw new UsageError(`--flow-table-size must be a positive whole number, got ${opts.flowTableSize}`)
   }
-  assertReadableInput(opts.pcap)
+  assertReadableInput(pcap)
   const format = parseLogFormat(opts.format)
   let ranges: AwsServiceRanges | null = null
   if (opts.awsIpRanges !== undefined) {
@@ -170,13 +187,13 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
   })
 
   let size = 0
-  if (opts.pcap !== '-') size = statSync(opts.pcap).size
+  if (pcap !== '-') size = statSync(pcap).size
   const bar =
     opts.progress && process.stderr.isTTY === true && size >= PROGRESS_MIN_BYTES ? new Progress(size) : null
   let failure: unknown = null
   const readStats = { clampedTimestamps: 0 }
   try {
-    for await (const batch of readCapture(opts.pcap, { stats: readStats })) {
+    for await (const batch of readCapture(pcap, { stats: readStats })) {
       agg.addBatch(batch, 0)
       if (bar !== null && batch.count > 0) {
         // Captured bytes plus the 16-byte pcap record header: close enough for a progress bar.
@@ -220,6 +237,49 @@ async function runFlowlogs(opts: FlowlogsOptions): Promise<void> {
     )
     throw writeFailure
   }
+}
+
+/** `--flow-logs`: records from flow-log files, re-rendered in `--format` to stdout or a directory. */
+async function runRerender(opts: FlowlogsOptions, inputs: string[]): Promise<void> {
+  if (opts.fileFormat !== 'plain-text' && opts.fileFormat !== 'parquet') {
+    throw new UsageError(`--file-format must be plain-text or parquet, got ${opts.fileFormat}`)
+  }
+  const toStdout = opts.output === '-'
+  if (toStdout && opts.fileFormat === 'parquet')
+    throw new UsageError('--file-format parquet needs --output DIR')
+  const format = parseLogFormat(opts.format)
+  const { rerenderFlowLogs } = await import('../analytics/index.ts')
+  const stats = await rerenderFlowLogs({
+    inputs,
+    format,
+    output: toStdout ? { write: (t: string) => writeAllSync(1, t) } : { dir: opts.output },
+    fileFormat: opts.fileFormat,
+    header: opts.header === true,
+    accountId: opts.accountId,
+    region: opts.region,
+    flowLogId: opts.flowLogId,
+    hiveCompatiblePartitions: opts.hiveCompatiblePartitions === true,
+    perHourPartition: opts.perHourPartition === true,
+    onWarning: (w) => process.stderr.write(`mirrorflow flowlogs: ${w}\n`),
+  })
+  if (opts.quiet !== true) {
+    process.stderr.write(
+      `mirrorflow flowlogs: records ${stats.records}` + (toStdout ? '' : `, objects ${stats.objects}`) + '\n',
+    )
+  }
+  if (stats.firstError !== null) {
+    process.stderr.write(
+      `mirrorflow flowlogs: ${stats.writeErrors} object(s) with ${stats.droppedRecords} record(s) could not be written\n`,
+    )
+    throw stats.firstError
+  }
+}
+
+/** Writes all of `text` to a file descriptor, synchronously (no unbounded buffering). */
+function writeAllSync(fd: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8')
+  let off = 0
+  while (off < buf.length) off += writeSync(fd, buf, off)
 }
 
 /** A one-line progress bar on stderr, redrawn at most 10 times a second. */

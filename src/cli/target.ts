@@ -7,6 +7,7 @@
  * @module
  */
 import type { Command } from 'commander'
+import type { MirrorTarget as MirrorTargetType, TargetLog } from '../mirror-target/index.ts'
 import { hasCode, UsageError } from '../errors.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import {
@@ -51,6 +52,12 @@ interface TargetOptions {
   logFormat?: string
   duration?: string
   quiet?: boolean
+  server?: string
+  profile?: string
+  credentialsFile?: string
+  pcapApi?: string
+  pcapApiAdvertise?: string
+  name?: string
 }
 
 function nonNegative(name: string, v: string): number {
@@ -193,6 +200,21 @@ export function registerTarget(program: Command): void {
     .option('--log-format <fmt>', 'flow-log record format (default: the 14 v2 fields)')
     .option('--duration <s>', 'stop after this many seconds')
     .option('--quiet', 'do not print the final status')
+    .option(
+      '--pcap-api <[addr:]port>',
+      "serve packets on demand (a flow's frames from the pcap rings) here, for the server (a bare port: 127.0.0.1)",
+    )
+    .option(
+      '--pcap-api-advertise <addr>',
+      'the address the server reaches --pcap-api at (default: its address)',
+    )
+    .option('--server <url>', 'register --pcap-api with this mirrorflow server, with counters, every 10 s')
+    .option('--name <name>', 'the name to register under (default: host name and --listen port)')
+    .option('--profile <p>', 'credentials profile for --server (as the AWS CLI)')
+    .option(
+      '--credentials-file <f>',
+      'AWS credentials file for --server (profile mirrorflow unless --profile)',
+    )
     .action(async (o: TargetOptions) => {
       const cfg = targetConfigFromOptions(o)
       const { MirrorTarget, TargetFlowLogSink } = await import('../mirror-target/index.ts')
@@ -249,13 +271,104 @@ export function registerTarget(program: Command): void {
         `receiving VXLAN on ${a.host}:${a.port} (${cfg.receive} mode)`,
       )
       target.onEstablished((s) => log.info({ vni: s.vni, source: s.source }, 'session established'))
+      const stopPackets = await packetsOnDemand(o, target, log)
       await new Promise<void>((resolve) => {
         const done = (): void => resolve()
         process.once('SIGINT', done)
         process.once('SIGTERM', done)
         if (o.duration !== undefined) setTimeout(done, positive('--duration', o.duration) * 1000)
       })
+      await stopPackets()
       const status = await target.stop()
       if (o.quiet !== true) process.stdout.write(JSON.stringify(status, null, 2) + '\n')
     })
+}
+
+/**
+ * Packets on demand: the pcap-API server over the target's rings, registered with the server (with
+ * the target's counters) now and every 10 s. Returns what stops both.
+ */
+async function packetsOnDemand(
+  o: TargetOptions,
+  target: MirrorTargetType,
+  log: TargetLog,
+): Promise<() => Promise<void>> {
+  if (o.pcapApi === undefined) {
+    if (o.server !== undefined) throw new UsageError('--server needs --pcap-api (the service it registers)')
+    return async () => {}
+  }
+  const { parseHostPort, startPacketService } = await import('../mirror-target/index.ts')
+  let hp: { host: string; port: number }
+  try {
+    hp = /^\d+$/.test(o.pcapApi)
+      ? { host: '127.0.0.1', port: Number(o.pcapApi) }
+      : parseHostPort(o.pcapApi, '--pcap-api')
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if (
+    o.server !== undefined &&
+    (hp.host === '0.0.0.0' || hp.host === '::') &&
+    o.pcapApiAdvertise === undefined
+  )
+    throw new UsageError(
+      '--pcap-api on a wildcard address needs --pcap-api-advertise (the address the server calls)',
+    )
+  const svc = await startPacketService({
+    disk: target.disk,
+    host: hp.host,
+    port: hp.port,
+    ...(o.pcapApiAdvertise !== undefined ? { advertiseHost: o.pcapApiAdvertise } : {}),
+  })
+  log.info({ pcapApi: svc.url }, `packets on demand at ${svc.url}`)
+  if (o.server === undefined) return () => svc.close()
+  const { callAction, resolveCredentials } = await import('../api/index.ts')
+  const { hostname } = await import('node:os')
+  const env = { ...process.env }
+  if (o.credentialsFile !== undefined) env.AWS_SHARED_CREDENTIALS_FILE = o.credentialsFile
+  const creds = resolveCredentials(
+    { profile: o.profile ?? (o.credentialsFile !== undefined ? 'mirrorflow' : undefined), region: o.region },
+    env,
+  )
+  if (creds === undefined)
+    throw new UsageError('--server: no credentials (AWS_* variables, --profile or --credentials-file)')
+  const name = (o.name ?? `${hostname()}-${target.address.port}`)
+    .replace(/[^A-Za-z0-9._:-]/g, '-')
+    .slice(0, 64)
+  const server = o.server
+  let failing = false
+  const register = async (): Promise<void> => {
+    const st = target.status()
+    let drops = 0
+    for (const v of Object.values(st.drops as Record<string, number>)) drops += typeof v === 'number' ? v : 0
+    try {
+      await callAction(server, creds, 'MirrorflowRegisterTargetAppliance', {
+        Name: name,
+        Url: svc.url,
+        Token: svc.token,
+        Sessions: String(st.sessionTable.active),
+        Packets: String(st.packets),
+        Drops: String(drops),
+        Errors: String(st.writeErrors),
+        PcapBytes: String(st.pcap.totalBytes),
+        PcapFiles: String(st.pcap.totalFiles),
+      })
+      if (failing) log.info({ server }, 'registered with the server again')
+      failing = false
+    } catch (err) {
+      if (!failing)
+        log.warn(
+          { server, err: (err as Error).message },
+          'cannot register with the server; retrying every 10 s',
+        )
+      failing = true
+    }
+  }
+  await register()
+  const timer = setInterval(() => void register(), 10_000)
+  timer.unref()
+  return async () => {
+    clearInterval(timer)
+    await svc.close()
+  }
 }

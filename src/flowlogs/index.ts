@@ -76,3 +76,4 @@ export {
   type ObjectStore,
 } from './delivery.ts'
 export { AwsServiceRanges } from './aws-services.ts'
+export { writeFileWithin, writeError } from './confined-path.ts'

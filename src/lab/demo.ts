@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import { callAction, startServer, writeCredentialFiles, type RunningServer } from '../api/index.ts'
 import { afterDemo, awsCliCommands, DEFAULT_PORT } from './aws-cli.ts'
+import { countRejects, createDemoGroups, type DemoSecurity } from './demo-security.ts'
 import { DemoError } from './errors.ts'
 import { nsArgv, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
@@ -67,6 +68,8 @@ export interface DemoSummary {
     }>
   }
   flowLogs: Array<{ flowLogId: string; destination: string; files: string[]; records: number }>
+  /** The security groups made (or why not) and the REJECT records the flow log holds. */
+  security: DemoSecurity & { rejectRecords: number; rejectPackets: number; commands: string[] }
   traffic: LabTrafficReport
   target: {
     statusFile: string
@@ -238,6 +241,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       `agents registered ${lab.hosts.length} instances: ${lab.hosts.map((h) => `${h.name}=${instances[h.name]!.instanceId}`).join(' ')}`,
     )
 
+    const security = await createDemoGroups(ec2, vpcId, {
+      web: instances.web!.networkInterfaceId,
+      db: instances.db!.networkInterfaceId,
+      monitor: instances.monitor!.networkInterfaceId,
+    })
+    if (security.groups !== null)
+      log(
+        `security groups: web ${security.groups.web} (80/443 from anywhere, 22 from the admin subnet), db ${security.groups.db} (5432 from the web group), monitor ${security.groups.monitor} (UDP 4789 from the VPC)`,
+      )
+    else log(`security groups not created (the server does not offer them): ${security.unavailable}`)
+
     const tmt = await ec2.send(
       new CreateTrafficMirrorTargetCommand({
         NetworkInterfaceId: instances.monitor!.networkInterfaceId,
@@ -339,6 +353,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       }
     }
     const files = walk(join(dataDir, 's3', DEMO_BUCKET)).filter((f) => f.includes(`_${flowLogId}_`))
+    const rejects = countRejects(files)
     const summary: DemoSummary = {
       dataDir,
       durationSeconds: o.durationSeconds,
@@ -355,6 +370,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           records: files.reduce((n, f) => n + countRecords(f), 0),
         },
       ],
+      security: {
+        ...security,
+        rejectRecords: rejects.records,
+        rejectPackets: rejects.packets,
+        commands: [
+          `aws ec2 describe-security-groups --endpoint-url ${endpoint} --profile mirrorflow --region us-east-1`,
+          `zcat ${join(dataDir, 's3', DEMO_BUCKET)}/flowlogs/AWSLogs/*/vpcflowlogs/*/*/*/*/*.log.gz | awk '$13 == "REJECT"'`,
+        ],
+      },
       traffic,
       target: {
         statusFile: join(dataDir, 'target', 'status.json'),

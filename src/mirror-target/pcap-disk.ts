@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import type { FileIndex } from './pcap-index.ts'
 
 /** A kept pcap file. */
 export interface PcapFile {
@@ -23,6 +24,8 @@ export interface PcapFile {
   /** The ring holding it, or null once its session is gone. */
   owner: FileOwner | null
   deleted: boolean
+  /** Times and flows written to it (pcap-index.ts); absent for files an earlier run left. */
+  index?: FileIndex
 }
 
 /** What the ledger needs of a ring. */
@@ -78,6 +81,8 @@ export class PcapDisk {
   readonly errors: Record<string, number> = {}
   private readonly live = new FileQueue()
   private readonly orphans = new FileQueue()
+  /** Every file not deleted. */
+  private readonly kept = new Set<PcapFile>()
   /** Files of directories whose session is gone, by directory, for a session that comes back. */
   private readonly orphansByDir = new Map<string, PcapFile[]>()
   private readonly nextSeq = new Map<string, number>()
@@ -215,6 +220,7 @@ export class PcapDisk {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.fail(err, `cannot delete ${f.path}`)
     }
     f.deleted = true
+    this.kept.delete(f)
     this.totalBytes -= f.bytes
     this.totalFiles--
     const left = (this.filesInDir.get(f.dir) ?? 1) - 1
@@ -306,7 +312,13 @@ export class PcapDisk {
     first.value.closeFd()
   }
 
+  /** Every file kept (not deleted), for packet extraction. */
+  files(): IterableIterator<PcapFile> {
+    return this.kept.values()
+  }
+
   private account(f: PcapFile): void {
+    this.kept.add(f)
     this.totalBytes += f.bytes
     this.totalFiles++
     this.filesInDir.set(f.dir, (this.filesInDir.get(f.dir) ?? 0) + 1)

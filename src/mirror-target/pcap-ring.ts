@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { LinkType } from '../packet/index.ts'
 import type { PcapRingConfig } from './config.ts'
 import type { FileOwner, PcapDisk, PcapFile } from './pcap-disk.ts'
+import { frameFlowHash, indexFrame, newFileIndex } from './pcap-index.ts'
 
 const PCAP_HEADER = 24
 const RECORD_HEADER = 16
@@ -103,6 +104,7 @@ export class PcapRing implements FileOwner {
       }
       let sec = view.getUint32(off, true)
       const us = sec * 1e6 + view.getUint32(off + 4, true)
+      const written = us < this.lastUs ? this.lastUs : us
       if (us < this.lastUs) {
         sec = Math.floor(this.lastUs / 1e6)
         view.setUint32(off, sec, true)
@@ -127,6 +129,13 @@ export class PcapRing implements FileOwner {
         this.lost++
         continue
       }
+      // The file's index: its time span and the record's flow (pcap-index.ts).
+      const frame = off + RECORD_HEADER
+      indexFrame(
+        (this.cur as PcapFile).index!,
+        frameFlowHash(view, arena, frame, frame + view.getUint32(off + 8, true)),
+        written,
+      )
       // Records that follow each other in the arena are written straight from it, in one call.
       if (this.runEnd > this.runStart && off === this.runEnd) {
         this.runEnd += len
@@ -213,7 +222,7 @@ export class PcapRing implements FileOwner {
       return false
     }
     this.fd = fd
-    const f: PcapFile = { path, dir: this.name, bytes: 0, owner: this, deleted: false }
+    const f: PcapFile = { path, dir: this.name, bytes: 0, owner: this, deleted: false, index: newFileIndex() }
     this.cur = f
     this.curStartSec = sec
     this.disk.added(f)

@@ -17,6 +17,11 @@ export const EC2_ERRORS = defineErrors({
   InvalidRequest: 400,
   NoSuchVersion: 400,
   UnauthorizedOperation: 403,
+  // Packets on demand (mirrorflow's GET /mirrorflow/v1/pcap).
+  PacketsNoLongerHeld: 404,
+  PacketsNotFound: 404,
+  NoTargetAppliance: 503,
+  TargetApplianceUnavailable: 502,
   // VPCs, subnets, interfaces, instances.
   DependencyViolation: 400,
   InstanceLimitExceeded: 400,

@@ -12,8 +12,10 @@ import { Params, parseForm } from '../../protocols/ec2-query/params.ts'
 import { ADMIN_ACTIONS } from './admin.ts'
 import type { DesiredStateWatch } from './desired-state.ts'
 import { MAX_WAIT_SECONDS, type VersionedState } from './desired-state.ts'
+import { PACKET_ACTIONS } from './packets.ts'
 
 export { ADMIN_ACTIONS, adminActionNames } from './admin.ts'
+export { applianceStatus, flowPackets, PCAP_PATH, type FlowPackets } from './packets.ts'
 export { ClientGone, DesiredStateWatch, MAX_WAIT_SECONDS, type VersionedState } from './desired-state.ts'
 
 /** The path of the agents' long-poll endpoint. */
@@ -29,6 +31,7 @@ function checkWait(wait: number): void {
 export function mirrorflowQueryHandlers(watch: DesiredStateWatch): Map<string, QueryHandler> {
   const out = new Map<string, QueryHandler>()
   for (const [name, h] of ADMIN_ACTIONS) out.set(name, (ctx) => ({ json: h(ctx) as object }))
+  for (const [name, h] of PACKET_ACTIONS) out.set(name, (ctx) => ({ json: h(ctx) as object }))
   // An admin reading an instance's state is not its agent: no heartbeat.
   out.set('MirrorflowGetDesiredState', async (ctx) => {
     const instanceId = ctx.p.str('InstanceId', true)

@@ -17,6 +17,7 @@
 import { ApiError, type ControlPlane } from '../../../control/index.ts'
 import { VERSION } from '../../../version.ts'
 import type { QueryContext as ActionContext } from '../../protocols/ec2-query/context.ts'
+import { applianceStatus } from './packets.ts'
 
 /** The longest LastError kept (characters); longer ones are cut with an ellipsis. */
 export const MAX_REPORTED_ERROR = 1024
@@ -174,6 +175,8 @@ const describeStatus = (ctx: ActionContext): unknown => {
             SessionNumber: s.sessionNumber,
           })),
       })),
+    // Mirror targets registered for packets on demand, with their counters (packets.ts).
+    TargetAppliances: applianceStatus(cp),
   }
 }
 
