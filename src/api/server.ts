@@ -33,7 +33,6 @@ import {
   flowPackets,
   PCAP_PATH,
 } from './services/mirrorflow/index.ts'
-import { checkAgentMayCall } from './auth/roles.ts'
 
 /** The EC2 API version (the one mirrorflow's own actions are called with too). */
 export const API_VERSION = EC2_API_VERSION
@@ -350,7 +349,11 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     const action = 'MirrorflowGetFlowPackets'
     try {
       const { accessKeyId } = authenticate(req, Buffer.alloc(0))
-      checkAgentMayCall(cp, accessKeyId, action)
+      authorizer.check(
+        fallback,
+        { prefix: 'mirrorflow', action: 'GetFlowPackets' },
+        { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
+      )
       const got = await flowPackets(cp, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
       metrics.count(action, 'OK')
       return reply
