@@ -31,7 +31,7 @@
  * It holds no business rule (control/ does) and no SQL.
  * @module
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
@@ -86,6 +86,8 @@ export interface StartServerOptions {
   requestTimeoutMs?: number
   /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
   agentTimeoutSeconds?: number
+  /** Directory GuardDuty list locations (plain paths) must lie in (default DATA_DIR/lists). */
+  listsRoot?: string
 }
 
 export interface RunningServer {
@@ -97,6 +99,8 @@ export interface RunningServer {
   credentialsFile: string
   /** True when this start created the admin key. */
   createdCredentials: boolean
+  /** The control plane (live detection stores findings in its GuardDuty). */
+  cp: ControlPlane
   close(): Promise<void>
 }
 
@@ -122,6 +126,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
       ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
+      guardduty: guarddutyFiles(opts.dataDir, opts.listsRoot),
     })
     admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {
@@ -164,6 +169,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     },
     credentialsFile,
     createdCredentials: created,
+    cp: running.cp,
     close: async () => {
       if (closed) return
       closed = true
@@ -172,6 +178,26 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     },
   }
 }
+/** GuardDuty's files in the data directory, and the roots its list locations are read from. */
+function guarddutyFiles(
+  dataDir: string,
+  listsRoot: string | undefined,
+): {
+  file: string
+  findingsFile: string
+  roots: { files: string; buckets: string }
+} {
+  const files = listsRoot ?? join(dataDir, 'lists')
+  const buckets = join(dataDir, 's3')
+  mkdirSync(files, { recursive: true, mode: 0o700 })
+  mkdirSync(buckets, { recursive: true, mode: 0o700 })
+  return {
+    file: join(dataDir, 'guardduty.json'),
+    findingsFile: join(dataDir, 'guardduty-findings.json'),
+    roots: { files, buckets },
+  }
+}
+
 /**
  * Remembers what exists of `dir` now, so that `undo` removes only what a failed start made: the
  * directory (and the parents it needed) if it was absent, else the entries it did not have.

@@ -91,6 +91,12 @@ export function isLoopback(addr: string | undefined): boolean {
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.')
 }
 
+/** GET and POST everywhere; DELETE and PUT on REST paths (anything but `/`: GuardDuty's DeleteDetector). */
+function methodAllowed(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'POST') return true
+  return (method === 'DELETE' || method === 'PUT') && path !== '/' && path !== ''
+}
+
 /** Whether the request announces a body (the only way to know before reading it). */
 function announcesBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length']
@@ -202,6 +208,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     }
     metrics.count(action, e.awsCode)
     const out = endpoint.encodeError(e, requestId, action, reply.request)
+    if (out.headers !== undefined) reply.headers(out.headers)
     return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
   }
 
@@ -227,7 +234,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.addHook('onRequest', async (req, reply) => {
     if ((req.routeOptions.config as { open?: boolean } | undefined)?.open === true) return
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -265,7 +272,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     let action = 'unknown'
     let endpoint = fallback
     try {
-      if (req.method !== 'GET' && req.method !== 'POST') {
+      if (!methodAllowed(req.method, splitUrl(req.raw.url ?? '/').path)) {
         throw new ApiError(
           'UnsupportedOperation',
           `The HTTP method ${truncate(req.method, 16)} is not supported.`,
@@ -300,6 +307,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       })
       const response = await call.run()
       metrics.count(action, 'OK')
+      if (response.headers !== undefined) reply.headers(response.headers)
       return reply
         .code(response.status)
         .header('x-amzn-requestid', req.id)

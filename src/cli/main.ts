@@ -68,6 +68,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'GuardDuty findings (port scans, brute force, DoS, …) from flow-log files or captures',
     load: async () => (await import('./detect.ts')).registerDetect,
   },
+  findings: {
+    summary: "the server's GuardDuty findings as a table",
+    load: async () => (await import('./findings.ts')).registerFindings,
+  },
   pcap: {
     summary: "a flow's packets from the mirror targets' pcap rings, as one pcap file",
     load: async () => (await import('./pcap.ts')).registerPcap,

@@ -10,6 +10,8 @@ import type { Command } from 'commander'
 import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
+import { join } from 'node:path'
+import { detectConfig, FindingsDelivery, LiveDetection } from '../analytics/index.ts'
 
 interface ServerOptions {
   dataDir?: string
@@ -22,6 +24,11 @@ interface ServerOptions {
   agentTimeout: string
   metricsAccess: string
   requestTimeout: string
+  detectDir?: string[]
+  detectSet?: string[]
+  webhook?: string[]
+  findingsJsonl?: string
+  listsRoot?: string
 }
 
 export function registerServer(program: Command): void {
@@ -50,6 +57,17 @@ export function registerServer(program: Command): void {
       'seconds without news from an agent before describe-instances shows its instance stopped',
       '60',
     )
+    .option(
+      '--detect-dir <dir...>',
+      'bucket directories whose flow logs are analysed live (default DATA_DIR/s3)',
+    )
+    .option('--detect-set <key=value...>', 'a detection threshold or window (docs/detect.md)')
+    .option('--webhook <url...>', 'POST every new or updated finding here (EventBridge event shape)')
+    .option(
+      '--findings-jsonl <file>',
+      'append findings as JSON lines (default DATA_DIR/findings.jsonl; "off" for none)',
+    )
+    .option('--lists-root <dir>', 'directory threat/trusted list files must be in (default DATA_DIR/lists)')
     .action(async (opts: ServerOptions) => {
       const port = Number(opts.port)
       if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -68,6 +86,18 @@ export function registerServer(program: Command): void {
       if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
         throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
+      const detect = detectConfig(opts.detectSet ?? [])
+      let delivery: FindingsDelivery
+      try {
+        delivery = new FindingsDelivery({
+          webhooks: opts.webhook ?? [],
+          ...(opts.findingsJsonl === 'off'
+            ? {}
+            : { jsonlFile: opts.findingsJsonl ?? join(dataDir, 'findings.jsonl') }),
+        })
+      } catch (err) {
+        throw new UsageError(`--webhook: ${(err as Error).message}`)
+      }
       const srv = await startServer({
         dataDir,
         port,
@@ -79,7 +109,16 @@ export function registerServer(program: Command): void {
         metricsAccess: opts.metricsAccess as MetricsAccess,
         requestTimeoutMs: requestTimeout * 1000,
         agentTimeoutSeconds: agentTimeout,
+        ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
       })
+      // Live detection: flow-log objects delivered into the bucket directories → findings → delivery.
+      srv.cp.guardduty.onFindings((changed) => delivery.deliver(changed))
+      const live = new LiveDetection({
+        cp: srv.cp,
+        dirs: opts.detectDir ?? [join(dataDir, 's3')],
+        config: detect,
+      })
+      live.start()
       if (srv.createdCredentials) {
         process.stdout.write(
           `mirrorflow server: created an admin access key in ${srv.credentialsFile} (profile mirrorflow)\n`,
@@ -95,6 +134,8 @@ export function registerServer(program: Command): void {
         const stop = (): void => {
           if (closing) return
           closing = true
+          live.stop()
+          delivery.close()
           srv.close().then(resolve, (err: unknown) => {
             process.stderr.write(`mirrorflow server: error while closing: ${(err as Error).message}\n`)
             resolve()

@@ -16,6 +16,7 @@ import { Ec2 } from './ec2/service.ts'
 import { Iam } from './iam/iam.ts'
 import type { LogsQuotas } from './logs/limits.ts'
 import { Logs } from './logs/logs.ts'
+import { GuardDuty, type GuardDutyConfig } from './guardduty/service.ts'
 
 export interface ControlPlaneConfig {
   accountId: string
@@ -29,6 +30,8 @@ export interface ControlPlaneConfig {
    */
   logsPath?: string
   logsQuotas?: Partial<LogsQuotas>
+  /** GuardDuty's files and list roots (none: detectors and findings in memory only). */
+  guardduty?: Omit<GuardDutyConfig, 'accountId' | 'region'>
 }
 
 export class ControlPlane {
@@ -36,6 +39,7 @@ export class ControlPlane {
   readonly ec2: Ec2
   readonly iam: Iam
   readonly logs: Logs
+  readonly guardduty: GuardDuty
 
   constructor(store: ControlStore, config: ControlPlaneConfig) {
     this.ledger = new Ledger(store, config)
@@ -52,6 +56,11 @@ export class ControlPlane {
       region: config.region,
       accountId: config.accountId,
       ...(config.logsQuotas !== undefined ? { quotas: config.logsQuotas } : {}),
+    })
+    this.guardduty = new GuardDuty({
+      ...config.guardduty,
+      accountId: config.accountId,
+      region: config.region,
     })
   }
 
@@ -79,6 +88,7 @@ export class ControlPlane {
 
   close(): void {
     this.logs.close()
+    this.guardduty.close()
     this.ledger.close()
   }
 }

@@ -886,7 +886,7 @@ export class DetectionEngine {
     }
     const o = this.owners.get(local)
     const instanceId = o?.instanceId ?? ''
-    const subject = instanceId !== '' ? `EC2 instance ${instanceId}` : `The instance at ${local}`
+    const subject = instanceId !== '' ? `EC2 instance ${instanceId} (${local})` : `The instance at ${local}`
     const { title, description } = describe(type, subject, local, remote, role, action)
     const iface: Finding['Resource']['InstanceDetails']['NetworkInterfaces'][number] = {
       PrivateIpAddress: local,
@@ -954,17 +954,17 @@ function describe(
     case T.Portscan:
       return {
         title: `${subject} is scanning the ports of ${remote}.`,
-        description: `${subject} (${local}) probed many ports of the remote host ${remote}: an outbound port scan, as reconnaissance for an attack does.`,
+        description: `${subject} probed many ports of the remote host ${remote}: an outbound port scan, as reconnaissance for an attack does.`,
       }
     case T.InboundPortscan:
       return {
         title: `${subject} is being port scanned by ${remote}.`,
-        description: `The host ${remote} probed many ports of ${subject} (${local}): an inbound port scan (a mirrorflow finding type).`,
+        description: `The host ${remote} probed many ports of ${subject}: an inbound port scan (a mirrorflow finding type).`,
       }
     case T.PortSweep:
       return {
         title: `${subject} is probing port ${port} on many hosts.`,
-        description: `${subject} (${local}) probed port ${port} on many hosts, the last one ${remote}: a port sweep.`,
+        description: `${subject} probed port ${port} on many hosts, the last one ${remote}: a port sweep.`,
       }
     case T.SSHBruteForce:
     case T.RDPBruteForce: {
@@ -972,53 +972,53 @@ function describe(
       return role === 'ACTOR'
         ? {
             title: `${subject} is performing ${svc} brute force attacks against ${remote}.`,
-            description: `${subject} (${local}) opened many ${svc} connections to ${remote}, as password guessing does.`,
+            description: `${subject} opened many ${svc} connections to ${remote}, as password guessing does.`,
           }
         : {
             title: `${remote} is performing ${svc} brute force attacks against ${subject}.`,
-            description: `The host ${remote} opened many ${svc} connections to ${subject} (${local}), as password guessing does.`,
+            description: `The host ${remote} opened many ${svc} connections to ${subject}, as password guessing does.`,
           }
     }
     case T.Spambot:
       return {
         title: `${subject} is sending mail to many servers.`,
-        description: `${subject} (${local}) connected to port 25 of many remote hosts, the last one ${remote}, as a spam bot does.`,
+        description: `${subject} connected to port 25 of many remote hosts, the last one ${remote}, as a spam bot does.`,
       }
     case T.NetworkPortUnusual:
       return {
         title: `${subject} is talking to ${remote} on the unusual port ${port}.`,
-        description: `${subject} (${local}) connected to port ${port} of ${remote}, a server port it did not use while its baseline was learnt.`,
+        description: `${subject} connected to port ${port} of ${remote}, a server port it did not use while its baseline was learnt.`,
       }
     case T.TrafficVolumeUnusual:
       return {
         title: `${subject} is sending an unusually large amount of data to ${remote}.`,
-        description: `${subject} (${local}) sent ${remote} far more data than its learnt peak, as exfiltration does.`,
+        description: `${subject} sent ${remote} far more data than its learnt peak, as exfiltration does.`,
       }
     case T.MaliciousIPCallerCustom:
       return role === 'ACTOR'
         ? {
             title: `${subject} is communicating with ${remote}, a host on a custom threat list.`,
-            description: `${subject} (${local}) connected to port ${port} of ${remote}, which is on one of your threat lists.`,
+            description: `${subject} connected to port ${port} of ${remote}, which is on one of your threat lists.`,
           }
         : {
             title: `${remote}, a host on a custom threat list, is communicating with ${subject}.`,
-            description: `The host ${remote}, on one of your threat lists, connected to port ${lport} of ${subject} (${local}).`,
+            description: `The host ${remote}, on one of your threat lists, connected to port ${lport} of ${subject}.`,
           }
     case T.BlackholeTraffic:
       return {
         title: `${subject} is attempting to communicate with a black hole, ${remote}.`,
-        description: `${subject} (${local}) sent traffic to ${remote}, listed as a black hole on one of your threat lists.`,
+        description: `${subject} sent traffic to ${remote}, listed as a black hole on one of your threat lists.`,
       }
     case T.PortProbeUnprotectedPort:
       return {
         title: `An unprotected port of ${subject} is being probed by ${remote}.`,
-        description: `The host ${remote}, on one of your threat lists, probed open ports of ${subject} (${local}).`,
+        description: `The host ${remote}, on one of your threat lists, probed open ports of ${subject}.`,
       }
     default: {
       const cls = type.slice(type.indexOf('.') + 1)
       return {
         title: `${subject} is behaving like a denial-of-service source against ${remote} (${cls}).`,
-        description: `${subject} (${local}) sent ${remote} a flood of ${cls} traffic, as a denial-of-service attack does.`,
+        description: `${subject} sent ${remote} a flood of ${cls} traffic, as a denial-of-service attack does.`,
       }
     }
   }

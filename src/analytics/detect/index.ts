@@ -36,3 +36,11 @@ export {
   severityLabel,
   type FindingTypeName,
 } from './types.ts'
+export { LiveDetection, type LiveDetectionOptions, type LiveDetectionStats } from './live.ts'
+export {
+  findingEvent,
+  FindingsDelivery,
+  type DeliveryOptions,
+  type FindingEvent,
+  type WebhookStats,
+} from './delivery.ts'

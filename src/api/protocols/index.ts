@@ -43,6 +43,8 @@ export interface EndpointResponse {
   status: number
   contentType: string
   body: string
+  /** Extra response headers (REST-JSON's `x-amzn-ErrorType`). */
+  headers?: Readonly<Record<string, string>>
 }
 
 /** An action's failure, with the action name when it was known (metrics, logs). */
@@ -78,8 +80,8 @@ export interface ServiceEndpoint {
 }
 
 /**
- * The protocol family a request's shape says it uses: `X-Amz-Target` → `json-1.1`; a JSON body on a
- * path other than `/` → `rest-json`; anything else → a Query protocol (`ec2-query` or `aws-query`,
+ * The protocol family a request's shape says it uses: `X-Amz-Target` → `json-1.1`; a path other
+ * than `/` → `rest-json`; anything else → a Query protocol (`ec2-query` or `aws-query`,
  * which look alike: the signing service tells them apart).
  */
 export function requestShape(req: {
@@ -87,8 +89,8 @@ export function requestShape(req: {
   headers: Readonly<Record<string, string | string[] | undefined>>
 }): 'json-1.1' | 'rest-json' | 'query' {
   if (req.headers['x-amz-target'] !== undefined) return 'json-1.1'
-  const ct = String(req.headers['content-type'] ?? '')
-  if (req.path !== '/' && req.path !== '' && ct.startsWith('application/json')) return 'rest-json'
+  // REST protocols name the action by the path: any path but `/` (GET requests have no body).
+  if (req.path !== '/' && req.path !== '') return 'rest-json'
   return 'query'
 }
 

@@ -15,6 +15,7 @@ import { ec2Authz } from './ec2/authz.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+import { guarddutyEndpoint } from './guardduty/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
@@ -39,5 +40,6 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       actions: logsHandlers(),
       invalid: (m) => new ApiError('InvalidParameterException', m),
     }),
+    guarddutyEndpoint(deps.cp),
   ]
 }

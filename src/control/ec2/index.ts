@@ -28,3 +28,13 @@ export { AgentPresence, DEFAULT_AGENT_TIMEOUT_MS, type InstanceState } from './n
 export { Ec2 } from './service.ts'
 export { validateTags } from './tags.ts'
 export type * from './security/desired.ts'
+export type { IpPermissionInput, PeerInput, RuleRequestInput } from './security/groups.ts'
+export { defaultGroupIdOf } from './security/groups.ts'
+export type { CreateInterfaceInput, InterfaceAttributeChange } from './security/interfaces.ts'
+export {
+  STAR_RULE_NUMBER,
+  starEntries,
+  type AssociationView,
+  type NetworkAclEntryInput,
+} from './security/nacls.ts'
+export { BIND_TAG } from './network/instances.ts'

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The EC2 service's actions, by family: network (VPCs, subnets, interfaces, instances), traffic
- * mirroring, flow logs, tags. Each family exports its handlers and its Describe filter tables; this
+ * The EC2 service's actions, by family: network (VPCs, subnets, interfaces, instances, their
+ * attributes), traffic mirroring, flow logs, tags, security groups, network ACLs, region and
+ * account (zones, regions, account attributes, main route tables). Each family exports its handlers and its Describe filter tables; this
  * file puts them in one table, in the EC2 Query protocol's handler shape.
  * @module
  */
@@ -9,7 +10,10 @@ import type { QueryHandler } from '../../protocols/ec2-query/context.ts'
 import type { Handler } from './context.ts'
 import { FLOW_LOG_ACTIONS } from './flow-logs.ts'
 import { MIRRORING_ACTIONS } from './mirroring.ts'
+import { NETWORK_ACL_ACTIONS } from './network-acls.ts'
 import { NETWORK_ACTIONS } from './network.ts'
+import { REGION_ACTIONS } from './region.ts'
+import { SECURITY_GROUP_ACTIONS } from './security-groups.ts'
 import { TAG_ACTIONS } from './tags.ts'
 
 export { readTagSpecs, type ActionContext, type Handler } from './context.ts'
@@ -23,6 +27,9 @@ export const ACTIONS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...MIRRORING_ACTIONS,
   ...FLOW_LOG_ACTIONS,
   ...TAG_ACTIONS,
+  ...SECURITY_GROUP_ACTIONS,
+  ...NETWORK_ACL_ACTIONS,
+  ...REGION_ACTIONS,
 ])
 
 /** The EC2 actions in the EC2 Query endpoint's handler shape. */

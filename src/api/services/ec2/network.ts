@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * EC2 network actions: VPCs, subnets, network interfaces and instances (Create/Describe/Delete),
- * with their Describe filter tables.
+ * EC2 network actions: VPCs, subnets, network interfaces and instances (Create/Describe/Delete), VPC
+ * and subnet attributes, interfaces created, attached and modified through the API, with their
+ * Describe filter tables.
  * @module
  */
 import {
@@ -13,9 +14,11 @@ import {
   type Vpc,
 } from '../../../control/index.ts'
 import type { FilterField } from '../../protocols/ec2-query/describe.ts'
-import { toXml } from '../../protocols/ec2-query/xml.ts'
+import type { Params } from '../../protocols/ec2-query/params.ts'
+import { toXml, type Node } from '../../protocols/ec2-query/xml.ts'
 import { describe, readTagSpecs, type Handler } from './context.ts'
 import {
+  groupSet,
   instanceInterfaces,
   networkInterfaceShape,
   reservationShape,
@@ -93,7 +96,7 @@ export function subnetFields(cp: ControlPlane): Record<string, FilterField<Subne
     cidrBlock: (s) => s.cidrBlock,
     'default-for-az': () => 'false',
     defaultForAz: () => 'false',
-    'map-public-ip-on-launch': () => 'false',
+    'map-public-ip-on-launch': (s) => String(s.attributes?.mapPublicIpOnLaunch ?? false),
     'owner-id': () => cp.accountId,
     state: () => 'available',
     'subnet-arn': (s) => `arn:aws:ec2:${cp.region}:${cp.accountId}:subnet/${s.id}`,
@@ -139,8 +142,10 @@ export function eniFields(cp: ControlPlane): Record<string, FilterField<NetworkI
     'owner-id': () => cp.accountId,
     'private-ip-address': ips,
     'private-dns-name': (e) => `ip-${e.privateIpAddress.replace(/\./g, '-')}`,
+    'group-id': (e) => cp.ec2.interfaces.groupIdsOf(e),
+    'group-name': (e) => cp.ec2.interfaces.groupsOf(e).map((g) => g.groupName),
     'requester-managed': () => 'false',
-    'source-dest-check': () => 'true',
+    'source-dest-check': (e) => String(e.sourceDestCheck ?? true),
     status: (e) => (e.instanceId === undefined ? 'available' : 'in-use'),
     'subnet-id': (e) => e.subnetId,
     'vpc-id': (e) => e.vpcId,
@@ -174,6 +179,12 @@ export function instanceFields(cp: ControlPlane): Record<string, FilterField<Ins
     'network-interface.mac-address': (i) => enis(i).map((e) => e.macAddress),
     'network-interface.subnet-id': (i) => enis(i).map((e) => e.subnetId),
     'network-interface.vpc-id': (i) => enis(i).map((e) => e.vpcId),
+    'network-interface.group-id': (i) => enis(i).flatMap((e) => cp.ec2.interfaces.groupIdsOf(e)),
+    'network-interface.group-name': (i) =>
+      enis(i).flatMap((e) => cp.ec2.interfaces.groupsOf(e).map((g) => g.groupName)),
+    'instance.group-id': (i) => (enis(i)[0] === undefined ? [] : cp.ec2.interfaces.groupIdsOf(enis(i)[0]!)),
+    'instance.group-name': (i) =>
+      enis(i)[0] === undefined ? [] : cp.ec2.interfaces.groupsOf(enis(i)[0]!).map((g) => g.groupName),
     'owner-id': () => cp.accountId,
     'reservation-id': (i) => i.reservationId,
     'launch-time': (i) => i.launchTime,
@@ -191,6 +202,237 @@ const describeInstances: Handler = (ctx) =>
     idsWithMaxResults: false,
   })
 
+/** Reads `Name.Value` (an AttributeBooleanValue or AttributeValue structure). */
+function attrValue(p: Params, name: string): string | undefined {
+  const s = p.struct(name)
+  if (s === undefined) return undefined
+  const v = s.str('Value')
+  s.done()
+  if (v === undefined)
+    throw new ApiError('MissingParameter', `The request must contain the parameter ${name}.Value`)
+  return v
+}
+
+function attrBool(p: Params, name: string): boolean | undefined {
+  const v = attrValue(p, name)
+  if (v === undefined) return undefined
+  const l = v.toLowerCase()
+  if (l !== 'true' && l !== 'false')
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Invalid value '${v.slice(0, 64)}' for ${name}.Value: not a boolean.`,
+    )
+  return l === 'true'
+}
+
+const VPC_ATTRIBUTES = ['enableDnsSupport', 'enableDnsHostnames', 'enableNetworkAddressUsageMetrics'] as const
+
+const describeVpcAttribute: Handler = (ctx) => {
+  const p = ctx.p
+  const vpcId = p.str('VpcId', true)
+  const attribute = p.str('Attribute', true)
+  ctx.ready()
+  const vpc = ctx.cp.ec2.vpcs.vpc(vpcId)
+  const name = VPC_ATTRIBUTES.find((a) => a === attribute)
+  if (name === undefined)
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Value (${attribute.slice(0, 64)}) for parameter attribute is invalid. Valid values are ${VPC_ATTRIBUTES.join(', ')}.`,
+    )
+  const value =
+    name === 'enableDnsSupport'
+      ? (vpc.enableDnsSupport ?? true)
+      : name === 'enableDnsHostnames'
+        ? (vpc.enableDnsHostnames ?? false)
+        : (vpc.enableNetworkAddressUsageMetrics ?? false)
+  return toXml([
+    ['vpcId', 'VpcId', vpc.id],
+    [name, name[0]!.toUpperCase() + name.slice(1), [['value', 'Value', value]]],
+  ])
+}
+
+const modifyVpcAttribute: Handler = (ctx) => {
+  const p = ctx.p
+  const vpcId = p.str('VpcId', true)
+  const attr = {
+    enableDnsSupport: attrBool(p, 'EnableDnsSupport'),
+    enableDnsHostnames: attrBool(p, 'EnableDnsHostnames'),
+    enableNetworkAddressUsageMetrics: attrBool(p, 'EnableNetworkAddressUsageMetrics'),
+  }
+  ctx.ready()
+  ctx.cp.ec2.vpcs.modifyVpcAttribute(vpcId, attr)
+  return toXml([['return', 'Return', true]])
+}
+
+const modifySubnetAttribute: Handler = (ctx) => {
+  const p = ctx.p
+  const subnetId = p.str('SubnetId', true)
+  const hostnameType = p.str('PrivateDnsHostnameTypeOnLaunch')
+  const attr = {
+    mapPublicIpOnLaunch: attrBool(p, 'MapPublicIpOnLaunch'),
+    assignIpv6AddressOnCreation: attrBool(p, 'AssignIpv6AddressOnCreation'),
+    enableDns64: attrBool(p, 'EnableDns64'),
+    enableResourceNameDnsARecordOnLaunch: attrBool(p, 'EnableResourceNameDnsARecordOnLaunch'),
+    enableResourceNameDnsAAAARecordOnLaunch: attrBool(p, 'EnableResourceNameDnsAAAARecordOnLaunch'),
+    privateDnsHostnameTypeOnLaunch: hostnameType as 'ip-name' | 'resource-name' | undefined,
+  }
+  const unsupported = [
+    attrBool(p, 'MapCustomerOwnedIpOnLaunch'),
+    p.str('CustomerOwnedIpv4Pool'),
+    p.int('EnableLniAtDeviceIndex'),
+    attrBool(p, 'DisableLniAtDeviceIndex'),
+  ]
+  ctx.ready()
+  if (hostnameType !== undefined && hostnameType !== 'ip-name' && hostnameType !== 'resource-name')
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Value (${hostnameType.slice(0, 64)}) for parameter PrivateDnsHostnameTypeOnLaunch is invalid.`,
+    )
+  if (unsupported.some((v) => v !== undefined))
+    throw new ApiError(
+      'InvalidParameterValue',
+      'Outposts and customer-owned addresses are not supported by mirrorflow.',
+    )
+  ctx.cp.ec2.vpcs.modifySubnetAttribute(subnetId, attr)
+  return toXml([['return', 'Return', true]])
+}
+
+const createNetworkInterface: Handler = (ctx) => {
+  const p = ctx.p
+  const subnetId = p.str('SubnetId', true)
+  const description = p.str('Description')
+  const privateIpAddress = p.str('PrivateIpAddress')
+  const groupIds = p.list('SecurityGroupId')
+  const tags = readTagSpecs(p, 'network-interface')
+  const token = p.str('ClientToken')
+  const unsupported = [
+    p.int('SecondaryPrivateIpAddressCount'),
+    p.int('Ipv6AddressCount'),
+    p.int('Ipv4PrefixCount'),
+    p.int('Ipv6PrefixCount'),
+    p.str('InterfaceType'),
+    p.structs('PrivateIpAddresses').length > 0 ? true : undefined,
+    p.structs('Ipv6Addresses').length > 0 ? true : undefined,
+    p.structs('Ipv4Prefix').length > 0 ? true : undefined,
+    p.structs('Ipv6Prefix').length > 0 ? true : undefined,
+  ]
+  ctx.ready()
+  if (unsupported.some((v) => v !== undefined))
+    throw new ApiError(
+      'InvalidParameterValue',
+      'mirrorflow creates interfaces with one private IPv4 address: secondary addresses, IPv6 addresses, prefixes and interface types are not supported.',
+    )
+  const eni = ctx.cp.ec2.interfaces.createInterface(
+    { subnetId, description, privateIpAddress, groupIds },
+    tags,
+    ctx.idem(),
+  )
+  return toXml([
+    ['networkInterface', 'NetworkInterface', networkInterfaceShape(ctx.cp, eni)],
+    ['clientToken', 'ClientToken', token],
+  ])
+}
+
+const deleteNetworkInterface: Handler = (ctx) => {
+  const id = ctx.p.str('NetworkInterfaceId', true)
+  ctx.ready()
+  ctx.cp.ec2.interfaces.deleteInterface(id)
+  return toXml([['return', 'Return', true]])
+}
+
+const attachNetworkInterface: Handler = (ctx) => {
+  const p = ctx.p
+  const eniId = p.str('NetworkInterfaceId', true)
+  const instanceId = p.str('InstanceId', true)
+  const deviceIndex = p.int('DeviceIndex', true)
+  const card = p.int('NetworkCardIndex')
+  const ena = p.struct('EnaSrdSpecification')
+  ena?.str('EnaSrdEnabled')
+  ena?.struct('EnaSrdUdpSpecification')
+  ena?.done()
+  ctx.ready()
+  if (card !== undefined && card !== 0)
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Invalid value '${card}' for NetworkCardIndex: the instance has one network card.`,
+    )
+  const attachmentId = ctx.cp.ec2.interfaces.attach(eniId, instanceId, deviceIndex)
+  return toXml([
+    ['attachmentId', 'AttachmentId', attachmentId],
+    ['networkCardIndex', 'NetworkCardIndex', 0],
+  ])
+}
+
+const detachNetworkInterface: Handler = (ctx) => {
+  const p = ctx.p
+  const attachmentId = p.str('AttachmentId', true)
+  p.bool('Force')
+  ctx.ready()
+  ctx.cp.ec2.interfaces.detach(attachmentId)
+  return toXml([['return', 'Return', true]])
+}
+
+const modifyNetworkInterfaceAttribute: Handler = (ctx) => {
+  const p = ctx.p
+  const id = p.str('NetworkInterfaceId', true)
+  const description = attrValue(p, 'Description')
+  const sourceDestCheck = attrBool(p, 'SourceDestCheck')
+  const groups = p.list('SecurityGroupId')
+  const att = p.struct('Attachment')
+  const attachment =
+    att === undefined
+      ? undefined
+      : { attachmentId: att.str('AttachmentId', true), deleteOnTermination: att.bool('DeleteOnTermination') }
+  att?.done()
+  ctx.ready()
+  ctx.cp.ec2.interfaces.modifyAttribute(id, {
+    description,
+    sourceDestCheck,
+    groupIds: groups.length === 0 ? undefined : groups,
+    attachment,
+  })
+  return toXml([['return', 'Return', true]])
+}
+
+const INTERFACE_ATTRIBUTES = ['description', 'groupSet', 'sourceDestCheck', 'attachment'] as const
+
+const describeNetworkInterfaceAttribute: Handler = (ctx) => {
+  const p = ctx.p
+  const id = p.str('NetworkInterfaceId', true)
+  const attribute = p.str('Attribute')
+  ctx.ready()
+  const e = ctx.cp.ec2.instances.networkInterface(id)
+  if (attribute === undefined)
+    throw new ApiError('MissingParameter', 'The request must contain the parameter Attribute')
+  const name = INTERFACE_ATTRIBUTES.find((a) => a === attribute)
+  if (name === undefined)
+    throw new ApiError(
+      'InvalidParameterValue',
+      `Value (${attribute.slice(0, 64)}) for parameter attribute is invalid. Valid values are ${INTERFACE_ATTRIBUTES.join(', ')}.`,
+    )
+  const nodes: Node[] = [['networkInterfaceId', 'NetworkInterfaceId', e.id]]
+  if (name === 'description') nodes.push(['description', 'Description', [['value', 'Value', e.description]]])
+  else if (name === 'sourceDestCheck')
+    nodes.push(['sourceDestCheck', 'SourceDestCheck', [['value', 'Value', e.sourceDestCheck ?? true]]])
+  else if (name === 'groupSet') nodes.push(groupSet(ctx.cp, e))
+  else if (e.instanceId !== undefined)
+    nodes.push([
+      'attachment',
+      'Attachment',
+      [
+        ['attachmentId', 'AttachmentId', e.attachmentId],
+        ['instanceId', 'InstanceId', e.instanceId],
+        ['instanceOwnerId', 'InstanceOwnerId', ctx.cp.accountId],
+        ['deviceIndex', 'DeviceIndex', e.deviceIndex ?? 0],
+        ['status', 'Status', 'attached'],
+        ['attachTime', 'AttachTime', e.attachTime],
+        ['deleteOnTermination', 'DeleteOnTermination', false],
+        ['networkCardIndex', 'NetworkCardIndex', 0],
+      ],
+    ])
+  return toXml(nodes)
+}
+
 /** The network actions. */
 export const NETWORK_ACTIONS: ReadonlyArray<[string, Handler]> = [
   ['CreateVpc', createVpc],
@@ -201,4 +443,13 @@ export const NETWORK_ACTIONS: ReadonlyArray<[string, Handler]> = [
   ['DeleteSubnet', deleteSubnet],
   ['DescribeNetworkInterfaces', describeNetworkInterfaces],
   ['DescribeInstances', describeInstances],
+  ['DescribeVpcAttribute', describeVpcAttribute],
+  ['ModifyVpcAttribute', modifyVpcAttribute],
+  ['ModifySubnetAttribute', modifySubnetAttribute],
+  ['CreateNetworkInterface', createNetworkInterface],
+  ['DeleteNetworkInterface', deleteNetworkInterface],
+  ['AttachNetworkInterface', attachNetworkInterface],
+  ['DetachNetworkInterface', detachNetworkInterface],
+  ['ModifyNetworkInterfaceAttribute', modifyNetworkInterfaceAttribute],
+  ['DescribeNetworkInterfaceAttribute', describeNetworkInterfaceAttribute],
 ]

@@ -59,6 +59,7 @@ export function vpcShape(cp: ControlPlane, v: Vpc): Node[] {
 }
 
 export function subnetShape(cp: ControlPlane, s: Subnet): Node[] {
+  const a = s.attributes ?? {}
   return [
     ['subnetId', 'SubnetId', s.id],
     ['subnetArn', 'SubnetArn', `arn:aws:ec2:${cp.region}:${cp.accountId}:subnet/${s.id}`],
@@ -71,9 +72,43 @@ export function subnetShape(cp: ControlPlane, s: Subnet): Node[] {
     ['availabilityZone', 'AvailabilityZone', s.availabilityZone],
     ['availabilityZoneId', 'AvailabilityZoneId', s.availabilityZoneId],
     ['defaultForAz', 'DefaultForAz', false],
-    ['mapPublicIpOnLaunch', 'MapPublicIpOnLaunch', false],
-    ['assignIpv6AddressOnCreation', 'AssignIpv6AddressOnCreation', false],
+    ['mapPublicIpOnLaunch', 'MapPublicIpOnLaunch', a.mapPublicIpOnLaunch ?? false],
+    ['mapCustomerOwnedIpOnLaunch', 'MapCustomerOwnedIpOnLaunch', false],
+    ['assignIpv6AddressOnCreation', 'AssignIpv6AddressOnCreation', a.assignIpv6AddressOnCreation ?? false],
     tagSet(s.tags),
+    ['enableDns64', 'EnableDns64', a.enableDns64 ?? false],
+    ['ipv6Native', 'Ipv6Native', false],
+    [
+      'privateDnsNameOptionsOnLaunch',
+      'PrivateDnsNameOptionsOnLaunch',
+      [
+        ['hostnameType', 'HostnameType', a.privateDnsHostnameTypeOnLaunch ?? 'ip-name'],
+        [
+          'enableResourceNameDnsARecord',
+          'EnableResourceNameDnsARecord',
+          a.enableResourceNameDnsARecordOnLaunch ?? false,
+        ],
+        [
+          'enableResourceNameDnsAAAARecord',
+          'EnableResourceNameDnsAAAARecord',
+          a.enableResourceNameDnsAAAARecordOnLaunch ?? false,
+        ],
+      ],
+    ],
+  ]
+}
+
+/** `groupSet`: an interface's security groups (id and name). */
+export function groupSet(cp: ControlPlane, e: NetworkInterface, jsonName = 'Groups'): Node {
+  return [
+    'groupSet',
+    jsonName,
+    L(
+      cp.ec2.interfaces.groupsOf(e).map((g): Node[] => [
+        ['groupName', 'GroupName', g.groupName],
+        ['groupId', 'GroupId', g.id],
+      ]),
+    ),
   ]
 }
 
@@ -120,8 +155,8 @@ export function networkInterfaceShape(cp: ControlPlane, e: NetworkInterface): No
     ['macAddress', 'MacAddress', e.macAddress],
     ['privateIpAddress', 'PrivateIpAddress', e.privateIpAddress],
     ['privateDnsName', 'PrivateDnsName', privateDnsName(cp, e.privateIpAddress)],
-    ['sourceDestCheck', 'SourceDestCheck', true],
-    ['groupSet', 'Groups', L([])],
+    ['sourceDestCheck', 'SourceDestCheck', e.sourceDestCheck ?? true],
+    groupSet(cp, e),
     [
       'attachment',
       'Attachment',
@@ -156,8 +191,8 @@ function instanceNetworkInterface(cp: ControlPlane, e: NetworkInterface): Node[]
     ['macAddress', 'MacAddress', e.macAddress],
     ['privateIpAddress', 'PrivateIpAddress', e.privateIpAddress],
     ['privateDnsName', 'PrivateDnsName', privateDnsName(cp, e.privateIpAddress)],
-    ['sourceDestCheck', 'SourceDestCheck', true],
-    ['groupSet', 'Groups', L([])],
+    ['sourceDestCheck', 'SourceDestCheck', e.sourceDestCheck ?? true],
+    groupSet(cp, e),
     [
       'attachment',
       'Attachment',
@@ -219,8 +254,8 @@ export function instanceShape(cp: ControlPlane, i: Instance): Node[] {
     ['subnetId', 'SubnetId', primary?.subnetId],
     ['vpcId', 'VpcId', primary?.vpcId],
     ['privateIpAddress', 'PrivateIpAddress', primary?.privateIpAddress],
-    ['sourceDestCheck', 'SourceDestCheck', true],
-    ['groupSet', 'SecurityGroups', L([])],
+    ['sourceDestCheck', 'SourceDestCheck', primary?.sourceDestCheck ?? true],
+    primary === undefined ? ['groupSet', 'SecurityGroups', L([])] : groupSet(cp, primary, 'SecurityGroups'),
     ['architecture', 'Architecture', 'x86_64'],
     ['rootDeviceType', 'RootDeviceType', 'ebs'],
     ['blockDeviceMapping', 'BlockDeviceMappings', L([])],

@@ -128,7 +128,10 @@ export class Vpcs {
   }
 
   /** ModifySubnetAttribute: one attribute per call. */
-  modifySubnetAttribute(id: string, attr: SubnetAttributes): void {
+  modifySubnetAttribute(
+    id: string,
+    attr: { [K in keyof SubnetAttributes]?: SubnetAttributes[K] | undefined },
+  ): void {
     const subnet = this.subnet(id)
     const set = Object.entries(attr).filter(([, v]) => v !== undefined)
     if (set.length !== 1)
