@@ -47,6 +47,8 @@ export interface AuthzRequest {
 export type ActionAuthz<P = ReadonlyMap<string, string>> = (
   action: string,
   params: P,
+  /** The access key that signed the request (an action without a user name acts on its own user). */
+  accessKeyId: string,
 ) => Omit<AuthzRequest, 'action'> | undefined
 
 /** A decoded request: its action, what the authorization step needs, and the handler to run. */

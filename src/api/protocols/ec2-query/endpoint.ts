@@ -91,7 +91,7 @@ export function ec2QueryEndpoint(cp: ControlPlane, spec: QueryServiceSpec): Serv
             `The requested version (${truncate(version, 32)}) of service ${spec.serviceName} does not exist`,
           )
         }
-        const declared = spec.authz?.(action, map)
+        const declared = spec.authz?.(action, map, req.accessKeyId)
         const run = async (): Promise<EndpointResponse> => {
           try {
             const p = new Params(map)

@@ -131,7 +131,7 @@ export function json11Endpoint(cp: ControlPlane, spec: JsonServiceSpec): Service
         if (enc !== undefined && enc !== 'identity' && enc !== '')
           throw new ApiError('SerializationException', 'Content-Encoding is not supported.')
         const body = parseJsonBody(req.body)
-        const declared = spec.authz?.(action, body)
+        const declared = spec.authz?.(action, body, req.accessKeyId)
         const called = action
         const run = async (): Promise<EndpointResponse> => {
           try {
