@@ -27,6 +27,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process'
+import { lookup } from 'node:dns/promises'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Registry } from 'prom-client'
@@ -105,6 +106,24 @@ export function defaultAgentConfig(
   }
 }
 
+/** The addresses and TCP port of the server at `url` (none when its name does not resolve). */
+export async function serverAddresses(url: string): Promise<Array<{ address: string; port: number }>> {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return []
+  }
+  const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1')
+  try {
+    const all = await lookup(host, { all: true })
+    return [...new Set(all.map((a) => a.address))].map((address) => ({ address, port }))
+  } catch {
+    return []
+  }
+}
+
 /** The host name, plus the network namespace's name when the agent runs in a named one. */
 export function defaultHostname(): string {
   const host = (() => {
@@ -169,6 +188,8 @@ export class Agent {
   readonly #policy: NonNullable<AgentDeps['policy']> | null
   readonly #logGroups = new LogGroups()
   #securityInfo = { enforced: false, interfaces: [] as string[], elements: 0 }
+  /** The server's addresses and port: the agent's control connection, never filtered. */
+  #controlPlane: Array<{ address: string; port: number }> = []
   readonly #deliverer: SpoolDeliverer
   readonly #accounting = new MirrorAccounting()
   readonly #registrar: Registrar
@@ -287,6 +308,7 @@ export class Agent {
         'the agent needs root (CAP_NET_ADMIN and CAP_NET_RAW) to capture and to program mirroring',
       )
     mkdirSync(this.config.dataDir, { recursive: true })
+    if (this.#policy !== null) this.#controlPlane = await serverAddresses(this.config.serverUrl)
     if (this.#registrar.instanceId === null)
       this.#registrar.instanceId = readAgentState(join(this.config.dataDir, 'agent-state.json'))
     await this.#refreshInventory(true)
@@ -397,14 +419,15 @@ export class Agent {
     if (this.#policy !== null) {
       const targets = mirrorPaths(ms).map((p) => p.remote)
       const ps = toPolicyState(s, inventory, this.#logGroups, targets)
+      ps.controlPlane = this.#controlPlane
       let pr: PolicyApplyResult = { changed: false, interfaces: 0, elements: 0 }
       try {
         pr = await this.#policy.apply(ps)
         this.#health.ok('policy', 'enforcement applies again')
       } catch (err) {
-        // Nothing to enforce: a failure to look for a predecessor's table is a problem, not a stop.
-        if (ps.interfaces.length > 0) throw err
-        this.#fail('policy', err, 'cannot check for enforcement left by a previous agent')
+        // A problem of its own (kept, logged, retried with the next state): the kernel keeps the
+        // last table that applied, and mirroring and flow logs go on.
+        this.#fail('policy', err, 'cannot apply the security groups and network ACLs')
       }
       this.#securityInfo = {
         enforced: true,

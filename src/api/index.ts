@@ -37,6 +37,7 @@ import type { FastifyInstance } from 'fastify'
 import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
+import type { FlowAnalytics } from './services/mirrorflow/index.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 
 export {
@@ -52,6 +53,13 @@ export { Params, parseForm } from './protocols/ec2-query/params.ts'
 export { EC2_NS, errorXml, responseXml, toJson, toXml } from './protocols/ec2-query/xml.ts'
 export type { ProtocolName, ServiceEndpoint } from './protocols/index.ts'
 export { ACTIONS, readTagSpecs, type ActionContext, type Handler } from './services/ec2/index.ts'
+export type {
+  FlowAnalytics,
+  FlowFilter,
+  FlowPage,
+  FlowSearch,
+  TrafficAnswer,
+} from './services/mirrorflow/index.ts'
 export {
   ADMIN_ACTIONS,
   adminActionNames,
@@ -86,6 +94,8 @@ export interface StartServerOptions {
   requestTimeoutMs?: number
   /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
   agentTimeoutSeconds?: number
+  /** The flow-log store traffic questions and exports go to (the console's Overview and Flows). */
+  analytics?: FlowAnalytics
   /** Directory GuardDuty list locations (plain paths) must lie in (default DATA_DIR/lists). */
   listsRoot?: string
 }
@@ -143,6 +153,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
       ...(opts.metricsAccess !== undefined ? { metricsAccess: opts.metricsAccess } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+      analytics: opts.analytics,
     }).app
     await app.listen({ port: opts.port ?? 4566, host })
   } catch (err) {
@@ -175,6 +186,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       closed = true
       await running.app.close()
       running.cp.close()
+      opts.analytics?.close?.()
     },
   }
 }

@@ -30,9 +30,12 @@ import {
   ClientGone,
   DESIRED_STATE_PATH,
   DesiredStateWatch,
+  exportFlows,
   flowPackets,
   PCAP_PATH,
+  type FlowAnalytics,
 } from './services/mirrorflow/index.ts'
+import { Params, parseForm } from './protocols/ec2-query/params.ts'
 
 /** The EC2 API version (the one mirrorflow's own actions are called with too). */
 export const API_VERSION = EC2_API_VERSION
@@ -59,6 +62,8 @@ export interface ServerConfig {
   metricsAccess?: MetricsAccess
   /** Longest time a request may take to arrive (ms); default {@link REQUEST_TIMEOUT_MS}. */
   requestTimeoutMs?: number
+  /** The flow-log store for traffic questions and exports (services/mirrorflow/traffic.ts). */
+  analytics?: FlowAnalytics | undefined
 }
 
 export interface BuiltServer {
@@ -160,7 +165,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
 
   const endpoints = new Map<string, ServiceEndpoint>(
-    serviceEndpoints({ cp, watch }).map((e) => [e.signingName, e]),
+    serviceEndpoints({ cp, watch, analytics: cfg.analytics }).map((e) => [e.signingName, e]),
   )
   const authorizer = new Authorizer(cp)
   /** The endpoint whose protocol encodes errors when the service cannot be told (unsigned requests). */
@@ -351,32 +356,67 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     }
   })
 
-  // Packets on demand: a flow's frames from the mirror targets, as one pcap (services/mirrorflow/packets.ts).
-  app.get(PCAP_PATH, async (req, reply) => {
-    const started = process.hrtime.bigint()
-    const action = 'MirrorflowGetFlowPackets'
-    try {
-      const { accessKeyId } = authenticate(req, Buffer.alloc(0))
-      authorizer.check(
-        fallback,
-        { prefix: 'mirrorflow', action: 'GetFlowPackets' },
-        { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
-      )
-      const got = await flowPackets(cp, splitUrl(req.raw.url ?? '/').query, clientGone(reply))
-      metrics.count(action, 'OK')
-      return reply
-        .header('x-amzn-requestid', req.id)
-        .header('content-disposition', `attachment; filename="${got.fileName}"`)
-        .header('x-mirrorflow-packets', String(got.packets))
-        .header('x-mirrorflow-truncated', String(got.truncated))
-        .type('application/vnd.tcpdump.pcap')
-        .send(got.pcap)
-    } catch (err) {
-      return sendError(reply, req.id, err, action, fallback)
-    } finally {
-      metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
-    }
-  })
+  // Downloads (signed GETs answered with a file): a flow's packets from the mirror targets
+  // (services/mirrorflow/packets.ts) and the flow records of a search (services/mirrorflow/traffic.ts).
+  const downloads: Record<
+    string,
+    [
+      string,
+      (
+        query: string,
+        signal: AbortSignal,
+      ) => Promise<{ body: Uint8Array; type: string; fileName: string; headers?: Record<string, string> }>,
+    ]
+  > = {
+    [PCAP_PATH]: [
+      'MirrorflowGetFlowPackets',
+      async (query, signal) => {
+        const got = await flowPackets(cp, query, signal)
+        return {
+          body: got.pcap,
+          type: 'application/vnd.tcpdump.pcap',
+          fileName: got.fileName,
+          headers: {
+            'x-mirrorflow-packets': String(got.packets),
+            'x-mirrorflow-truncated': String(got.truncated),
+          },
+        }
+      },
+    ],
+    '/mirrorflow/v1/flows/export': [
+      'MirrorflowExportFlows',
+      async (query) => {
+        const map = new Map<string, string>()
+        parseForm(query, map)
+        return exportFlows(cp, new Params(map), cfg.analytics)
+      },
+    ],
+  }
+  for (const [path, [action, run]] of Object.entries(downloads)) {
+    app.get(path, async (req, reply) => {
+      const started = process.hrtime.bigint()
+      try {
+        const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+        authorizer.check(
+          fallback,
+          { prefix: 'mirrorflow', action: action.slice('Mirrorflow'.length) },
+          { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
+        )
+        const got = await run(splitUrl(req.raw.url ?? '/').query, clientGone(reply))
+        metrics.count(action, 'OK')
+        return reply
+          .header('x-amzn-requestid', req.id)
+          .header('content-disposition', `attachment; filename="${got.fileName}"`)
+          .headers(got.headers ?? {})
+          .type(got.type)
+          .send(Buffer.from(got.body.buffer, got.body.byteOffset, got.body.byteLength))
+      } catch (err) {
+        return sendError(reply, req.id, err, action, fallback)
+      } finally {
+        metrics.observe(action, Number(process.hrtime.bigint() - started) / 1e9)
+      }
+    })
+  }
 
   app.get('/health', { config: { open: true } }, async (_req, reply) =>
     reply

@@ -34,6 +34,7 @@ const entry = (
   icmpCode: null,
 })
 const STAR = entry(32767, 'deny', -1, '0.0.0.0/0')
+const STAR6 = entry(32767, 'deny', -1, '::/0')
 
 function iface(over: Partial<PolicyInterface> = {}): PolicyInterface {
   return {
@@ -43,8 +44,8 @@ function iface(over: Partial<PolicyInterface> = {}): PolicyInterface {
     egressRules: [sg(-1, ['0.0.0.0/0'])],
     networkAcl: {
       networkAclId: 'acl-1',
-      ingress: [entry(100, 'allow', -1, '0.0.0.0/0'), STAR],
-      egress: [STAR],
+      ingress: [entry(100, 'allow', -1, '0.0.0.0/0'), STAR, STAR6],
+      egress: [STAR, STAR6],
     },
     logGroup: 20001,
     ...over,
@@ -163,10 +164,29 @@ test('network ACL: rule-number order, first match, the * deny last; inbound befo
 test('mirror copies to a target leave unfiltered; equal ACLs share one chain; order does not change the hash', () => {
   const a = iface()
   const b = iface({ networkInterfaceId: 'eni-2', ifname: 'db0', logGroup: 20002 })
-  const s1 = compilePolicy({ interfaces: [a, b], mirrorTargets: ['10.0.9.9'], exemptAddresses: [] })
-  const s2 = compilePolicy({ interfaces: [b, a], mirrorTargets: ['10.0.9.9'], exemptAddresses: [] })
+  const s1 = compilePolicy({
+    interfaces: [a, b],
+    mirrorTargets: ['10.0.9.9'],
+    exemptAddresses: [],
+    controlPlane: [{ address: '10.253.0.1', port: 4566 }],
+  })
+  const s2 = compilePolicy({
+    interfaces: [b, a],
+    mirrorTargets: ['10.0.9.9'],
+    exemptAddresses: [],
+    controlPlane: [{ address: '10.253.0.1', port: 4566 }],
+  })
   assert.equal(s1.hash, s2.hash)
   assert.match(s1.ruleset, /ip daddr \{ 10\.0\.9\.9 \} udp dport 4789 accept/)
+  // The agent's control connection is never filtered, either way.
+  assert.match(
+    s1.ruleset,
+    /chain exempt_in \{\n(?:\t\t.*\n)*\t\tip saddr 10\.253\.0\.1 tcp sport 4566 accept/,
+  )
+  assert.match(
+    s1.ruleset,
+    /chain exempt_out \{\n(?:\t\t.*\n)*\t\tip daddr 10\.253\.0\.1 tcp dport 4566 accept/,
+  )
   assert.equal(s1.ruleset.match(/chain n\d+_in/g)?.length, 1)
   assert.match(
     s1.ruleset,

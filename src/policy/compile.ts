@@ -362,8 +362,16 @@ function exemptChains(state: PolicyState): string {
     `\t\ticmpv6 type { ${ICMPV6_LINK_TYPES.join(', ')} } accept\n` +
     `\t\tip ${peer} { ${v4.join(', ')} } accept\n` +
     `\t\tip6 ${peer} { ${v6.join(', ')} } accept\n`
-  let out = `\tchain exempt_in {\n${common('saddr')}\t}\n`
-  out += `\tchain exempt_out {\n${common('daddr')}`
+  const cp = (dir: 'in' | 'out') =>
+    (state.controlPlane ?? [])
+      .map((c) => {
+        const fam = c.address.includes(':') ? 'ip6' : 'ip'
+        const [peer, port] = dir === 'in' ? ['saddr', 'sport'] : ['daddr', 'dport']
+        return `\t\t${fam} ${peer} ${c.address} tcp ${port} ${c.port} accept\n`
+      })
+      .join('')
+  let out = `\tchain exempt_in {\n${common('saddr')}${cp('in')}\t}\n`
+  out += `\tchain exempt_out {\n${common('daddr')}${cp('out')}`
   // This host's mirror copies (VXLAN to a target) are not checked against the source's rules.
   if (t4.length > 0) out += `\t\tip daddr { ${t4.join(', ')} } udp dport 4789 accept\n`
   if (t6.length > 0) out += `\t\tip6 daddr { ${t6.join(', ')} } udp dport 4789 accept\n`

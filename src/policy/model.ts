@@ -71,6 +71,12 @@ export interface PolicyState {
   mirrorTargets: string[]
   /** Extra addresses AWS never filters (the VPC resolvers at base+2), both directions. */
   exemptAddresses: string[]
+  /**
+   * The agent's own control connection (the server's address and TCP port): never filtered, as an
+   * instance's link to AWS's control plane does not pass its security groups. Without it, a
+   * connection opened before the table existed (so untracked) could lose its answers.
+   */
+  controlPlane?: Array<{ address: string; port: number }>
 }
 
 /** AWS's quotas on the API side are smaller; these bound what one state may carry. */
@@ -145,16 +151,22 @@ export function validatePolicyState(s: PolicyState): void {
     if (acl.ingress.length + acl.egress.length > POLICY_LIMITS.aclEntries)
       bad(`${w}: too many network-ACL entries`)
     for (const list of [acl.ingress, acl.egress]) {
-      const seen = new Set<number>()
+      // A number appears once per family: AWS's `*` entry is one IPv4 and one IPv6 entry, both 32767.
+      const seen = new Set<string>()
       for (const e of list) {
         if (!int(e.ruleNumber, 1, 32767)) bad(`${w}: network-ACL rule number must be 1-32767`)
-        if (seen.has(e.ruleNumber)) bad(`${w}: network-ACL rule number ${e.ruleNumber} twice`)
-        seen.add(e.ruleNumber)
+        const key = `${e.ruleNumber}/${typeof e.cidrBlock === 'string' && e.cidrBlock.includes(':') ? 6 : 4}`
+        if (seen.has(key)) bad(`${w}: network-ACL rule number ${e.ruleNumber} twice`)
+        seen.add(key)
         if (e.ruleAction !== 'allow' && e.ruleAction !== 'deny') bad(`${w}: bad network-ACL action`)
         checkMatch(w, e)
         checkCidr(w, e.cidrBlock)
       }
     }
+  }
+  for (const c of s.controlPlane ?? []) {
+    if (!int(c.port, 1, 65535)) bad('control plane: bad port')
+    checkCidr('control plane', `${c.address}/${c.address.includes(':') ? 128 : 32}`)
   }
   for (const a of [...s.mirrorTargets, ...s.exemptAddresses])
     checkCidr('exempt address', a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`)

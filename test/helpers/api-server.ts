@@ -19,7 +19,10 @@ import { join } from 'node:path'
 import {
   DescribeFlowLogsCommand,
   DescribeInstancesCommand,
+  DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeTagsCommand,
   DescribeTrafficMirrorFilterRulesCommand,
@@ -542,7 +545,26 @@ export async function describeAll(ec2: EC2Client) {
       ec2.send(new DescribeFlowLogsCommand({})),
       ec2.send(new DescribeTagsCommand({})),
     ])
-  return { vpcs, subnets, enis, instances, targets, filters, rules, sessions, flowLogs, tags }
+  const [securityGroups, securityGroupRules, networkAcls] = await Promise.all([
+    ec2.send(new DescribeSecurityGroupsCommand({})),
+    ec2.send(new DescribeSecurityGroupRulesCommand({})),
+    ec2.send(new DescribeNetworkAclsCommand({})),
+  ])
+  return {
+    vpcs,
+    subnets,
+    enis,
+    instances,
+    targets,
+    filters,
+    rules,
+    sessions,
+    flowLogs,
+    tags,
+    securityGroups,
+    securityGroupRules,
+    networkAcls,
+  }
 }
 
 /**
@@ -552,8 +574,20 @@ export async function describeAll(ec2: EC2Client) {
 export async function snapshot(ec2: EC2Client): Promise<Record<string, unknown>> {
   const byId = <T>(xs: T[] | undefined, key: keyof T): T[] =>
     [...(xs ?? [])].sort((a, b) => String(a[key]).localeCompare(String(b[key])))
-  const { vpcs, subnets, enis, instances, targets, filters, sessions, flowLogs, tags } =
-    await describeAll(ec2)
+  const {
+    vpcs,
+    subnets,
+    enis,
+    instances,
+    targets,
+    filters,
+    sessions,
+    flowLogs,
+    tags,
+    securityGroups,
+    securityGroupRules,
+    networkAcls,
+  } = await describeAll(ec2)
   return {
     vpcs: byId(vpcs.Vpcs, 'VpcId'),
     subnets: byId(subnets.Subnets, 'SubnetId'),
@@ -566,6 +600,9 @@ export async function snapshot(ec2: EC2Client): Promise<Record<string, unknown>>
     filters: byId(filters.TrafficMirrorFilters, 'TrafficMirrorFilterId'),
     sessions: byId(sessions.TrafficMirrorSessions, 'TrafficMirrorSessionId'),
     flowLogs: byId(flowLogs.FlowLogs, 'FlowLogId'),
+    securityGroups: byId(securityGroups.SecurityGroups, 'GroupId'),
+    securityGroupRules: byId(securityGroupRules.SecurityGroupRules, 'SecurityGroupRuleId'),
+    networkAcls: byId(networkAcls.NetworkAcls, 'NetworkAclId'),
     tags: [...(tags.Tags ?? [])].sort((a, b) =>
       `${a.ResourceId}/${a.Key}`.localeCompare(`${b.ResourceId}/${b.Key}`),
     ),

@@ -15,8 +15,17 @@ import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { SignatureV4 } from '@smithy/signature-v4'
 import {
+  AttachNetworkInterfaceCommand,
+  AuthorizeSecurityGroupEgressCommand,
   CreateFlowLogsCommand,
+  CreateNetworkAclCommand,
+  CreateNetworkAclEntryCommand,
+  CreateNetworkInterfaceCommand,
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
+  DescribeNetworkAclsCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupRulesCommand,
   CreateTrafficMirrorFilterCommand,
   CreateTrafficMirrorFilterRuleCommand,
   CreateTrafficMirrorSessionCommand,
@@ -54,6 +63,16 @@ const real = {
   rule: '',
   session: '',
   flowLog: '',
+  sg: '',
+  defaultSg: '',
+  sgrIn: '',
+  sgrOut: '',
+  acl: '',
+  defaultAcl: '',
+  assoc: '',
+  apiEni: '',
+  apiEni2: '',
+  primaryAttachment: '',
 }
 
 before(async () => {
@@ -119,6 +138,55 @@ before(async () => {
       }),
     )
   ).FlowLogIds![0]
+  // Security groups, network ACLs and API-managed interfaces (issue 11).
+  real.sg = (
+    await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'fz', Description: 'fz', VpcId: real.vpc }))
+  ).GroupId!
+  const auth = await ec2.send(
+    new AuthorizeSecurityGroupEgressCommand({
+      GroupId: real.sg,
+      IpPermissions: [
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+      ],
+    }),
+  )
+  real.sgrOut = auth.SecurityGroupRules![0]!.SecurityGroupRuleId!
+  const rules = await ec2.send(new DescribeSecurityGroupRulesCommand({}))
+  const def = rules.SecurityGroupRules!.find((r) => !r.IsEgress && r.ReferencedGroupInfo !== undefined)!
+  real.defaultSg = def.GroupId!
+  real.sgrIn = def.SecurityGroupRuleId!
+  real.acl = (await ec2.send(new CreateNetworkAclCommand({ VpcId: real.vpc }))).NetworkAcl!.NetworkAclId!
+  await ec2.send(
+    new CreateNetworkAclEntryCommand({
+      NetworkAclId: real.acl,
+      RuleNumber: 100,
+      Egress: false,
+      RuleAction: 'allow',
+      Protocol: '-1',
+      CidrBlock: '0.0.0.0/0',
+    }),
+  )
+  const acls = await ec2.send(
+    new DescribeNetworkAclsCommand({ Filters: [{ Name: 'default', Values: ['true'] }] }),
+  )
+  real.defaultAcl = acls.NetworkAcls![0]!.NetworkAclId!
+  real.assoc = acls.NetworkAcls![0]!.Associations![0]!.NetworkAclAssociationId!
+  real.apiEni = (
+    await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: real.subnet, Groups: [real.sg] }))
+  ).NetworkInterface!.NetworkInterfaceId!
+  real.apiEni2 = (
+    await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: real.subnet }))
+  ).NetworkInterface!.NetworkInterfaceId!
+  await ec2.send(
+    new AttachNetworkInterfaceCommand({
+      NetworkInterfaceId: real.apiEni2,
+      InstanceId: 'i-0fedcba9876543210',
+      DeviceIndex: 1,
+    }),
+  )
+  real.primaryAttachment = (
+    await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [real.eni] }))
+  ).NetworkInterfaces![0]!.Attachment!.AttachmentId!
 })
 
 after(async () => {
@@ -369,6 +437,345 @@ function templates(): Record<string, { params: Params; mutating: boolean; fatal:
       fatal: [],
     },
     DescribeFlowLogs: { params: [['FlowLogId.1', V.flowLog]], mutating: false, fatal: [] },
+    // Issue 11: security groups, network ACLs, API-managed interfaces, attributes, region reads.
+    CreateSecurityGroup: {
+      params: [
+        ['GroupName', 'fz2'],
+        ['GroupDescription', 'd'],
+        ['VpcId', V.vpc],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('GroupName', 'default', 'sg-1', '', 'fz', 'é'),
+        ...bad('GroupDescription', '', 'é', 'x'.repeat(256)),
+        ...bad('VpcId', 'vpc-0000000000000000f', 'vpc-zz'),
+      ],
+    },
+    DeleteSecurityGroup: {
+      params: [['GroupId', V.sg]],
+      mutating: true,
+      fatal: bad('GroupId', 'sg-0000000000000000f', 'sg-', V.defaultSg, V.vpc),
+    },
+    AuthorizeSecurityGroupIngress: {
+      params: [
+        ['GroupId', V.sg],
+        ['IpPermissions.1.IpProtocol', 'tcp'],
+        ['IpPermissions.1.FromPort', '22'],
+        ['IpPermissions.1.ToPort', '22'],
+        ['IpPermissions.1.IpRanges.1.CidrIp', '10.40.0.0/16'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('GroupId', 'sg-0000000000000000f', 'sg-zz'),
+        ...bad('IpPermissions.1.IpProtocol', 'bogus', '256', 'TCPX'),
+        ...bad('IpPermissions.1.IpRanges.1.CidrIp', '10.40.0.1/16', '::/0', '300.0.0.0/8', 'x'),
+        ...bad('IpPermissions.1.FromPort', '70000', '23', 'x'),
+        [['IpPermissions.1.Groups.1.GroupId', 'sg-0000000000000000f']],
+        [['IpPermissions.1.PrefixListIds.1.PrefixListId', 'pl-0000000000000000f']],
+      ],
+    },
+    AuthorizeSecurityGroupEgress: {
+      params: [
+        ['GroupId', V.sg],
+        ['IpPermissions.1.IpProtocol', '-1'],
+        ['IpPermissions.1.Ipv6Ranges.1.CidrIpv6', '2001:db8::/32'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('GroupId', 'sg-0000000000000000f', ''),
+        ...bad('IpPermissions.1.Ipv6Ranges.1.CidrIpv6', '10.0.0.0/8', '2001:db8::1/32', '::/129'),
+        [
+          ['IpPermissions.1.IpProtocol', 'tcp'],
+          ['IpPermissions.1.Ipv6Ranges.1.CidrIpv6', '::/0'],
+          ['IpPermissions.1.FromPort', '443'],
+          ['IpPermissions.1.ToPort', '443'],
+          ['IpPermissions.1.Ipv6Ranges.1.Description', 'é'],
+        ],
+      ],
+    },
+    RevokeSecurityGroupIngress: {
+      params: [
+        ['GroupId', V.defaultSg],
+        ['SecurityGroupRuleId.1', V.sgrIn],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SecurityGroupRuleId.1', 'sgr-0000000000000000f', 'sgr-zz', V.sgrOut),
+        ...bad('GroupId', 'sg-0000000000000000f', V.sg),
+      ],
+    },
+    RevokeSecurityGroupEgress: {
+      params: [
+        ['GroupId', V.sg],
+        ['SecurityGroupRuleId.1', V.sgrOut],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SecurityGroupRuleId.1', 'sgr-0000000000000000f', V.sgrIn),
+        [
+          ['IpPermissions.1.IpProtocol', 'udp'],
+          ['IpPermissions.1.FromPort', '9'],
+          ['IpPermissions.1.ToPort', '9'],
+          ['IpPermissions.1.IpRanges.1.CidrIp', '9.9.9.0/24'],
+          ['SecurityGroupRuleId.1', ''],
+        ],
+      ],
+    },
+    ModifySecurityGroupRules: {
+      params: [
+        ['GroupId', V.sg],
+        ['SecurityGroupRule.1.SecurityGroupRuleId', V.sgrOut],
+        ['SecurityGroupRule.1.SecurityGroupRule.IpProtocol', 'tcp'],
+        ['SecurityGroupRule.1.SecurityGroupRule.FromPort', '8443'],
+        ['SecurityGroupRule.1.SecurityGroupRule.ToPort', '8443'],
+        ['SecurityGroupRule.1.SecurityGroupRule.CidrIpv4', '10.0.0.0/8'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SecurityGroupRule.1.SecurityGroupRule.CidrIpv4', '10.0.0.1/8', 'x'),
+        ...bad('SecurityGroupRule.1.SecurityGroupRuleId', 'sgr-0000000000000000f', V.sgrIn),
+        ...bad('SecurityGroupRule.1.SecurityGroupRule.IpProtocol', 'nope'),
+        ...bad('GroupId', 'sg-0000000000000000f'),
+      ],
+    },
+    UpdateSecurityGroupRuleDescriptionsIngress: {
+      params: [
+        ['GroupId', V.defaultSg],
+        ['SecurityGroupRuleDescription.1.SecurityGroupRuleId', V.sgrIn],
+        ['SecurityGroupRuleDescription.1.Description', 'd'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SecurityGroupRuleDescription.1.Description', 'é', 'x'.repeat(256)),
+        ...bad('SecurityGroupRuleDescription.1.SecurityGroupRuleId', 'sgr-0000000000000000f', V.sgrOut),
+      ],
+    },
+    UpdateSecurityGroupRuleDescriptionsEgress: {
+      params: [
+        ['GroupId', V.sg],
+        ['SecurityGroupRuleDescription.1.SecurityGroupRuleId', V.sgrOut],
+        ['SecurityGroupRuleDescription.1.Description', 'd'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SecurityGroupRuleDescription.1.Description', '<é>'),
+        ...bad('SecurityGroupRuleDescription.1.SecurityGroupRuleId', V.sgrIn),
+      ],
+    },
+    CreateNetworkAcl: {
+      params: [['VpcId', V.vpc]],
+      mutating: true,
+      fatal: [...bad('VpcId', 'vpc-0000000000000000f', 'vpc-', ''), [['DryRun', 'true']]],
+    },
+    DeleteNetworkAcl: {
+      params: [['NetworkAclId', V.acl]],
+      mutating: true,
+      fatal: bad('NetworkAclId', 'acl-0000000000000000f', 'acl-', V.defaultAcl),
+    },
+    CreateNetworkAclEntry: {
+      params: [
+        ['NetworkAclId', V.acl],
+        ['RuleNumber', '50'],
+        ['Egress', 'false'],
+        ['RuleAction', 'allow'],
+        ['Protocol', '6'],
+        ['CidrBlock', '0.0.0.0/0'],
+        ['PortRange.From', '1'],
+        ['PortRange.To', '2'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('RuleNumber', '0', '32767', 'x', '-1'),
+        [
+          ['RuleNumber', '100'],
+          ['Egress', 'false'],
+        ],
+        ...bad('RuleAction', 'ALLOW', 'permit'),
+        ...bad('Protocol', 'x', '300', ''),
+        ...bad('CidrBlock', '10.0.0.1/8', '::/0', 'x'),
+        ...bad('PortRange.From', '70000', '3'),
+        ...bad('Egress', 'maybe'),
+        ...bad('NetworkAclId', 'acl-0000000000000000f'),
+      ],
+    },
+    ReplaceNetworkAclEntry: {
+      params: [
+        ['NetworkAclId', V.acl],
+        ['RuleNumber', '100'],
+        ['Egress', 'false'],
+        ['RuleAction', 'deny'],
+        ['Protocol', '1'],
+        ['CidrBlock', '0.0.0.0/0'],
+        ['Icmp.Type', '8'],
+        ['Icmp.Code', '-1'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('RuleNumber', '555', '0', 'x'),
+        ...bad('Icmp.Type', '256', 'x'),
+        ...bad('Protocol', 'icmpx'),
+        ...bad('Egress', 'true'),
+      ],
+    },
+    DeleteNetworkAclEntry: {
+      params: [
+        ['NetworkAclId', V.acl],
+        ['RuleNumber', '100'],
+        ['Egress', 'false'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('RuleNumber', '555', 'x'),
+        ...bad('NetworkAclId', 'acl-0000000000000000f'),
+        ...bad('Egress', 'true'),
+      ],
+    },
+    ReplaceNetworkAclAssociation: {
+      params: [
+        ['AssociationId', V.assoc],
+        ['NetworkAclId', V.acl],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('AssociationId', 'aclassoc-0000000000000000f', 'x', ''),
+        ...bad('NetworkAclId', 'acl-0000000000000000f', V.vpc),
+      ],
+    },
+    CreateNetworkInterface: {
+      params: [
+        ['SubnetId', V.subnet],
+        ['Description', 'd'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('SubnetId', 'subnet-0000000000000000f', 'subnet-'),
+        ...bad('PrivateIpAddress', '10.40.1.1', '10.40.1.5', '10.41.0.9', 'x', '10.40.1.255'),
+        ...bad('SecurityGroupId.1', 'sg-0000000000000000f', 'sg-zz'),
+        ...bad('SecondaryPrivateIpAddressCount', '2'),
+      ],
+    },
+    DeleteNetworkInterface: {
+      params: [['NetworkInterfaceId', V.apiEni]],
+      mutating: true,
+      fatal: bad('NetworkInterfaceId', 'eni-0000000000000000f', 'eni-', V.eni, V.apiEni2),
+    },
+    AttachNetworkInterface: {
+      params: [
+        ['NetworkInterfaceId', V.apiEni],
+        ['InstanceId', 'i-0fedcba9876543210'],
+        ['DeviceIndex', '3'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('DeviceIndex', '0', '1', '-1', '256', 'x'),
+        ...bad('InstanceId', 'i-0000000000000000f', 'i-'),
+        ...bad('NetworkInterfaceId', V.eni, V.apiEni2, 'eni-0000000000000000f'),
+        ...bad('NetworkCardIndex', '1'),
+      ],
+    },
+    DetachNetworkInterface: {
+      params: [['AttachmentId', V.primaryAttachment]],
+      mutating: true,
+      fatal: bad('AttachmentId', V.primaryAttachment, 'eni-attach-0000000000000000f', ''),
+    },
+    ModifyNetworkInterfaceAttribute: {
+      params: [
+        ['NetworkInterfaceId', V.apiEni],
+        ['Description.Value', 'x'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('NetworkInterfaceId', 'eni-0000000000000000f', 'eni-'),
+        ...bad('Description.Value', 'x'.repeat(256)),
+        [
+          ['SourceDestCheck.Value', 'false'],
+          ['Description.Value', 'x'],
+        ],
+        [
+          ['SecurityGroupId.1', V.sg],
+          ['Description.Value', 'x'],
+        ],
+      ],
+    },
+    ModifyVpcAttribute: {
+      params: [
+        ['VpcId', V.vpc],
+        ['EnableDnsSupport.Value', 'true'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('EnableDnsSupport.Value', 'maybe', ''),
+        ...bad('VpcId', 'vpc-0000000000000000f'),
+        [
+          ['EnableDnsHostnames.Value', 'true'],
+          ['EnableDnsSupport.Value', 'true'],
+        ],
+      ],
+    },
+    ModifySubnetAttribute: {
+      params: [
+        ['SubnetId', V.subnet],
+        ['MapPublicIpOnLaunch.Value', 'true'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('MapPublicIpOnLaunch.Value', 'maybe'),
+        ...bad('SubnetId', 'subnet-0000000000000000f'),
+        [
+          ['EnableDns64.Value', 'false'],
+          ['MapPublicIpOnLaunch.Value', 'true'],
+        ],
+        [['PrivateDnsHostnameTypeOnLaunch', 'nope']],
+      ],
+    },
+    DescribeSecurityGroups: {
+      params: [
+        ['Filter.1.Name', 'ip-permission.protocol'],
+        ['Filter.1.Value.1', 'tcp'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeSecurityGroupRules: { params: [['SecurityGroupRuleId.1', V.sgrIn]], mutating: false, fatal: [] },
+    DescribeNetworkAcls: {
+      params: [
+        ['Filter.1.Name', 'entry.rule-number'],
+        ['Filter.1.Value.1', '100'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeNetworkInterfaceAttribute: {
+      params: [
+        ['NetworkInterfaceId', V.apiEni],
+        ['Attribute', 'groupSet'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeVpcAttribute: {
+      params: [
+        ['VpcId', V.vpc],
+        ['Attribute', 'enableDnsSupport'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeAvailabilityZones: { params: [['ZoneName.1', 'us-east-1a']], mutating: false, fatal: [] },
+    DescribeRegions: { params: [['RegionName.1', 'us-east-1']], mutating: false, fatal: [] },
+    DescribeAccountAttributes: {
+      params: [['AttributeName.1', 'supported-platforms']],
+      mutating: false,
+      fatal: [],
+    },
+    DescribeRouteTables: {
+      params: [
+        ['Filter.1.Name', 'association.main'],
+        ['Filter.1.Value.1', 'true'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
     DescribeTags: {
       params: [
         ['Filter.1.Name', 'resource-id'],

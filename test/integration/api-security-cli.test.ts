@@ -219,7 +219,7 @@ test('security groups through the CLI: create, authorize (shorthands and --ip-pe
     IsEgress: boolean
     FromPort: number
   }[]
-  assert.equal(webRules.length, 4, 'egress to everywhere, 80, 22 and 443 (IPv6)')
+  assert.equal(webRules.length, 5, 'egress to 0.0.0.0/0 and ::/0, 80, 22 and 443 (IPv6)')
   const r22 = webRules.find((r) => r.FromPort === 22)!
 
   await ok(

@@ -138,14 +138,14 @@ describe('a VPC comes with its default security group, network ACL and main rout
         IpProtocol: '-1',
         UserIdGroupPairs: [],
         IpRanges: [{ CidrIp: '0.0.0.0/0' }],
-        Ipv6Ranges: [],
+        Ipv6Ranges: [{ CidrIpv6: '::/0' }],
         PrefixListIds: [],
       },
     ])
     await fails(ec2.send(new DeleteSecurityGroupCommand({ GroupId: defaultSg })), 'CannotDelete')
   })
 
-  test('default ACL: rule 100 allow and the * deny, each way; the subnet associated with it', async () => {
+  test('default ACL: rules 100 (IPv4) and 101 (IPv6) allow and the * deny, each way; the subnet associated with it', async () => {
     const out = await ec2.send(
       new DescribeNetworkAclsCommand({
         Filters: [
@@ -167,9 +167,11 @@ describe('a VPC comes with its default security group, network ACL and main rout
       ]),
       [
         [100, true, 'allow', '-1', '0.0.0.0/0'],
+        [101, true, 'allow', '-1', '::/0'],
         [32767, true, 'deny', '-1', '0.0.0.0/0'],
         [32767, true, 'deny', '-1', '::/0'],
         [100, false, 'allow', '-1', '0.0.0.0/0'],
+        [101, false, 'allow', '-1', '::/0'],
         [32767, false, 'deny', '-1', '0.0.0.0/0'],
         [32767, false, 'deny', '-1', '::/0'],
       ],
@@ -233,12 +235,23 @@ describe('security groups', () => {
     const rules = await ec2.send(
       new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [web] }] }),
     )
-    assert.equal(rules.SecurityGroupRules?.length, 1)
+    // Outbound everything, to 0.0.0.0/0 and to ::/0 (every VPC is dual-stack here).
+    assert.equal(rules.SecurityGroupRules?.length, 2)
     const r = rules.SecurityGroupRules![0]!
     assert.match(r.SecurityGroupRuleId!, idPattern('sgr'))
     assert.deepEqual(
-      [r.IsEgress, r.IpProtocol, r.FromPort, r.ToPort, r.CidrIpv4, r.GroupOwnerId],
-      [true, '-1', -1, -1, '0.0.0.0/0', srv.accountId],
+      rules.SecurityGroupRules!.map((x) => [
+        x.IsEgress,
+        x.IpProtocol,
+        x.FromPort,
+        x.ToPort,
+        x.CidrIpv4 ?? x.CidrIpv6,
+        x.GroupOwnerId,
+      ]),
+      [
+        [true, '-1', -1, -1, '0.0.0.0/0', srv.accountId],
+        [true, '-1', -1, -1, '::/0', srv.accountId],
+      ],
     )
     await fails(
       ec2.send(new CreateSecurityGroupCommand({ GroupName: 'web', Description: 'again', VpcId: vpcId })),
@@ -451,7 +464,15 @@ describe('security groups', () => {
       'InvalidSecurityGroupRuleId.Malformed',
     )
     const d = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [db] }))
-    assert.deepEqual(d.SecurityGroups![0]!.IpPermissionsEgress, [])
+    assert.deepEqual(d.SecurityGroups![0]!.IpPermissionsEgress, [
+      {
+        IpProtocol: '-1',
+        UserIdGroupPairs: [],
+        IpRanges: [],
+        Ipv6Ranges: [{ CidrIpv6: '::/0' }],
+        PrefixListIds: [],
+      },
+    ])
   })
 
   test('RevokeSecurityGroupIngress: matched rules go, unmatched ones are answered as unknown', async () => {
@@ -653,11 +674,11 @@ describe('quotas at their limits', () => {
         IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: ranges(60, 1) }],
       }),
     )
-    // One egress rule exists already (everything to 0.0.0.0/0): 59 more.
+    // Two egress rules exist already (everything to 0.0.0.0/0 and to ::/0): 58 more.
     await ec2.send(
       new AuthorizeSecurityGroupEgressCommand({
         GroupId: g,
-        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: ranges(59, 2) }],
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: ranges(58, 2) }],
       }),
     )
     const rules = await ec2.send(
@@ -1254,5 +1275,52 @@ describe('what Terraform reads around a VPC and a subnet', () => {
       new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [v] }] }),
     )
     assert.deepEqual(acls.NetworkAcls, [])
+  })
+})
+
+describe('one documented error for each action not covered above', () => {
+  test('each answers its code', async () => {
+    const perm = [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.9.9.0/24' }] }]
+    await Promise.all([
+      fails(
+        ec2.send(
+          new AuthorizeSecurityGroupEgressCommand({ GroupId: 'sg-0123456789abcdef0', IpPermissions: perm }),
+        ),
+        'InvalidGroup.NotFound',
+      ),
+      fails(
+        ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: defaultSg, IpPermissions: perm })),
+        'InvalidPermission.NotFound',
+      ),
+      fails(
+        ec2.send(
+          new UpdateSecurityGroupRuleDescriptionsEgressCommand({
+            GroupId: defaultSg,
+            SecurityGroupRuleDescriptions: [
+              { SecurityGroupRuleId: 'sgr-0123456789abcdef0', Description: 'x' },
+            ],
+          }),
+        ),
+        'InvalidSecurityGroupRuleId.NotFound',
+      ),
+      fails(
+        ec2.send(new CreateNetworkAclCommand({ VpcId: 'vpc-0123456789abcdef0' })),
+        'InvalidVpcID.NotFound',
+      ),
+      fails(
+        ec2.send(new DescribeNetworkAclsCommand({ NetworkAclIds: ['acl-0123456789abcdef0'] })),
+        'InvalidNetworkAclID.NotFound',
+      ),
+      fails(
+        ec2.send(new DescribeAccountAttributesCommand({ AttributeNames: ['nope' as never] })),
+        'InvalidParameterValue',
+      ),
+      fails(
+        ec2.send(
+          new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'ip-protocol', Values: ['tcp'] }] }),
+        ),
+        'InvalidParameterValue',
+      ),
+    ])
   })
 })

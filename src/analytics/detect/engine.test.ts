@@ -283,7 +283,8 @@ describe('bounds', () => {
     const config = detectConfig(['caps.pairs=100'])
     const e = engine({ config })
     for (let h = 0; h < 1000; h++) e.add(rec({ srcaddr: `10.1.${h >> 8}.${h & 255}`, packets: 30 }))
-    assert.equal(e.stats.evicted.pairs, 900)
+    // At the cap an eighth is evicted at once: 1000 entries through a table of 100 leave 88 to 100.
+    assert.ok(e.stats.evicted.pairs >= 900 && e.stats.evicted.pairs <= 912, String(e.stats.evicted.pairs))
   })
   test('findings are capped: the least recently updated is evicted', () => {
     const config = detectConfig(['caps.findings=3', 'portscan.minPorts=1'])

@@ -181,13 +181,19 @@ const DOS_TYPES: readonly FindingTypeName[] = [
 export const PRIVATE_NETWORKS =
   '10.0.0.0/8\n172.16.0.0/12\n192.168.0.0/16\n100.64.0.0/10\nfc00::/7\nfe80::/10\n'
 
-/** Map.set with a cap: inserting a new key beyond it evicts the oldest; returns whether one was. */
-function capSet<K, V>(m: Map<K, V>, k: K, v: V, cap: number): boolean {
-  let evicted = false
+/**
+ * Map.set with a cap: inserting a new key at the cap evicts the oldest eighth of the entries in one
+ * pass (one at a time would rescan the deleted slots at the map's head each time); returns how many.
+ */
+function capSet<K, V>(m: Map<K, V>, k: K, v: V, cap: number): number {
+  let evicted = 0
   if (m.size >= cap) {
-    const oldest = m.keys().next().value as K
-    m.delete(oldest)
-    evicted = true
+    const n = Math.max(1, cap >> 3)
+    for (const key of m.keys()) {
+      if (evicted >= n) break
+      m.delete(key)
+      evicted++
+    }
   }
   m.set(k, v)
   return evicted
@@ -307,7 +313,7 @@ export class DetectionEngine {
           clients: new Set(),
           bfFired: false,
         }
-        if (capSet(this.pairs, pk, p, cfg.caps.pairs)) this.stats.evicted.pairs++
+        this.stats.evicted.pairs += capSet(this.pairs, pk, p, cfg.caps.pairs)
       }
       if (probe) {
         if (r.start >= p.scanStart + cfg.portscan.windowSeconds) {
@@ -482,7 +488,7 @@ export class DetectionEngine {
     let s = this.sweeps.get(key)
     if (s === undefined) {
       s = { start: r.start, last: r.end, hosts: new Set(), fired: false }
-      if (capSet(this.sweeps, key, s, this.config.caps.sweeps)) this.stats.evicted.sweeps++
+      this.stats.evicted.sweeps += capSet(this.sweeps, key, s, this.config.caps.sweeps)
     } else if (r.start >= s.start + windowSeconds) {
       s.start = r.start
       s.hosts.clear()
@@ -496,7 +502,7 @@ export class DetectionEngine {
     let s = this.instances.get(addr)
     if (s === undefined) {
       s = { first: t, ports: new Set(), peakBytes: 0 }
-      if (capSet(this.instances, addr, s, this.config.caps.instances)) this.stats.evicted.instances++
+      this.stats.evicted.instances += capSet(this.instances, addr, s, this.config.caps.instances)
     }
     return s
   }
@@ -518,7 +524,7 @@ export class DetectionEngine {
         bytes: 0,
         volFired: false,
       }
-      if (capSet(this.flows, key, s, cfg.caps.flows)) this.stats.evicted.flows++
+      this.stats.evicted.flows += capSet(this.flows, key, s, cfg.caps.flows)
     }
     // Denial of service: packets the source sends, by class.
     if (r.start >= s.start + cfg.dos.windowSeconds) {
@@ -930,7 +936,7 @@ export class DetectionEngine {
       Type: type,
       UpdatedAt: now,
     }
-    if (capSet(this.findingMap, id, finding, this.config.caps.findings)) this.stats.evicted.findings++
+    this.stats.evicted.findings += capSet(this.findingMap, id, finding, this.config.caps.findings)
     this.dirty.add(id)
     this.stats.findingsCreated++
   }

@@ -14,13 +14,15 @@ import type { ServiceEndpoint } from '../protocols/index.ts'
 import { ec2Authz } from './ec2/authz.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
-import { mirrorflowQueryHandlers, type DesiredStateWatch } from './mirrorflow/index.ts'
+import { mirrorflowQueryHandlers, type DesiredStateWatch, type FlowAnalytics } from './mirrorflow/index.ts'
 import { guarddutyEndpoint } from './guardduty/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
   cp: ControlPlane
   watch: DesiredStateWatch
+  /** The flow-log store traffic questions go to (mirrorflow/traffic.ts), if the server has one. */
+  analytics?: FlowAnalytics | undefined
 }
 
 /** Every service endpoint, keyed by signing name. */
@@ -31,7 +33,7 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       version: EC2_API_VERSION,
       serviceName: 'AmazonEC2',
       iamPrefix: 'ec2',
-      actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch)]),
+      actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch, deps.analytics)]),
       authz: ec2Authz(deps.cp),
     }),
     json11Endpoint(deps.cp, {

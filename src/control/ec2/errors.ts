@@ -22,6 +22,8 @@ export const EC2_ERRORS = defineErrors({
   PacketsNotFound: 404,
   NoTargetAppliance: 503,
   TargetApplianceUnavailable: 502,
+  // Traffic questions over the stored flow logs (MirrorflowQueryTraffic, MirrorflowSearchFlows).
+  FlowLogStoreNotConfigured: 503,
   // VPCs, subnets, interfaces, instances.
   DependencyViolation: 400,
   InstanceLimitExceeded: 400,

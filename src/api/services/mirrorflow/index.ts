@@ -13,8 +13,18 @@ import { ADMIN_ACTIONS } from './admin.ts'
 import type { DesiredStateWatch } from './desired-state.ts'
 import { MAX_WAIT_SECONDS, type VersionedState } from './desired-state.ts'
 import { PACKET_ACTIONS } from './packets.ts'
+import { trafficActions, type FlowAnalytics } from './traffic.ts'
 
 export { ADMIN_ACTIONS, adminActionNames } from './admin.ts'
+export {
+  exportFlows,
+  trafficActions,
+  type FlowAnalytics,
+  type FlowFilter,
+  type FlowSearch,
+  type FlowPage,
+  type TrafficAnswer,
+} from './traffic.ts'
 export { applianceStatus, flowPackets, PCAP_PATH, type FlowPackets } from './packets.ts'
 export { ClientGone, DesiredStateWatch, MAX_WAIT_SECONDS, type VersionedState } from './desired-state.ts'
 
@@ -28,10 +38,15 @@ function checkWait(wait: number): void {
 }
 
 /** The mirrorflow actions in the EC2 Query endpoint's handler shape (answers are JSON). */
-export function mirrorflowQueryHandlers(watch: DesiredStateWatch): Map<string, QueryHandler> {
+export function mirrorflowQueryHandlers(
+  watch: DesiredStateWatch,
+  analytics?: FlowAnalytics,
+): Map<string, QueryHandler> {
   const out = new Map<string, QueryHandler>()
   for (const [name, h] of ADMIN_ACTIONS) out.set(name, (ctx) => ({ json: h(ctx) as object }))
   for (const [name, h] of PACKET_ACTIONS) out.set(name, (ctx) => ({ json: h(ctx) as object }))
+  for (const [name, h] of trafficActions(analytics))
+    out.set(name, async (ctx) => ({ json: (await h(ctx)) as object }))
   // An admin reading an instance's state is not its agent: no heartbeat.
   out.set('MirrorflowGetDesiredState', async (ctx) => {
     const instanceId = ctx.p.str('InstanceId', true)

@@ -59,19 +59,36 @@ function naclEntry(e: NetworkAclEntry): DesiredNetworkAclEntry {
   }
 }
 
-/** Computes interfaces' enforcement; one instance per desired-state computation (it caches group members). */
+/**
+ * Group id → its members' address blocks, valid for one state version: every agent's desired
+ * state computed after one change (the long-poll flush computes them all) shares it, so a group
+ * that thousands of interfaces reference is resolved once per change, not once per instance.
+ */
+const MEMBER_CACHE = new WeakMap<Ledger, { version: number; members: Map<string, string[]> }>()
+
+function membersAt(l: Ledger): Map<string, string[]> {
+  let c = MEMBER_CACHE.get(l)
+  if (c === undefined || c.version !== l.version) {
+    c = { version: l.version, members: new Map() }
+    MEMBER_CACHE.set(l, c)
+  }
+  return c.members
+}
+
+/** Computes interfaces' enforcement (one view per desired-state computation). */
 export class EnforcementView {
   private readonly l: Ledger
   private readonly groups: SecurityGroups
   private readonly acls: NetworkAcls
   private readonly interfaces: Interfaces
-  private readonly members = new Map<string, string[]>()
+  private readonly members: Map<string, string[]>
 
   constructor(l: Ledger, groups: SecurityGroups, acls: NetworkAcls, interfaces: Interfaces) {
     this.l = l
     this.groups = groups
     this.acls = acls
     this.interfaces = interfaces
+    this.members = membersAt(l)
   }
 
   private memberBlocks(groupId: string): string[] {

@@ -101,6 +101,18 @@ function describeRule(r: RuleSpec): string {
   return `peer: ${peer}, ${proto}, from port: ${r.fromPort}, to port: ${r.toPort}, ALLOW`
 }
 
+/**
+ * The outbound allow-all rules of a new group: to `0.0.0.0/0` and to `::/0`. Every mirrorflow VPC is
+ * treated as dual-stack (interfaces may carry IPv6 addresses while VPCs have no IPv6 block to
+ * declare), so groups get the rules AWS gives groups of a VPC with an IPv6 block.
+ */
+function allEgress(sg: SecurityGroups, groupId: string): SecurityGroupRule[] {
+  return [
+    sg.newRule(groupId, true, { ipProtocol: '-1', fromPort: -1, toPort: -1, cidrIpv4: '0.0.0.0/0' }),
+    sg.newRule(groupId, true, { ipProtocol: '-1', fromPort: -1, toPort: -1, cidrIpv6: '::/0' }),
+  ]
+}
+
 /** The deterministic id of a VPC's default group (so that a store predating groups gets one id). */
 export function defaultGroupIdOf(vpcId: string): string {
   return `sg-${createHash('sha256').update(`default-sg|${vpcId}`).digest('hex').slice(0, 17)}`
@@ -215,11 +227,12 @@ export class SecurityGroups {
     return [
       g,
       this.newRule(id, false, { ipProtocol: '-1', fromPort: -1, toPort: -1, referencedGroupId: id }),
-      this.newRule(id, true, { ipProtocol: '-1', fromPort: -1, toPort: -1, cidrIpv4: '0.0.0.0/0' }),
+      ...allEgress(this, id),
     ]
   }
 
-  private newRule(groupId: string, isEgress: boolean, spec: RuleSpec, tags: Tag[] = []): SecurityGroupRule {
+  /** A new rule record (not committed). */
+  newRule(groupId: string, isEgress: boolean, spec: RuleSpec, tags: Tag[] = []): SecurityGroupRule {
     const r: SecurityGroupRule = {
       kind: 'security-group-rule',
       id: newId('sgr'),
@@ -283,16 +296,11 @@ export class SecurityGroups {
         createdAt: this.l.now(),
         tags: validTags,
       }
-      // A new VPC group allows every outbound packet until that rule is revoked, as in AWS.
-      const egress = this.newRule(g.id, true, {
-        ipProtocol: '-1',
-        fromPort: -1,
-        toPort: -1,
-        cidrIpv4: '0.0.0.0/0',
-      })
-      const result = { group: g, rules: [egress] }
+      // A new VPC group allows every outbound packet until those rules are revoked, as in AWS.
+      const egress = allEgress(this, g.id)
+      const result = { group: g, rules: egress }
       this.l.remember(result)
-      this.l.commit([g, egress])
+      this.l.commit([g, ...egress])
       return result
     })
   }

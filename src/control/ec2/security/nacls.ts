@@ -122,7 +122,10 @@ export class NetworkAcls {
     return this.l.state.get('network-acl', defaultAclIdOf(vpcId))
   }
 
-  /** The default ACL of a VPC: allow everything, rule 100, each way. */
+  /**
+   * The default ACL of a VPC: allow everything each way, IPv4 in rule 100 and IPv6 in rule 101 (the
+   * entries AWS gives a VPC with an IPv6 block: mirrorflow treats every VPC as dual-stack).
+   */
   defaultsFor(vpc: Vpc): Resource[] {
     const acl: NetworkAcl = {
       kind: 'network-acl',
@@ -132,7 +135,9 @@ export class NetworkAcls {
       isDefault: true,
       entries: [
         { ruleNumber: 100, egress: false, ruleAction: 'allow', protocol: '-1', cidrBlock: '0.0.0.0/0' },
+        { ruleNumber: 101, egress: false, ruleAction: 'allow', protocol: '-1', ipv6CidrBlock: '::/0' },
         { ruleNumber: 100, egress: true, ruleAction: 'allow', protocol: '-1', cidrBlock: '0.0.0.0/0' },
+        { ruleNumber: 101, egress: true, ruleAction: 'allow', protocol: '-1', ipv6CidrBlock: '::/0' },
       ],
       createdAt: this.l.now(),
       tags: [],
