@@ -38,7 +38,7 @@ import { ControlPlane, SqliteStore, type AccessKey, type Quotas } from '../contr
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
 import type { FlowAnalytics } from './services/mirrorflow/index.ts'
-import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
+import { DEFAULT_ACCOUNT_ID, LocalBucketStore, S3EndpointStore } from '../flowlogs/index.ts'
 
 export {
   PROFILE,
@@ -94,6 +94,15 @@ export interface StartServerOptions {
   requestTimeoutMs?: number
   /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
   agentTimeoutSeconds?: number
+  /** Where trails deliver: a local buckets root (`<dir>/<bucket>/<key>`, default DATA_DIR/s3)… */
+  trailS3Dir?: string
+  /** …or an S3-compatible endpoint. */
+  trailS3Endpoint?: string
+  /** Seconds between trail deliveries (default 300) and between digests (default 3600). */
+  trailIntervalSeconds?: number
+  trailDigestIntervalSeconds?: number
+  /** Events the CloudTrail store keeps at most (default 1,000,000). */
+  trailMaxEvents?: number
   /** The flow-log store traffic questions and exports go to (the console's Overview and Flows). */
   analytics?: FlowAnalytics
   /** Directory GuardDuty list locations (plain paths) must lie in (default DATA_DIR/lists). */
@@ -136,6 +145,20 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       region: regions[0]!,
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
       ...(opts.agentTimeoutSeconds === undefined ? {} : { agentTimeoutMs: opts.agentTimeoutSeconds * 1000 }),
+      cloudtrail: {
+        dataDir: opts.dataDir,
+        objectStore:
+          opts.trailS3Endpoint !== undefined
+            ? new S3EndpointStore(opts.trailS3Endpoint, regions[0]!)
+            : new LocalBucketStore(opts.trailS3Dir ?? join(opts.dataDir, 's3')),
+        ...(opts.trailIntervalSeconds === undefined
+          ? {}
+          : { deliveryIntervalMs: opts.trailIntervalSeconds * 1000 }),
+        ...(opts.trailDigestIntervalSeconds === undefined
+          ? {}
+          : { digestIntervalMs: opts.trailDigestIntervalSeconds * 1000 }),
+        ...(opts.trailMaxEvents === undefined ? {} : { maxEvents: opts.trailMaxEvents }),
+      },
       guardduty: guarddutyFiles(opts.dataDir, opts.listsRoot),
     })
     admin = cp.iam.list().find((k) => k.admin)
@@ -185,6 +208,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       if (closed) return
       closed = true
       await running.app.close()
+      // The last trail files and digests are delivered before the stores close.
+      await running.cp.cloudtrail.close()
       running.cp.close()
       opts.analytics?.close?.()
     },

@@ -25,6 +25,7 @@ import { errorXml } from './protocols/ec2-query/xml.ts'
 import { ActionFailure, requestShape, shapeFits, type ServiceEndpoint } from './protocols/index.ts'
 import { EC2_API_VERSION } from './services/ec2/index.ts'
 import { serviceEndpoints } from './services/index.ts'
+import { AuditRecorder } from './services/cloudtrail/recorder.ts'
 import {
   agentDesiredState,
   ClientGone,
@@ -70,6 +71,8 @@ export interface BuiltServer {
   app: FastifyInstance
   watch: DesiredStateWatch
   metrics: ApiMetrics
+  /** The CloudTrail recorder every answered call goes through. */
+  audit: AuditRecorder
 }
 
 function headerMap(req: IncomingMessage): Map<string, string[]> {
@@ -119,6 +122,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const log = pino({ level: cfg.logger ? 'info' : 'error' }, destination(2))
   const metrics = new ApiMetrics(cp)
   const watch = new DesiredStateWatch(cp)
+  const audit = new AuditRecorder(cp)
   metrics.setWaitersSource(() => watch.waiting)
   const app = Fastify({
     logger: false,
@@ -212,6 +216,12 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       e = new ApiError('InternalError', 'An internal error has occurred.')
     }
     metrics.count(action, e.awsCode)
+    audit.record(reply.request, {
+      service: endpoint.signingName,
+      protocol: endpoint.protocol,
+      action,
+      error: e,
+    })
     const out = endpoint.encodeError(e, requestId, action, reply.request)
     if (out.headers !== undefined) reply.headers(out.headers)
     return reply.code(out.status).header('x-amzn-requestid', requestId).type(out.contentType).send(out.body)
@@ -312,6 +322,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       })
       const response = await call.run()
       metrics.count(action, 'OK')
+      audit.record(req, { service, protocol: endpoint.protocol, action, response })
       if (response.headers !== undefined) reply.headers(response.headers)
       return reply
         .code(response.status)
@@ -444,7 +455,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     watch.close()
   })
 
-  return { app, watch, metrics }
+  return { app, watch, metrics, audit }
 }
 
 function isFastifyClientError(err: unknown): boolean {

@@ -24,6 +24,11 @@ interface ServerOptions {
   agentTimeout: string
   metricsAccess: string
   requestTimeout: string
+  trailS3Dir?: string
+  trailS3Endpoint?: string
+  trailInterval: string
+  trailDigestInterval: string
+  trailMaxEvents: string
   detectDir?: string[]
   detectSet?: string[]
   webhook?: string[]
@@ -57,6 +62,15 @@ export function registerServer(program: Command): void {
       'seconds without news from an agent before describe-instances shows its instance stopped',
       '60',
     )
+    .option('--trail-s3-dir <dir>', "trails' local buckets root: <dir>/<bucket>/<key> (default DATA_DIR/s3)")
+    .option('--trail-s3-endpoint <url>', 'deliver trails to an S3-compatible endpoint instead')
+    .option('--trail-interval <s>', 'seconds between deliveries of trail log files (1 to 3600)', '300')
+    .option('--trail-digest-interval <s>', 'seconds between trail digest files (1 to 86400)', '3600')
+    .option(
+      '--trail-max-events <n>',
+      'CloudTrail events kept for LookupEvents (oldest evicted first)',
+      '1000000',
+    )
     .option(
       '--detect-dir <dir...>',
       'bucket directories whose flow logs are analysed live (default DATA_DIR/s3)',
@@ -85,6 +99,17 @@ export function registerServer(program: Command): void {
       const agentTimeout = Number(opts.agentTimeout)
       if (!/^\d+$/.test(opts.agentTimeout) || agentTimeout < 5 || agentTimeout > 86_400)
         throw new UsageError(`--agent-timeout must be 5 to 86400 seconds, got ${opts.agentTimeout}`)
+      const trailInterval = Number(opts.trailInterval)
+      if (!/^\d+$/.test(opts.trailInterval) || trailInterval < 1 || trailInterval > 3600)
+        throw new UsageError(`--trail-interval must be 1 to 3600 seconds, got ${opts.trailInterval}`)
+      const trailDigestInterval = Number(opts.trailDigestInterval)
+      if (!/^\d+$/.test(opts.trailDigestInterval) || trailDigestInterval < 1 || trailDigestInterval > 86_400)
+        throw new UsageError(
+          `--trail-digest-interval must be 1 to 86400 seconds, got ${opts.trailDigestInterval}`,
+        )
+      const trailMaxEvents = Number(opts.trailMaxEvents)
+      if (!/^\d+$/.test(opts.trailMaxEvents) || trailMaxEvents < 1000 || trailMaxEvents > 100_000_000)
+        throw new UsageError(`--trail-max-events must be 1000 to 100000000, got ${opts.trailMaxEvents}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const detect = detectConfig(opts.detectSet ?? [])
       let delivery: FindingsDelivery
@@ -109,6 +134,11 @@ export function registerServer(program: Command): void {
         metricsAccess: opts.metricsAccess as MetricsAccess,
         requestTimeoutMs: requestTimeout * 1000,
         agentTimeoutSeconds: agentTimeout,
+        ...(opts.trailS3Dir === undefined ? {} : { trailS3Dir: opts.trailS3Dir }),
+        ...(opts.trailS3Endpoint === undefined ? {} : { trailS3Endpoint: opts.trailS3Endpoint }),
+        trailIntervalSeconds: trailInterval,
+        trailDigestIntervalSeconds: trailDigestInterval,
+        trailMaxEvents,
         ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
       })
       // Live detection: flow-log objects delivered into the bucket directories → findings → delivery.

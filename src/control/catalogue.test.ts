@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { COMMON_ERRORS, EC2_ERRORS, IAM_ERRORS, LOGS_ERRORS } from './index.ts'
+import { CLOUDTRAIL_ERRORS, COMMON_ERRORS, EC2_ERRORS, IAM_ERRORS, LOGS_ERRORS } from './index.ts'
 
 test('every code of the error catalogue is in docs/errors.md', () => {
   const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'errors.md'), 'utf8')
@@ -12,6 +12,7 @@ test('every code of the error catalogue is in docs/errors.md', () => {
     ...Object.keys(COMMON_ERRORS),
     ...Object.keys(EC2_ERRORS),
     ...Object.keys(IAM_ERRORS),
+    ...Object.keys(CLOUDTRAIL_ERRORS),
     ...Object.keys(LOGS_ERRORS),
   ].filter((code) => {
     if (doc.includes(`\`${code}\``)) return false

@@ -14,6 +14,7 @@ import { SqliteStore, type ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
 import { Iam } from './iam/iam.ts'
+import { CloudTrail, type CloudTrailConfig } from './cloudtrail/service.ts'
 import type { LogsQuotas } from './logs/limits.ts'
 import { Logs } from './logs/logs.ts'
 import { GuardDuty, type GuardDutyConfig } from './guardduty/service.ts'
@@ -24,6 +25,8 @@ export interface ControlPlaneConfig {
   quotas?: Partial<Quotas>
   /** Time without news from an agent after which its instance shows as stopped (default 60 s). */
   agentTimeoutMs?: number
+  /** The audit trail's store and delivery (in memory, without delivery, by default). */
+  cloudtrail?: CloudTrailConfig
   /**
    * The CloudWatch Logs event store: a SQLite file (default `logs.sqlite` beside a SQLite control
    * store, else in memory).
@@ -38,6 +41,7 @@ export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
   readonly iam: Iam
+  readonly cloudtrail: CloudTrail
   readonly logs: Logs
   readonly guardduty: GuardDuty
 
@@ -46,6 +50,7 @@ export class ControlPlane {
     // Services register their kinds, indexes and hooks before the store is loaded.
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
     this.iam = new Iam(this.ledger)
+    this.cloudtrail = new CloudTrail(this.ledger, config.cloudtrail)
     const snap = this.ledger.load()
     this.ec2.completeDefaults()
     this.iam.load(snap.accessKeys)
@@ -86,7 +91,9 @@ export class ControlPlane {
     return this.ledger.onChange(fn)
   }
 
+  /** Closes the stores (await `cloudtrail.close()` first to deliver pending trail files). */
   close(): void {
+    this.cloudtrail.closeSync()
     this.logs.close()
     this.guardduty.close()
     this.ledger.close()

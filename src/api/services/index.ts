@@ -12,6 +12,7 @@ import { ApiError } from '../../control/index.ts'
 import { json11Endpoint } from '../protocols/json-1.1/index.ts'
 import type { ServiceEndpoint } from '../protocols/index.ts'
 import { ec2Authz } from './ec2/authz.ts'
+import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailHandlers, cloudTrailInvalid } from './cloudtrail/index.ts'
 import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch, type FlowAnalytics } from './mirrorflow/index.ts'
@@ -35,6 +36,12 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       iamPrefix: 'ec2',
       actions: new Map([...ec2QueryHandlers(), ...mirrorflowQueryHandlers(deps.watch, deps.analytics)]),
       authz: ec2Authz(deps.cp),
+    }),
+    json11Endpoint(deps.cp, {
+      signingName: 'cloudtrail',
+      targetPrefix: CLOUDTRAIL_TARGET_PREFIX,
+      invalid: cloudTrailInvalid,
+      actions: cloudTrailHandlers(),
     }),
     json11Endpoint(deps.cp, {
       signingName: 'logs',

@@ -1,0 +1,368 @@
+// test-group: fast
+// SPDX-License-Identifier: Apache-2.0
+// The event store's bounds and lookups; trail delivery in AWS's key layout; digests that detect tampering.
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, readdirSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { LocalBucketStore } from '../../flowlogs/index.ts'
+import { ControlPlane } from '../control-plane.ts'
+import { ApiError } from '../core/errors.ts'
+import type { ChangeSet, ControlStore, StoreSnapshot } from '../core/store.ts'
+import { DIGEST_PUBLIC_KEY_FILE, validateTrailFiles } from './digest.ts'
+import { EVENT_VERSION, type CloudTrailRecord } from './model.ts'
+import type { RenderedEvent } from './event-log.ts'
+
+class MemStore implements ControlStore {
+  load(): StoreSnapshot {
+    return { resources: [], idempotency: [], accessKeys: [], version: 0 }
+  }
+  commit(_c: ChangeSet): void {}
+  close(): void {}
+}
+
+function event(name: string, i: number, extra: Partial<CloudTrailRecord> = {}): RenderedEvent {
+  const record: CloudTrailRecord = {
+    eventVersion: EVENT_VERSION,
+    userIdentity: {
+      type: 'IAMUser',
+      accountId: '123456789012',
+      accessKeyId: `AKIA${String(i).padStart(16, '0')}`,
+      userName: `u${i % 3}`,
+    },
+    eventTime: new Date(Date.now() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventSource: 'ec2.amazonaws.com',
+    eventName: name,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '127.0.0.1',
+    userAgent: 'test',
+    requestParameters: { vpcId: `vpc-${String(i).padStart(17, '0')}` },
+    responseElements: null,
+    requestID: `req-${i}`,
+    eventID: `ev-${i}`,
+    readOnly: name.startsWith('Describe'),
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: '123456789012',
+    eventCategory: 'Management',
+    ...extra,
+  }
+  return {
+    record,
+    resources: [{ type: 'AWS::EC2::VPC', name: `vpc-${String(i).padStart(17, '0')}` }],
+    username: record.userIdentity.userName,
+  }
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ApiError) return err.awsCode
+    throw err
+  }
+  return 'none'
+}
+
+test('lookups by each attribute, newest first, paged with a token bound to its query', () => {
+  const cp = new ControlPlane(new MemStore(), { accountId: '123456789012', region: 'us-east-1' })
+  try {
+    for (let i = 0; i < 30; i++)
+      cp.cloudtrail.log.add(() => event(i % 2 === 0 ? 'CreateVpc' : 'DescribeVpcs', i))
+    const all = cp.cloudtrail.lookup({ maxResults: 50 })
+    assert.equal(all.events.length, 30)
+    assert.equal(all.events[0]!.eventId, 'ev-29')
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'EventName', value: 'CreateVpc' }] }).events.length,
+      15,
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'ReadOnly', value: 'true' }] }).events.length,
+      15,
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'Username', value: 'u1' }] }).events.length,
+      10,
+    )
+    assert.deepEqual(
+      cp.cloudtrail
+        .lookup({ lookupAttributes: [{ key: 'ResourceName', value: `vpc-${'7'.padStart(17, '0')}` }] })
+        .events.map((e) => e.eventId),
+      ['ev-7'],
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'ResourceType', value: 'AWS::EC2::VPC' }] }).events
+        .length,
+      30,
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'EventId', value: 'ev-3' }] }).events.length,
+      1,
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({
+        lookupAttributes: [{ key: 'AccessKeyId', value: `AKIA${'4'.padStart(16, '0')}` }],
+      }).events.length,
+      1,
+    )
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'EventSource', value: 'ec2.amazonaws.com' }] }).events
+        .length,
+      30,
+    )
+    const p1 = cp.cloudtrail.lookup({ maxResults: 20 })
+    assert.equal(p1.events.length, 20)
+    const p2 = cp.cloudtrail.lookup({ maxResults: 20, nextToken: p1.nextToken })
+    assert.equal(p2.events.length, 10)
+    assert.equal(p2.nextToken, undefined)
+    assert.equal(p2.events[0]!.eventId, 'ev-9')
+    assert.equal(
+      code(() =>
+        cp.cloudtrail.lookup({
+          nextToken: p1.nextToken,
+          lookupAttributes: [{ key: 'EventName', value: 'x' }],
+        }),
+      ),
+      'InvalidNextTokenException',
+    )
+    assert.equal(
+      code(() => cp.cloudtrail.lookup({ nextToken: 'garbage' })),
+      'InvalidNextTokenException',
+    )
+    assert.equal(
+      code(() =>
+        cp.cloudtrail.lookup({
+          lookupAttributes: [
+            { key: 'EventName', value: 'a' },
+            { key: 'Username', value: 'b' },
+          ],
+        }),
+      ),
+      'InvalidLookupAttributesException',
+    )
+    assert.equal(
+      code(() => cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'Bogus', value: 'a' }] })),
+      'InvalidLookupAttributesException',
+    )
+    assert.equal(
+      code(() => cp.cloudtrail.lookup({ startTime: 2000, endTime: 1000 })),
+      'InvalidTimeRangeException',
+    )
+    assert.equal(
+      code(() => cp.cloudtrail.lookup({ maxResults: 51 })),
+      'InvalidMaxResultsException',
+    )
+    assert.equal(
+      code(() => cp.cloudtrail.lookup({ eventCategory: 'data' })),
+      'InvalidEventCategoryException',
+    )
+    assert.equal(cp.cloudtrail.lookup({ endTime: Date.now() - 3_600_000 }).events.length, 0)
+  } finally {
+    cp.close()
+  }
+})
+
+test('the store keeps at most maxEvents, evicting the oldest; a full buffer drops and counts', () => {
+  const cp = new ControlPlane(new MemStore(), {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    cloudtrail: { maxEvents: 1000, maxPending: 1500 },
+  })
+  try {
+    for (let i = 0; i < 1600; i++) cp.cloudtrail.log.add(() => event('CreateVpc', i))
+    assert.equal(cp.cloudtrail.log.stats.dropped, 100)
+    cp.cloudtrail.log.flush()
+    assert.equal(cp.cloudtrail.events.count(), 1000)
+    assert.equal(cp.cloudtrail.events.evicted, 500)
+    const oldest = cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'EventId', value: 'ev-499' }] })
+    assert.equal(oldest.events.length, 0)
+    assert.equal(
+      cp.cloudtrail.lookup({ lookupAttributes: [{ key: 'EventId', value: 'ev-500' }] }).events.length,
+      1,
+    )
+    // The resource index goes with its events.
+    assert.equal(
+      cp.cloudtrail.lookup({
+        lookupAttributes: [{ key: 'ResourceName', value: `vpc-${'10'.padStart(17, '0')}` }],
+      }).events.length,
+      0,
+    )
+  } finally {
+    cp.close()
+  }
+})
+
+test('trails: names, quota, start/stop, delete', () => {
+  const cp = new ControlPlane(new MemStore(), { accountId: '123456789012', region: 'us-east-1' })
+  try {
+    const t = cp.cloudtrail.trails
+    assert.equal(
+      code(() => t.create({ name: 'a', s3BucketName: 'bucket' })),
+      'InvalidTrailNameException',
+    )
+    assert.equal(
+      code(() => t.create({ name: 'my--trail', s3BucketName: 'bucket' })),
+      'InvalidTrailNameException',
+    )
+    assert.equal(
+      code(() => t.create({ name: 'good', s3BucketName: 'Bad_Bucket' })),
+      'InvalidS3BucketNameException',
+    )
+    assert.equal(
+      code(() => t.create({ name: 'good', s3BucketName: 'bucket', s3KeyPrefix: 'a/../b' })),
+      'InvalidS3PrefixException',
+    )
+    for (let i = 0; i < 5; i++) t.create({ name: `trail${i}`, s3BucketName: 'bucket' })
+    assert.equal(
+      code(() => t.create({ name: 'trail0', s3BucketName: 'bucket' })),
+      'TrailAlreadyExistsException',
+    )
+    assert.equal(
+      code(() => t.create({ name: 'trail5', s3BucketName: 'bucket' })),
+      'MaximumNumberOfTrailsExceededException',
+    )
+    assert.equal(t.startLogging('arn:aws:cloudtrail:us-east-1:123456789012:trail/trail1').isLogging, true)
+    assert.equal(t.stopLogging('trail1').isLogging, false)
+    t.delete('trail1')
+    assert.equal(
+      code(() => t.get('trail1')),
+      'TrailNotFoundException',
+    )
+  } finally {
+    cp.close()
+  }
+})
+
+function filesUnder(dir: string, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n)
+    if (statSync(p).isDirectory()) filesUnder(p, out)
+    else out.push(p)
+  }
+  return out
+}
+
+test('delivery writes AWS-named gzip log files and signed digests; validation detects a changed byte, a removed file, a forged digest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-'))
+  const buckets = join(dir, 's3')
+  const cp = new ControlPlane(new MemStore(), {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    cloudtrail: { dataDir: dir, objectStore: new LocalBucketStore(buckets), deliveryIntervalMs: 3_600_000 },
+  })
+  try {
+    cp.cloudtrail.trails.create({
+      name: 'audit',
+      s3BucketName: 'audit-bucket',
+      s3KeyPrefix: 'org',
+      enableLogFileValidation: true,
+    })
+    cp.cloudtrail.trails.startLogging('audit')
+    for (let i = 0; i < 5; i++) cp.cloudtrail.log.add(() => event('CreateVpc', i))
+    await cp.cloudtrail.delivery!.deliver()
+    for (let i = 5; i < 8; i++) cp.cloudtrail.log.add(() => event('DeleteVpc', i))
+    await cp.cloudtrail.delivery!.digest()
+    await cp.cloudtrail.delivery!.deliver()
+    cp.cloudtrail.log.add(() => event('CreateVpc', 9))
+    // Digest names carry whole seconds: a second digest within the same second would be skipped.
+    await new Promise((r) => setTimeout(r, 1100))
+    await cp.cloudtrail.delivery!.digest()
+    const bucketDir = join(buckets, 'audit-bucket')
+    const files = filesUnder(bucketDir).map((p) => p.slice(bucketDir.length + 1))
+    const logs = files.filter((f) => f.includes('/CloudTrail/'))
+    assert.equal(logs.length, 3)
+    for (const f of logs) {
+      assert.match(
+        f,
+        /^org\/AWSLogs\/123456789012\/CloudTrail\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/123456789012_CloudTrail_us-east-1_\d{8}T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$/,
+      )
+    }
+    const records = logs.flatMap(
+      (f) =>
+        (
+          JSON.parse(gunzipSync(readFileSync(join(bucketDir, f))).toString()) as {
+            Records: CloudTrailRecord[]
+          }
+        ).Records,
+    )
+    assert.deepEqual(records.map((r) => r.eventID).sort(), [
+      'ev-0',
+      'ev-1',
+      'ev-2',
+      'ev-3',
+      'ev-4',
+      'ev-5',
+      'ev-6',
+      'ev-7',
+      'ev-9',
+    ])
+    const digests = files.filter((f) => f.includes('/CloudTrail-Digest/') && f.endsWith('.json.gz'))
+    assert.equal(digests.length, 2)
+    for (const f of digests) {
+      assert.match(
+        f,
+        /^org\/AWSLogs\/123456789012\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/123456789012_CloudTrail-Digest_us-east-1_audit_us-east-1_\d{8}T\d{6}Z\.json\.gz$/,
+      )
+    }
+    const opts = {
+      bucketDir,
+      bucket: 'audit-bucket',
+      prefix: 'org',
+      accountId: '123456789012',
+      region: 'us-east-1',
+      publicKeys: [readFileSync(join(dir, DIGEST_PUBLIC_KEY_FILE), 'utf8')],
+    }
+    const ok = validateTrailFiles(opts)
+    assert.deepEqual(ok.problems, [])
+    assert.equal(ok.digestsValid, 2)
+    assert.equal(ok.logsValid, 3)
+
+    // One byte of one log file's records changed (and re-compressed, so the file still reads).
+    const victim = join(bucketDir, logs[0]!)
+    const original = readFileSync(victim)
+    const text = gunzipSync(original).toString()
+    writeFileSync(victim, gzipSync(Buffer.from(text.replace('"ec2.amazonaws.com"', '"ec3.amazonaws.com"'))))
+    const altered = validateTrailFiles(opts)
+    assert.equal(altered.logsInvalid, 1)
+    assert.deepEqual(
+      altered.problems.map((p) => [p.kind, p.key, p.reason]),
+      [['log', logs[0]!, 'its content does not match the digest (altered)']],
+    )
+    // A raw byte flipped in the compressed file.
+    const flipped = Buffer.from(original)
+    flipped[flipped.length - 10]! ^= 0xff
+    writeFileSync(victim, flipped)
+    assert.equal(validateTrailFiles(opts).logsInvalid, 1)
+    // Removed.
+    unlinkSync(victim)
+    assert.deepEqual(
+      validateTrailFiles(opts).problems.map((p) => p.reason),
+      ['missing'],
+    )
+    writeFileSync(victim, original)
+    assert.deepEqual(validateTrailFiles(opts).problems, [])
+    // A digest rewritten without the key: its signature no longer matches.
+    const d0 = join(bucketDir, digests.sort()[0]!)
+    const dOrig = readFileSync(d0)
+    const dj = JSON.parse(gunzipSync(dOrig).toString()) as { logFiles: unknown[] }
+    dj.logFiles = []
+    writeFileSync(d0, gzipSync(Buffer.from(JSON.stringify(dj))))
+    const forged = validateTrailFiles(opts)
+    assert.ok(
+      forged.problems.some(
+        (p) => p.kind === 'digest' && p.reason === 'its signature does not match its content',
+      ),
+    )
+    writeFileSync(d0, dOrig)
+    // A deleted digest breaks the chain.
+    unlinkSync(d0)
+    unlinkSync(`${d0}.sig`)
+    assert.ok(validateTrailFiles(opts).problems.some((p) => p.reason.startsWith('the previous digest')))
+  } finally {
+    await cp.cloudtrail.close()
+    cp.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

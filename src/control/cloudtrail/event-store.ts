@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The event store: every recorded event, append-only, in its own SQLite file (`DATA_DIR/cloudtrail.sqlite`,
+ * or in memory when the server has no data directory), with the columns LookupEvents filters on. It
+ * is bounded: at most `maxEvents` events (default 1,000,000) and none older than `maxAgeDays`
+ * (default 90, LookupEvents' window on AWS); the oldest go first when either bound is passed. Writes
+ * come in batches (one transaction each) from the {@link EventLog}.
+ * @module
+ */
+import Database from 'better-sqlite3'
+import { chmodSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { StoreError } from '../core/errors.ts'
+import type { EventResource } from './model.ts'
+
+/** Default cap on stored events. */
+export const MAX_EVENTS = 1_000_000
+/** Default age after which events are evicted (days). */
+export const MAX_AGE_DAYS = 90
+
+/** One event ready to store: its record as JSON and the columns lookups use. */
+export interface EventRow {
+  /** eventTime, ms since the epoch. */
+  time: number
+  eventId: string
+  eventName: string
+  eventSource: string
+  username: string | undefined
+  accessKeyId: string | undefined
+  readOnly: boolean
+  resources: EventResource[]
+  /** The record, serialized (what a log file's `Records` holds). */
+  json: string
+}
+
+/** A stored event as lookups return it. */
+export interface StoredEvent {
+  seq: number
+  time: number
+  eventId: string
+  eventName: string
+  eventSource: string
+  username: string | null
+  accessKeyId: string | null
+  readOnly: boolean
+  resources: EventResource[]
+  json: string
+}
+
+/** The one attribute a lookup filters on (LookupEvents accepts one). */
+export type LookupKey =
+  | 'EventId'
+  | 'EventName'
+  | 'ReadOnly'
+  | 'Username'
+  | 'ResourceType'
+  | 'ResourceName'
+  | 'EventSource'
+  | 'AccessKeyId'
+
+export interface EventQuery {
+  attribute?: { key: LookupKey; value: string }
+  /** Inclusive bounds, ms since the epoch. */
+  startTime: number
+  endTime: number
+  /** Only events with a seq below this (pagination, newest first). */
+  beforeSeq?: number
+  limit: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  event_source TEXT NOT NULL,
+  username TEXT,
+  access_key_id TEXT,
+  read_only INTEGER NOT NULL,
+  resources TEXT NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_name ON events(event_name, seq);
+CREATE INDEX IF NOT EXISTS events_user ON events(username, seq);
+CREATE INDEX IF NOT EXISTS events_key ON events(access_key_id, seq);
+CREATE INDEX IF NOT EXISTS events_id ON events(event_id);
+CREATE TABLE IF NOT EXISTS event_resources (
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_resources_name ON event_resources(name, seq);
+CREATE INDEX IF NOT EXISTS event_resources_type ON event_resources(type, seq);
+CREATE INDEX IF NOT EXISTS event_resources_seq ON event_resources(seq);
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`
+
+const COLUMN: Record<Exclude<LookupKey, 'ResourceType' | 'ResourceName' | 'ReadOnly'>, string> = {
+  EventId: 'event_id',
+  EventName: 'event_name',
+  Username: 'username',
+  EventSource: 'event_source',
+  AccessKeyId: 'access_key_id',
+}
+
+interface Row {
+  seq: number
+  time: number
+  event_id: string
+  event_name: string
+  event_source: string
+  username: string | null
+  access_key_id: string | null
+  read_only: number
+  resources: string
+  json: string
+}
+
+export interface EventStoreOptions {
+  maxEvents?: number
+  maxAgeDays?: number
+}
+
+export class EventStore {
+  /** The database file, or ':memory:'. */
+  readonly path: string
+  readonly maxEvents: number
+  readonly maxAgeMs: number
+  /** Events evicted since start (cap or age). */
+  evicted = 0
+  private readonly db: Database.Database
+  private readonly insertTx: (rows: readonly EventRow[]) => number
+  private readonly statements = new Map<string, Database.Statement>()
+
+  /** Opens `DATA_DIR/cloudtrail.sqlite`, or an in-memory store when `dataDir` is undefined. */
+  constructor(dataDir: string | undefined, opts: EventStoreOptions = {}) {
+    this.maxEvents = opts.maxEvents ?? MAX_EVENTS
+    this.maxAgeMs = (opts.maxAgeDays ?? MAX_AGE_DAYS) * 86_400_000
+    try {
+      if (dataDir === undefined) {
+        this.path = ':memory:'
+        this.db = new Database(':memory:')
+      } else {
+        mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+        this.path = join(dataDir, 'cloudtrail.sqlite')
+        this.db = new Database(this.path)
+        chmodSync(this.path, 0o600)
+        this.db.pragma('journal_mode = WAL')
+        this.db.pragma('synchronous = NORMAL')
+        this.db.pragma('busy_timeout = 5000')
+      }
+      this.db.exec(SCHEMA)
+    } catch (err) {
+      throw new StoreError(
+        `cannot open the CloudTrail event store in ${dataDir}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      )
+    }
+    const ins = this.db.prepare(
+      'INSERT INTO events (time, event_id, event_name, event_source, username, access_key_id, read_only, resources, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    const insRes = this.db.prepare('INSERT INTO event_resources (seq, type, name) VALUES (?, ?, ?)')
+    const count = this.db.prepare('SELECT COALESCE(MAX(seq), 0) - COALESCE(MIN(seq), 1) + 1 AS n FROM events')
+    const minSeq = this.db.prepare('SELECT MIN(seq) AS s FROM events')
+    const delUpTo = this.db.prepare('DELETE FROM events WHERE seq <= ?')
+    const delResUpTo = this.db.prepare('DELETE FROM event_resources WHERE seq <= ?')
+    const oldBefore = this.db.prepare('SELECT MAX(seq) AS s FROM events WHERE time < ?')
+    this.insertTx = this.db.transaction((rows: readonly EventRow[]) => {
+      let last = 0
+      for (const r of rows) {
+        const info = ins.run(
+          r.time,
+          r.eventId,
+          r.eventName,
+          r.eventSource,
+          r.username ?? null,
+          r.accessKeyId ?? null,
+          r.readOnly ? 1 : 0,
+          JSON.stringify(r.resources),
+          r.json,
+        )
+        last = Number(info.lastInsertRowid)
+        for (const res of r.resources) insRes.run(last, res.type, res.name)
+      }
+      // Eviction: the cap first (seqs are contiguous: only the oldest are ever deleted), then age.
+      const n = (count.get() as { n: number }).n
+      let upTo = 0
+      if (n > this.maxEvents) upTo = last - this.maxEvents
+      const old = (oldBefore.get(Date.now() - this.maxAgeMs) as { s: number | null }).s
+      if (old !== null && old > upTo) upTo = old
+      if (upTo > 0) {
+        const lo = (minSeq.get() as { s: number | null }).s ?? upTo + 1
+        if (lo <= upTo) {
+          delUpTo.run(upTo)
+          delResUpTo.run(upTo)
+          this.evicted += upTo - lo + 1
+        }
+      }
+      return last
+    })
+  }
+
+  /** Appends a batch in one transaction (evicting what passes the bounds). Throws StoreError. */
+  insert(rows: readonly EventRow[]): void {
+    if (rows.length === 0) return
+    try {
+      this.insertTx(rows)
+    } catch (err) {
+      throw new StoreError(`CloudTrail event store write failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Events stored now. */
+  count(): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n
+  }
+
+  /** Events matching a query, newest first. */
+  query(q: EventQuery): StoredEvent[] {
+    const where = ['e.time >= ?', 'e.time <= ?']
+    const args: (string | number)[] = [q.startTime, q.endTime]
+    let from = 'events e'
+    if (q.beforeSeq !== undefined) {
+      where.push('e.seq < ?')
+      args.push(q.beforeSeq)
+    }
+    const a = q.attribute
+    if (a !== undefined) {
+      if (a.key === 'ResourceName' || a.key === 'ResourceType') {
+        from = 'events e'
+        where.push(
+          `e.seq IN (SELECT seq FROM event_resources WHERE ${a.key === 'ResourceName' ? 'name' : 'type'} = ?)`,
+        )
+        args.push(a.value)
+      } else if (a.key === 'ReadOnly') {
+        where.push('e.read_only = ?')
+        args.push(a.value === 'true' ? 1 : 0)
+      } else {
+        where.push(`e.${COLUMN[a.key]} = ?`)
+        args.push(a.value)
+      }
+    }
+    args.push(q.limit)
+    const rows = this.stmt(
+      `SELECT e.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ?`,
+    ).all(...args) as Row[]
+    return rows.map((r) => ({
+      seq: r.seq,
+      time: r.time,
+      eventId: r.event_id,
+      eventName: r.event_name,
+      eventSource: r.event_source,
+      username: r.username,
+      accessKeyId: r.access_key_id,
+      readOnly: r.read_only === 1,
+      resources: JSON.parse(r.resources) as EventResource[],
+      json: r.json,
+    }))
+  }
+
+  /** A small persistent value (delivery and digest state). */
+  getValue(key: string): string | undefined {
+    return (this.stmt('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  }
+
+  setValue(key: string, value: string): void {
+    this.stmt('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)').run(key, value)
+  }
+
+  /** The rest of every key that starts with `prefix`. */
+  keysWithPrefix(prefix: string): string[] {
+    return (
+      this.stmt('SELECT key FROM kv WHERE substr(key, 1, ?) = ?').all(prefix.length, prefix) as {
+        key: string
+      }[]
+    ).map((r) => r.key.slice(prefix.length))
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql)
+    if (s === undefined) this.statements.set(sql, (s = this.db.prepare(sql)))
+    return s
+  }
+}
