@@ -63,6 +63,8 @@ export interface ServerConfig {
   metricsAccess?: MetricsAccess
   /** Longest time a request may take to arrive (ms); default {@link REQUEST_TIMEOUT_MS}. */
   requestTimeoutMs?: number
+  /** The authorization step's clock (temporary credentials' expiry, aws:CurrentTime); default Date.now. */
+  clock?: () => number
   /** The flow-log store for traffic questions and exports (services/mirrorflow/traffic.ts). */
   analytics?: FlowAnalytics | undefined
 }
@@ -171,7 +173,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const endpoints = new Map<string, ServiceEndpoint>(
     serviceEndpoints({ cp, watch, analytics: cfg.analytics }).map((e) => [e.signingName, e]),
   )
-  const authorizer = new Authorizer(cp)
+  const authorizer = new Authorizer(cp, cfg.clock)
   /** The endpoint whose protocol encodes errors when the service cannot be told (unsigned requests). */
   const fallback = endpoints.get('ec2')!
 

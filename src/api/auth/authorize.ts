@@ -55,12 +55,40 @@ function tagMap(prefixes: readonly string[], tags: readonly Tag[]): Map<string, 
   return m
 }
 
+/**
+ * The request's own keys over the principal's (no copy of the principal's map per request); the
+ * time keys are made only when a condition asks for them.
+ */
+class RequestKeys {
+  base: ReadonlyMap<string, readonly string[]> = new Map()
+  own = new Map<string, readonly string[]>()
+  now = 0
+  get(key: string): readonly string[] | undefined {
+    const v = this.own.get(key) ?? this.base.get(key)
+    if (v !== undefined) return v
+    if (key === 'aws:currenttime') return [new Date(this.now).toISOString()]
+    if (key === 'aws:epochtime') return [String(Math.floor(this.now / 1000))]
+    return undefined
+  }
+  entries(): [string, readonly string[]][] {
+    return [
+      ...this.base,
+      ...this.own,
+      ['aws:currenttime', [new Date(this.now).toISOString()]],
+      ['aws:epochtime', [String(Math.floor(this.now / 1000))]],
+    ]
+  }
+}
+
 export class Authorizer {
   private readonly cp: ControlPlane
   private readonly cache = new Map<string, Cached>()
+  private readonly clock: () => number
 
-  constructor(cp: ControlPlane) {
+  /** `clock` is the authorization step's time (temporary credentials' expiry, aws:CurrentTime). */
+  constructor(cp: ControlPlane, clock: () => number = Date.now) {
     this.cp = cp
+    this.clock = clock
   }
 
   private principal(accessKeyId: string): Cached | undefined {
@@ -92,7 +120,7 @@ export class Authorizer {
   check(endpoint: ServiceEndpoint, authz: AuthzRequest, facts: RequestFacts): Authorized {
     const prefix = authz.prefix ?? endpoint.iamPrefix
     const action = `${prefix}:${authz.action}`
-    const now = facts.now ?? Date.now()
+    const now = facts.now ?? this.clock()
     const session = this.cp.iam.checkSession(
       facts.accessKeyId,
       header(facts.headers, 'x-amz-security-token'),
@@ -102,22 +130,24 @@ export class Authorizer {
     const who = this.principal(facts.accessKeyId)
     if (who === undefined) throw this.credentialError(endpoint, 'InvalidToken')
     if (action === 'sts:GetCallerIdentity') return { principal: who.principal, action }
-    const req = new Map(who.base)
+    const req = new RequestKeys()
+    req.base = who.base
+    req.now = now
     if (facts.sourceIp !== undefined)
-      req.set('aws:sourceip', [
+      req.own.set('aws:sourceip', [
         facts.sourceIp.startsWith('::ffff:') ? facts.sourceIp.slice(7) : facts.sourceIp,
       ])
-    req.set('aws:currenttime', [new Date(now).toISOString()])
-    req.set('aws:epochtime', [String(Math.floor(now / 1000))])
     if (authz.requestTags !== undefined && authz.requestTags.length > 0) {
-      for (const [k, v] of tagMap(['aws:requesttag/'], authz.requestTags)) req.set(k, v)
-      req.set(
+      for (const [k, v] of tagMap(['aws:requesttag/'], authz.requestTags)) req.own.set(k, v)
+      req.own.set(
         'aws:tagkeys',
         authz.requestTags.map((t) => t.key),
       )
-    } else if (authz.tagKeys !== undefined && authz.tagKeys.length > 0) req.set('aws:tagkeys', authz.tagKeys)
-    for (const [k, v] of Object.entries(authz.context ?? {}))
-      req.set(k.toLowerCase(), typeof v === 'string' ? [v] : v)
+    } else if (authz.tagKeys !== undefined && authz.tagKeys.length > 0)
+      req.own.set('aws:tagkeys', authz.tagKeys)
+    if (authz.context !== undefined)
+      for (const [k, v] of Object.entries(authz.context))
+        req.own.set(k.toLowerCase(), typeof v === 'string' ? [v] : v)
     const lower = action.toLowerCase()
     const resources =
       authz.resources === undefined || authz.resources.length === 0 ? [{ arn: '*' }] : authz.resources
@@ -150,7 +180,7 @@ export class Authorizer {
     action: string,
     resource: string,
     result: EvalResult,
-    req: ReadonlyMap<string, readonly string[]>,
+    req: RequestKeys,
   ): ApiError {
     const why =
       result.decision === 'ExplicitDeny'
@@ -158,7 +188,8 @@ export class Authorizer {
         : `because no identity-based policy allows the ${action} action`
     const text = `User: ${p.arn} is not authorized to perform: ${action} on resource: ${resource} ${why}`
     if (endpoint.protocol === 'ec2-query') {
-      const conditions = [...req]
+      const conditions = req
+        .entries()
         .filter(([k]) => !k.startsWith('aws:principaltag/'))
         .map(([key, values]) => ({ key, values: { items: values.map((value) => ({ value })) } }))
       const encoded = encodeAuthorizationMessage({

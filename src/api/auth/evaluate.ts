@@ -29,9 +29,9 @@ export interface EvalContext {
 
 /** A context of two layers: the resource's keys over the request's. */
 export class LayeredContext implements EvalContext {
-  base: ReadonlyMap<string, readonly string[]>
+  base: EvalContext
   top: ReadonlyMap<string, readonly string[]> | undefined
-  constructor(base: ReadonlyMap<string, readonly string[]>, top?: ReadonlyMap<string, readonly string[]>) {
+  constructor(base: EvalContext, top?: ReadonlyMap<string, readonly string[]>) {
     this.base = base
     this.top = top
   }

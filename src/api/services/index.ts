@@ -17,6 +17,8 @@ import { EC2_API_VERSION, ec2QueryHandlers } from './ec2/index.ts'
 import { LOGS_TARGET_PREFIX, logsHandlers } from './logs/index.ts'
 import { mirrorflowQueryHandlers, type DesiredStateWatch, type FlowAnalytics } from './mirrorflow/index.ts'
 import { guarddutyEndpoint } from './guardduty/index.ts'
+import { iamEndpoint } from './iam/index.ts'
+import { stsEndpoint } from './sts/index.ts'
 
 /** What the services need from the server. */
 export interface ServiceDeps {
@@ -50,5 +52,7 @@ export function serviceEndpoints(deps: ServiceDeps): ServiceEndpoint[] {
       invalid: (m) => new ApiError('InvalidParameterException', m),
     }),
     guarddutyEndpoint(deps.cp),
+    iamEndpoint(deps.cp),
+    stsEndpoint(deps.cp),
   ]
 }
