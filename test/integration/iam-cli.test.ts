@@ -455,7 +455,7 @@ test("an assumed role's temporary key works until it expires", async () => {
     '--role-arn',
     `arn:aws:iam::${ACCOUNT}:role/auditor`,
     '--role-session-name',
-    's',
+    'ss',
   )
   const a = await ok(
     dev,
@@ -639,7 +639,7 @@ test("the AWS documentation's flow-log examples: the delivery role's policy and 
     '--role-arn',
     `arn:aws:iam::${ACCOUNT}:role/flow-logs-role`,
     '--role-session-name',
-    'x',
+    'xx',
   )
   const fl = await userWith('flowlogs-op', {
     Version: '2012-10-17',
