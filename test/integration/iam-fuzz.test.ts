@@ -172,7 +172,7 @@ test(
       if (r < 0.5)
         return `arn:aws:iam::123456789012:${pick(['role', 'policy', 'user'])}/fz${Math.floor(rnd() * 40)}`
       if (r < 0.6) return String(Math.floor(rnd() * 1e6) - 1000)
-      if (r < 0.7) return '\u0000<&>"\'\ud800'
+      if (r < 0.7) return '\u0000<&>"\'\ufffd'
       if (r < 0.8)
         return pick([
           'Active',
