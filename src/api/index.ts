@@ -94,6 +94,8 @@ export interface StartServerOptions {
   metricsAccess?: MetricsAccess
   /** Longest time a request may take to arrive whole, in ms (default 60,000). */
   requestTimeoutMs?: number
+  /** The authorization step's clock (ms; tests move it to expire temporary credentials); default Date.now. */
+  clock?: () => number
   /** Seconds without news from an agent after which DescribeInstances shows its instance stopped (default 60). */
   agentTimeoutSeconds?: number
   /** Where trails deliver: a local buckets root (`<dir>/<bucket>/<key>`, default DATA_DIR/s3)… */
@@ -179,6 +181,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
       ...(opts.metricsAccess !== undefined ? { metricsAccess: opts.metricsAccess } : {}),
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
+      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
       analytics: opts.analytics,
     }).app
     await app.listen({ port: opts.port ?? 4566, host })

@@ -16,6 +16,7 @@ import { destination, pino } from 'pino'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError, type ControlPlane } from '../control/index.ts'
 import { hasCode } from '../errors.ts'
+import { Authorizer } from './auth/authorize.ts'
 import { preauthenticate, verifyPayload, type PendingAuth } from './auth/sigv4.ts'
 import { registerConsole } from './console/index.ts'
 import { ApiMetrics } from './metrics.ts'
@@ -36,7 +37,6 @@ import {
   type FlowAnalytics,
 } from './services/mirrorflow/index.ts'
 import { Params, parseForm } from './protocols/ec2-query/params.ts'
-import { checkAgentMayCall } from './auth/roles.ts'
 
 /** The EC2 API version (the one mirrorflow's own actions are called with too). */
 export const API_VERSION = EC2_API_VERSION
@@ -63,6 +63,8 @@ export interface ServerConfig {
   metricsAccess?: MetricsAccess
   /** Longest time a request may take to arrive (ms); default {@link REQUEST_TIMEOUT_MS}. */
   requestTimeoutMs?: number
+  /** The authorization step's clock (temporary credentials' expiry, aws:CurrentTime); default Date.now. */
+  clock?: () => number
   /** The flow-log store for traffic questions and exports (services/mirrorflow/traffic.ts). */
   analytics?: FlowAnalytics | undefined
 }
@@ -171,6 +173,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
   const endpoints = new Map<string, ServiceEndpoint>(
     serviceEndpoints({ cp, watch, analytics: cfg.analytics }).map((e) => [e.signingName, e]),
   )
+  const authorizer = new Authorizer(cp, cfg.clock)
   /** The endpoint whose protocol encodes errors when the service cannot be told (unsigned requests). */
   const fallback = endpoints.get('ec2')!
 
@@ -308,7 +311,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
           `This request is not in the ${endpoint.protocol} protocol of service '${service}'.`,
         )
       }
-      const { action: done, response } = await endpoint.handle({
+      const call = await endpoint.decode({
         method: req.method,
         path,
         query,
@@ -318,7 +321,13 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         requestId: req.id,
         signal: clientGone(reply),
       })
-      action = done
+      action = call.action
+      authorizer.check(endpoint, call.authz, {
+        accessKeyId,
+        headers: req.headers,
+        sourceIp: req.socket.remoteAddress,
+      })
+      const response = await call.run()
       metrics.count(action, 'OK')
       audit.record(req, { service, protocol: endpoint.protocol, action, response })
       if (response.headers !== undefined) reply.headers(response.headers)
@@ -345,6 +354,11 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
     const action = 'MirrorflowGetDesiredState'
     try {
       const { accessKeyId } = authenticate(req, Buffer.alloc(0))
+      authorizer.check(
+        fallback,
+        { prefix: 'mirrorflow', action: 'GetDesiredState' },
+        { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
+      )
       const state = await agentDesiredState(
         watch,
         splitUrl(req.raw.url ?? '/').query,
@@ -401,7 +415,11 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       const started = process.hrtime.bigint()
       try {
         const { accessKeyId } = authenticate(req, Buffer.alloc(0))
-        checkAgentMayCall(cp, accessKeyId, action)
+        authorizer.check(
+          fallback,
+          { prefix: 'mirrorflow', action: action.slice('Mirrorflow'.length) },
+          { accessKeyId, headers: req.headers, sourceIp: req.socket.remoteAddress },
+        )
         const got = await run(splitUrl(req.raw.url ?? '/').query, clientGone(reply))
         metrics.count(action, 'OK')
         return reply

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The control plane of one account in one region: the ledger (state, version, commit,
- * idempotency, lookup) and the services built over it — EC2 (`cp.ec2`) and the access keys that
- * stand in for IAM (`cp.iam`). Reads go to the in-memory state; each mutation is one change set
+ * idempotency, lookup) and the services built over it — EC2 (`cp.ec2`), IAM (`cp.iam`: users, roles,
+ * policies, access keys, STS credentials) and CloudWatch Logs (`cp.logs`). Reads go to the in-memory state; each mutation is one change set
  * that the store commits in one transaction before the state applies it, so memory never runs
  * ahead of the disk.
  * @module
@@ -13,7 +13,7 @@ import type { State } from './core/state.ts'
 import { SqliteStore, type ControlStore } from './core/store.ts'
 import type { Quotas } from './ec2/limits.ts'
 import { Ec2 } from './ec2/service.ts'
-import { AccessKeys } from './iam/access-keys.ts'
+import { Iam } from './iam/iam.ts'
 import { CloudTrail, type CloudTrailConfig } from './cloudtrail/service.ts'
 import type { LogsQuotas } from './logs/limits.ts'
 import { Logs } from './logs/logs.ts'
@@ -40,7 +40,7 @@ export interface ControlPlaneConfig {
 export class ControlPlane {
   readonly ledger: Ledger
   readonly ec2: Ec2
-  readonly iam: AccessKeys
+  readonly iam: Iam
   readonly cloudtrail: CloudTrail
   readonly logs: Logs
   readonly guardduty: GuardDuty
@@ -49,7 +49,7 @@ export class ControlPlane {
     this.ledger = new Ledger(store, config)
     // Services register their kinds, indexes and hooks before the store is loaded.
     this.ec2 = new Ec2(this.ledger, config.quotas, config.agentTimeoutMs)
-    this.iam = new AccessKeys(this.ledger)
+    this.iam = new Iam(this.ledger)
     this.cloudtrail = new CloudTrail(this.ledger, config.cloudtrail)
     const snap = this.ledger.load()
     this.ec2.completeDefaults()

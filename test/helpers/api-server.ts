@@ -108,6 +108,8 @@ export interface StartOptions {
   quotas?: Partial<Record<'sessionsPerAccount' | 'targetsPerAccount' | 'filtersPerAccount', number>>
   /** The server's largest request body (bytes). */
   bodyLimit?: number
+  /** The authorization step's clock (issue 13: expiring temporary credentials). */
+  clock?: () => number
 }
 
 /** `crypto.createHash`/`createHmac` in the shape `@smithy/signature-v4` wants (a Checksum). */
@@ -289,6 +291,7 @@ export async function startApiTestServer(opts: StartOptions = {}): Promise<ApiTe
     accountId,
     ...(opts.quotas ? { quotas: opts.quotas } : {}),
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
   })
   const url = srv.url.replace(/\/$/, '')
   const credentials = {

@@ -16,6 +16,9 @@
  * @module
  */
 import type { ApiError } from '../../control/index.ts'
+import type { DecodedCall } from './authz.ts'
+
+export type { ActionAuthz, AuthzRequest, AuthzResource, DecodedCall } from './authz.ts'
 
 export type ProtocolName = 'ec2-query' | 'aws-query' | 'json-1.1' | 'rest-json'
 
@@ -58,11 +61,15 @@ export interface ServiceEndpoint {
   /** The SigV4 signing name the requests are scoped to (`ec2`, later `iam`, `logs`, `guardduty`…). */
   readonly signingName: string
   readonly protocol: ProtocolName
+  /** The service's IAM prefix (`ec2`, `iam`, `logs`…): actions are authorized as `prefix:Action`. */
+  readonly iamPrefix: string
   /**
-   * Answers an authenticated request: `{ action, response }`. A failure is thrown as an
-   * {@link ActionFailure} (its `cause` the ApiError, or an unexpected error the server logs).
+   * Decodes an authenticated request into its action, what the authorization step needs
+   * ({@link AuthzRequest}: by default the action on `*`) and the handler to run once the server has
+   * authorized it. Nothing runs before `run()`. A failure is thrown as an {@link ActionFailure}
+   * (its `cause` the ApiError, or an unexpected error the server logs).
    */
-  handle(req: EndpointRequest): Promise<{ action: string; response: EndpointResponse }>
+  decode(req: EndpointRequest): Promise<DecodedCall>
   /** Encodes an error the way this protocol does. */
   encodeError(
     e: ApiError,

@@ -96,7 +96,7 @@ export class Ledger {
   }
 
   /** Writes one change (store first, in one transaction), then applies it in memory and notifies. */
-  commit(put: Resource[], del: Resource[] = [], accessKey?: AccessKey): void {
+  commit(put: Resource[], del: Resource[] = [], accessKey?: AccessKey, deleteAccessKeyId?: string): void {
     const version = this._version + 1
     const idem = this.pendingToken
     this.pendingToken = undefined
@@ -106,6 +106,7 @@ export class Ledger {
       version,
       ...(idem === undefined ? {} : { idempotency: idem }),
       ...(accessKey === undefined ? {} : { accessKey }),
+      ...(deleteAccessKeyId === undefined ? {} : { deleteAccessKeyId }),
     })
     this._version = version
     this.state.apply(put, del)

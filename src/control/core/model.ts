@@ -49,6 +49,10 @@ export interface AccessKey {
   /** An agent key's instance, once bound (at creation, or by its first registration). */
   instanceId?: string
   description: string
+  /** The IAM user the key belongs to (absent only in stores written before IAM users). */
+  userName?: string
+  /** IAM's key status; absent means Active. An inactive key signs nothing. */
+  status?: 'Active' | 'Inactive'
 }
 
 /** A remembered idempotent Create: same token and fingerprint → same stored result. */

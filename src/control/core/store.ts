@@ -21,6 +21,8 @@ export interface ChangeSet {
   delete: Resource[]
   idempotency?: IdempotencyRecord
   accessKey?: AccessKey
+  /** An access key to remove (IAM DeleteAccessKey, DeleteUser). */
+  deleteAccessKeyId?: string
   /** The state version after this change (the caller increments it). */
   version: number
 }
@@ -81,6 +83,7 @@ export class SqliteStore implements ControlStore {
   private readonly deleteStmt: Database.Statement
   private readonly tokenStmt: Database.Statement
   private readonly keyStmt: Database.Statement
+  private readonly keyDeleteStmt: Database.Statement
   private readonly versionStmt: Database.Statement
   private readonly commitTx: (c: ChangeSet) => void
 
@@ -101,6 +104,9 @@ export class SqliteStore implements ControlStore {
       )
       if (!cols.has('role')) this.db.exec('ALTER TABLE access_keys ADD COLUMN role TEXT')
       if (!cols.has('instance_id')) this.db.exec('ALTER TABLE access_keys ADD COLUMN instance_id TEXT')
+      // Stores made before IAM users: the key's user (NULL = given one at start) and status.
+      if (!cols.has('user_name')) this.db.exec('ALTER TABLE access_keys ADD COLUMN user_name TEXT')
+      if (!cols.has('status')) this.db.exec('ALTER TABLE access_keys ADD COLUMN status TEXT')
     } catch (err) {
       throw new StoreError(`cannot open the control-plane store in ${dataDir}: ${(err as Error).message}`, {
         cause: err,
@@ -114,8 +120,9 @@ export class SqliteStore implements ControlStore {
       'INSERT OR REPLACE INTO idempotency (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)',
     )
     this.keyStmt = this.db.prepare(
-      'INSERT OR REPLACE INTO access_keys (access_key_id, secret_access_key, created_at, admin, description, role, instance_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO access_keys (access_key_id, secret_access_key, created_at, admin, description, role, instance_id, user_name, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
+    this.keyDeleteStmt = this.db.prepare('DELETE FROM access_keys WHERE access_key_id = ?')
     this.versionStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)")
     this.commitTx = this.db.transaction((c: ChangeSet) => {
       for (const r of c.delete) this.deleteStmt.run(r.id)
@@ -134,8 +141,11 @@ export class SqliteStore implements ControlStore {
           k.description,
           k.role ?? null,
           k.instanceId ?? null,
+          k.userName ?? null,
+          k.status ?? null,
         )
       }
+      if (c.deleteAccessKeyId !== undefined) this.keyDeleteStmt.run(c.deleteAccessKeyId)
       this.versionStmt.run(String(c.version))
     })
   }
@@ -168,6 +178,8 @@ export class SqliteStore implements ControlStore {
         description: string
         role: string | null
         instance_id: string | null
+        user_name: string | null
+        status: string | null
       }[]
     ).map((r) => {
       const k: AccessKey = {
@@ -179,6 +191,8 @@ export class SqliteStore implements ControlStore {
       }
       if (r.role === 'admin' || r.role === 'user' || r.role === 'agent') k.role = r.role
       if (r.instance_id !== null) k.instanceId = r.instance_id
+      if (r.user_name !== null) k.userName = r.user_name
+      if (r.status === 'Active' || r.status === 'Inactive') k.status = r.status
       return k
     })
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'version'").get() as

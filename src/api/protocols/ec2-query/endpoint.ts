@@ -8,7 +8,13 @@
  * @module
  */
 import { ApiError, type ControlPlane } from '../../../control/index.ts'
-import { ActionFailure, type EndpointRequest, type EndpointResponse, type ServiceEndpoint } from '../index.ts'
+import {
+  ActionFailure,
+  type ActionAuthz,
+  type EndpointRequest,
+  type EndpointResponse,
+  type ServiceEndpoint,
+} from '../index.ts'
 import type { QueryContext, QueryHandler } from './context.ts'
 import { Params, parseForm, truncate } from './params.ts'
 import { errorXml, responseXml } from './xml.ts'
@@ -21,7 +27,11 @@ export interface QueryServiceSpec {
   version: string
   /** The service's name in NoSuchVersion messages (`AmazonEC2`). */
   serviceName: string
+  /** The IAM prefix its actions are authorized under (`ec2`). */
+  iamPrefix: string
   actions: ReadonlyMap<string, QueryHandler>
+  /** Per-action resources and condition keys for the authorization step (default: the action on `*`). */
+  authz?: ActionAuthz
 }
 
 const XML = 'text/xml;charset=UTF-8'
@@ -59,7 +69,9 @@ export function ec2QueryEndpoint(cp: ControlPlane, spec: QueryServiceSpec): Serv
     signingName: spec.signingName,
     protocol: 'ec2-query',
 
-    async handle(req) {
+    iamPrefix: spec.iamPrefix,
+
+    async decode(req) {
       let action = 'unknown'
       try {
         const map = readQueryParams(req)
@@ -79,31 +91,40 @@ export function ec2QueryEndpoint(cp: ControlPlane, spec: QueryServiceSpec): Serv
             `The requested version (${truncate(version, 32)}) of service ${spec.serviceName} does not exist`,
           )
         }
-        const p = new Params(map)
-        const ctx: QueryContext = {
-          cp,
-          p,
-          action,
-          accessKeyId: req.accessKeyId,
-          signal: req.signal,
-          ready: () => {
-            const dry = p.bool('DryRun')
-            p.done()
-            if (dry === true)
-              throw new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.')
-          },
-          idem: () => ({ action, clientToken: map.get('ClientToken'), fingerprint: p.fingerprint() }),
+        const declared = spec.authz?.(action, map, req.accessKeyId)
+        const run = async (): Promise<EndpointResponse> => {
+          try {
+            const p = new Params(map)
+            const ctx: QueryContext = {
+              cp,
+              p,
+              action,
+              accessKeyId: req.accessKeyId,
+              signal: req.signal,
+              ready: () => {
+                const dry = p.bool('DryRun')
+                p.done()
+                if (dry === true)
+                  throw new ApiError(
+                    'DryRunOperation',
+                    'Request would have succeeded, but DryRun flag is set.',
+                  )
+              },
+              idem: () => ({ action, clientToken: map.get('ClientToken'), fingerprint: p.fingerprint() }),
+            }
+            const answer = await handler(ctx)
+            return 'xml' in answer
+              ? { status: 200, contentType: XML, body: responseXml(action, req.requestId, answer.xml) }
+              : {
+                  status: 200,
+                  contentType: 'application/json',
+                  body: JSON.stringify({ ...answer.json, RequestId: req.requestId }),
+                }
+          } catch (err) {
+            throw new ActionFailure(action, err)
+          }
         }
-        const answer = await handler(ctx)
-        const response: EndpointResponse =
-          'xml' in answer
-            ? { status: 200, contentType: XML, body: responseXml(action, req.requestId, answer.xml) }
-            : {
-                status: 200,
-                contentType: 'application/json',
-                body: JSON.stringify({ ...answer.json, RequestId: req.requestId }),
-              }
-        return { action, response }
+        return { action, authz: { action, ...declared }, run }
       } catch (err) {
         throw new ActionFailure(action, err)
       }

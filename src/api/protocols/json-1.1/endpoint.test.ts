@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ApiError, type ControlPlane } from '../../../control/index.ts'
-import { ActionFailure, type EndpointRequest } from '../index.ts'
+import { ActionFailure, type EndpointRequest, type EndpointResponse } from '../index.ts'
 import { jsonDepth, MAX_JSON_DEPTH } from './body.ts'
 import { json11Endpoint, type JsonHandler } from './endpoint.ts'
 
@@ -39,10 +39,16 @@ function req(body: string | Buffer, headers: Record<string, string> = {}, method
   }
 }
 
+/** Decodes and runs a request, as the server does once it is authorized. */
+async function handle(r: EndpointRequest): Promise<{ action: string; response: EndpointResponse }> {
+  const call = await endpoint.decode(r)
+  return { action: call.action, response: await call.run() }
+}
+
 /** The wire error of a failing request: `[status, __type]`. */
 async function failure(r: EndpointRequest): Promise<[number, string, string]> {
   try {
-    await endpoint.handle(r)
+    await handle(r)
   } catch (err) {
     assert.ok(err instanceof ActionFailure)
     const e = err.cause as ApiError
@@ -55,7 +61,7 @@ async function failure(r: EndpointRequest): Promise<[number, string, string]> {
 }
 
 test('an action answers JSON with the JSON 1.1 content type', async () => {
-  const { action, response } = await endpoint.handle(
+  const { action, response } = await handle(
     req('{"name":"a","limit":3,"tags":{"k":"v"},"items":["x"],"unknownMember":1}'),
   )
   assert.equal(action, 'Echo')

@@ -6,7 +6,7 @@
  * content type, and errors as `{"__type": "<Code>", "message": "…"}` with the code's HTTP status.
  * The request id travels in the `x-amzn-RequestId` header (the server sets it).
  *
- * The signature has been checked over the raw body before {@link json11Endpoint}'s `handle` sees it,
+ * The signature has been checked over the raw body before {@link json11Endpoint}'s `decode` sees it,
  * so an unsigned body is never parsed.
  *
  * Signing and authorization failures raised before the service is reached carry the EC2 Query
@@ -14,7 +14,13 @@
  * @module
  */
 import { ApiError, truncate, type AwsErrorCode, type ControlPlane } from '../../../control/index.ts'
-import { ActionFailure, type EndpointRequest, type EndpointResponse, type ServiceEndpoint } from '../index.ts'
+import {
+  ActionFailure,
+  type ActionAuthz,
+  type EndpointRequest,
+  type EndpointResponse,
+  type ServiceEndpoint,
+} from '../index.ts'
 import { parseJsonBody } from './body.ts'
 import { JsonInput, type InvalidFactory } from './input.ts'
 
@@ -45,8 +51,15 @@ export interface JsonServiceSpec {
   actions: ReadonlyMap<string, JsonHandler>
   /** The service's validation error (`InvalidParameterException` for CloudWatch Logs). */
   invalid: InvalidFactory
-  /** Runs before every action (authorization, the agent-key gate). */
+  /** Runs before every action (the agent-key gate), after the server's authorization step. */
   before?: (ctx: JsonContext) => void
+  /** The IAM prefix its actions are authorized under; default the signing name. */
+  iamPrefix?: string
+  /**
+   * Per-action resources and condition keys for the authorization step, from the parsed body
+   * (default: `<iamPrefix>:<Action>` on `*`).
+   */
+  authz?: ActionAuthz<Readonly<Record<string, unknown>>>
 }
 
 /**
@@ -88,8 +101,9 @@ export function json11Endpoint(cp: ControlPlane, spec: JsonServiceSpec): Service
   return {
     signingName: spec.signingName,
     protocol: 'json-1.1',
+    iamPrefix: spec.iamPrefix ?? spec.signingName,
 
-    async handle(req) {
+    async decode(req) {
       let action = 'unknown'
       try {
         if (req.method !== 'POST')
@@ -116,22 +130,27 @@ export function json11Endpoint(cp: ControlPlane, spec: JsonServiceSpec): Service
         const enc = header(req, 'content-encoding')
         if (enc !== undefined && enc !== 'identity' && enc !== '')
           throw new ApiError('SerializationException', 'Content-Encoding is not supported.')
-        const ctx: JsonContext = {
-          cp,
-          action,
-          input: new JsonInput(parseJsonBody(req.body), spec.invalid),
-          accessKeyId: req.accessKeyId,
-          requestId: req.requestId,
-          signal: req.signal,
+        const body = parseJsonBody(req.body)
+        const declared = spec.authz?.(action, body, req.accessKeyId)
+        const called = action
+        const run = async (): Promise<EndpointResponse> => {
+          try {
+            const ctx: JsonContext = {
+              cp,
+              action: called,
+              input: new JsonInput(body, spec.invalid),
+              accessKeyId: req.accessKeyId,
+              requestId: req.requestId,
+              signal: req.signal,
+            }
+            spec.before?.(ctx)
+            const out = await handler(ctx)
+            return { status: 200, contentType: JSON_11_CONTENT_TYPE, body: JSON.stringify(out) }
+          } catch (err) {
+            throw new ActionFailure(called, err)
+          }
         }
-        spec.before?.(ctx)
-        const out = await handler(ctx)
-        const response: EndpointResponse = {
-          status: 200,
-          contentType: JSON_11_CONTENT_TYPE,
-          body: JSON.stringify(out),
-        }
-        return { action, response }
+        return { action, authz: { action, ...declared }, run }
       } catch (err) {
         throw new ActionFailure(action, err)
       }

@@ -12,7 +12,13 @@
  * @module
  */
 import { ApiError, truncate, type AwsErrorCode, type ControlPlane } from '../../../control/index.ts'
-import { ActionFailure, type EndpointRequest, type EndpointResponse, type ServiceEndpoint } from '../index.ts'
+import {
+  ActionFailure,
+  type ActionAuthz,
+  type EndpointRequest,
+  type EndpointResponse,
+  type ServiceEndpoint,
+} from '../index.ts'
 import { parseJsonBody } from '../json-1.1/body.ts'
 import { JSON_WIRE_CODES } from '../json-1.1/endpoint.ts'
 import { JsonInput, type InvalidFactory } from '../json-1.1/input.ts'
@@ -50,8 +56,15 @@ export interface RestServiceSpec {
   invalid: InvalidFactory
   /** The `__type` put in error bodies of client errors (GuardDuty: `InvalidInputException`). */
   bodyType?: (code: AwsErrorCode) => string
-  /** Runs before every action (the agent-key gate, authorization). */
+  /** Runs before every action, after the server's authorization step. */
   before?: (ctx: RestContext) => void
+  /** The IAM prefix its actions are authorized under; default the signing name. */
+  iamPrefix?: string
+  /**
+   * Per-action resources and condition keys for the authorization step, from the parsed body and
+   * the path's parameters (default: `<iamPrefix>:<Action>` on `*`).
+   */
+  authz?: ActionAuthz<{ body: Readonly<Record<string, unknown>>; uri: ReadonlyMap<string, string> }>
 }
 
 /** Longest path accepted (characters) and most segments. */
@@ -135,8 +148,9 @@ export function restJsonEndpoint(cp: ControlPlane, spec: RestServiceSpec): Servi
   return {
     signingName: spec.signingName,
     protocol: 'rest-json',
+    iamPrefix: spec.iamPrefix ?? spec.signingName,
 
-    async handle(req) {
+    async decode(req) {
       let action = 'unknown'
       try {
         const { r, uri } = route(req.method, req.path)
@@ -159,32 +173,36 @@ export function restJsonEndpoint(cp: ControlPlane, spec: RestServiceSpec): Servi
           if (err instanceof ApiError) throw new ApiError('BadRequestException', err.message)
           throw err
         }
-        const ctx: RestContext = {
-          cp,
-          action,
-          uri,
-          query: parseQuery(req.query),
-          input: new JsonInput(body, spec.invalid),
-          body,
-          accessKeyId: req.accessKeyId,
-          requestId: req.requestId,
+        const called = action
+        const declared = spec.authz?.(called, { body, uri }, req.accessKeyId)
+        const run = async (): Promise<EndpointResponse> => {
+          try {
+            const ctx: RestContext = {
+              cp,
+              action: called,
+              uri,
+              query: parseQuery(req.query),
+              input: new JsonInput(body, spec.invalid),
+              body,
+              accessKeyId: req.accessKeyId,
+              requestId: req.requestId,
+            }
+            spec.before?.(ctx)
+            let out: object
+            try {
+              out = await r.handler(ctx)
+            } catch (err) {
+              // A member of the wrong JSON type: GuardDuty answers it as a bad request.
+              if (err instanceof ApiError && err.awsCode === 'SerializationException')
+                throw new ApiError('BadRequestException', err.message)
+              throw err
+            }
+            return { status: 200, contentType: CONTENT_TYPE, body: JSON.stringify(out) }
+          } catch (err) {
+            throw new ActionFailure(called, err)
+          }
         }
-        spec.before?.(ctx)
-        let out: object
-        try {
-          out = await r.handler(ctx)
-        } catch (err) {
-          // A member of the wrong JSON type: GuardDuty answers it as a bad request.
-          if (err instanceof ApiError && err.awsCode === 'SerializationException')
-            throw new ApiError('BadRequestException', err.message)
-          throw err
-        }
-        const response: EndpointResponse = {
-          status: 200,
-          contentType: CONTENT_TYPE,
-          body: JSON.stringify(out),
-        }
-        return { action, response }
+        return { action, authz: { action, ...declared }, run }
       } catch (err) {
         throw new ActionFailure(action, err)
       }

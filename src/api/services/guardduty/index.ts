@@ -17,7 +17,6 @@ import {
   type GuardDuty,
   type ListSet,
 } from '../../../control/index.ts'
-import { checkAgentMayCall } from '../../auth/roles.ts'
 import type { JsonInput } from '../../protocols/json-1.1/input.ts'
 import { restJsonEndpoint, type RestContext, type RestRoute } from '../../protocols/rest-json/endpoint.ts'
 import type { ServiceEndpoint } from '../../protocols/index.ts'
@@ -384,6 +383,5 @@ export function guarddutyEndpoint(cp: ControlPlane): ServiceEndpoint {
     routes: GUARDDUTY_ROUTES,
     invalid: (m) => new ApiError('BadRequestException', m),
     bodyType: (code) => (code === 'BadRequestException' ? 'InvalidInputException' : code),
-    before: (ctx) => checkAgentMayCall(ctx.cp, ctx.accessKeyId, ctx.action),
   })
 }
