@@ -188,6 +188,12 @@ export async function runAttacker(
     const answer = await new Promise<string | null>((resolve) => {
       const s = connect({ host: victim, port: 22, timeout: 2000 })
       s.on('error', () => resolve(null))
+      // A dropped SYN (the web group refuses 22 from the attacker) would otherwise wait for the
+      // kernel's retries (about two minutes): `timeout` only reports the idle time, it closes nothing.
+      s.once('timeout', () => {
+        s.destroy()
+        resolve(null)
+      })
       s.once('connect', () => {
         void readLine(s, 2000).then((banner) => {
           if (banner === null) return resolve(null)

@@ -8,6 +8,8 @@
 //   and the mirrored packets reach the target under the session's VNI;
 // - the flow of a ping found with the Flows search, and its pcap downloaded from the Packets page,
 //   holds exactly the frames tshark captured on the database's interface;
+// - the Flows export as CSV and as Parquet (the same records); `mirrorflow pcap` writes the same
+//   frames as the Packets page, and says PacketsNoLongerHeld for a range the ring no longer holds;
 // - the Overview's byte and packet totals equal the sums of the delivered flow-log records;
 // - the demo's port scan is on the Findings page (type, attacker in the evidence);
 // - a screenshot of each page in results/console-screenshots/ (git-ignored).
@@ -15,12 +17,13 @@
 // aggregation interval is 60 s), so that the wait costs nothing. Each step is logged with its time.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { after, test } from 'node:test'
 import { chromium, type Page } from 'playwright-core'
+import { QueryEngine, sqlString } from '../../src/analytics/index.ts'
 import { callAction } from '../../src/api/index.ts'
 import { DEMO_BUCKET, runDemo, type DemoConsole } from '../../src/lab/index.ts'
 import { REPO_ROOT } from '../helpers/shared.ts'
@@ -304,6 +307,47 @@ test(
             await page.goto('about:blank')
           }
           await page.screenshot({ path: join(shots, 'flows.png'), fullPage: true })
+
+          // Export: the matching records as CSV, and as Parquet holding the same records.
+          const [csvDownload] = await Promise.all([
+            page.waitForEvent('download'),
+            page.getByRole('link', { name: 'Export CSV' }).click(),
+          ])
+          const csvText = readFileSync((await csvDownload.path())!, 'utf8')
+          const csvLines = csvText.trim().split('\n')
+          assert.ok(
+            csvLines[0]!.startsWith('start,end,interface_id,srcaddr,dstaddr,srcport,dstport,protocol,'),
+          )
+          assert.ok(csvLines.length >= 2, 'the CSV holds the ping')
+          for (const l of csvLines.slice(1))
+            assert.ok(
+              l.includes(`,${db.networkInterfaceId},${client.address},${db.address},`) && l.includes(',1,'),
+              `a record of the ping: ${l}`,
+            )
+          const [parquetDownload] = await Promise.all([
+            page.waitForEvent('download'),
+            page.getByRole('link', { name: 'Export Parquet' }).click(),
+          ])
+          const parquetFile = join(dir, 'flows.parquet')
+          copyFileSync((await parquetDownload.path())!, parquetFile)
+          const pq = readFileSync(parquetFile)
+          assert.equal(pq.subarray(0, 4).toString('latin1'), 'PAR1')
+          assert.equal(pq.subarray(pq.length - 4).toString('latin1'), 'PAR1')
+          const duck = await QueryEngine.open({ threads: 1 })
+          try {
+            const again = join(duck.exportDir, 'again.csv')
+            await duck.exec(
+              `COPY (SELECT * FROM read_parquet(${sqlString(parquetFile)})) TO ${sqlString(again)} (FORMAT CSV, HEADER true)`,
+            )
+            assert.equal(
+              readFileSync(again, 'utf8'),
+              csvText,
+              'the Parquet export holds the CSV export records',
+            )
+          } finally {
+            duck.close()
+          }
+          checks.push('flows exported as CSV and Parquet')
           await page.getByRole('link', { name: 'Packets' }).first().click()
           await page.getByRole('heading', { name: 'Packets' }).waitFor()
           // The packets, or the error the server answered (shown as an alert): either ends the wait.
@@ -326,6 +370,55 @@ test(
           const pingFrames = seen.filter((_, i) => i < 10)
           assert.deepEqual(got, pingFrames, 'the pcap holds exactly the frames tshark saw on the interface')
           checks.push('flow found; pcap equals tshark')
+          // The same packets with `mirrorflow pcap` (a signed GET with the admin key); and its error
+          // when the rings no longer hold the range.
+          const linkQ = new URLSearchParams(page.url().slice(page.url().indexOf('?') + 1))
+          const cliOut = join(dir, 'cli.pcap')
+          const pcapCli = async (
+            start: string,
+            end: string,
+          ): Promise<{ code: number | null; err: string }> => {
+            const child = spawn(
+              process.execPath,
+              [
+                join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
+                'pcap',
+                '--flow',
+                linkQ.get('flow')!,
+                '--start',
+                start,
+                '--end',
+                end,
+                '--endpoint-url',
+                c.endpoint,
+                '-o',
+                cliOut,
+              ],
+              {
+                stdio: ['ignore', 'ignore', 'pipe'],
+                env: {
+                  ...process.env,
+                  AWS_ACCESS_KEY_ID: c.credentials.accessKeyId,
+                  AWS_SECRET_ACCESS_KEY: c.credentials.secretAccessKey,
+                  AWS_REGION: 'us-east-1',
+                },
+              },
+            )
+            let err = ''
+            child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+            const code = await new Promise<number | null>((r) => child.on('exit', (x) => r(x)))
+            return { code, err }
+          }
+          const cli = await pcapCli(linkQ.get('start')!, linkQ.get('end')!)
+          assert.equal(cli.code, 0, cli.err)
+          assert.deepEqual(frames(cliOut), pingFrames, 'mirrorflow pcap writes the same frames')
+          const gone = await pcapCli('2020-01-01T00:00:00Z', '2020-01-01T00:01:00Z')
+          assert.equal(gone.code, 254)
+          assert.match(
+            gone.err,
+            /An error occurred \(PacketsNoLongerHeld\) when calling the MirrorflowGetFlowPackets operation/,
+          )
+          checks.push('mirrorflow pcap: the same frames; PacketsNoLongerHeld out of the ring')
 
           // Overview: the totals drawn equal the sums of the delivered records in the range.
           const all = records(c.dataDir).filter((x) => x[12] !== '-' && x[9] !== '-')
@@ -372,7 +465,9 @@ test(
       'wrong key refused',
       'read-only key cannot create',
       "the demo's scan is a finding",
+      'flows exported as CSV and Parquet',
       'flow found; pcap equals tshark',
+      'mirrorflow pcap: the same frames; PacketsNoLongerHeld out of the ring',
       'overview totals equal the flow logs',
     ])
   },
