@@ -207,7 +207,7 @@ test(
           let tsErr = ''
           tshark.stderr.setEncoding('utf8').on('data', (d: string) => (tsErr += d))
           for (let i = 0; !tsErr.includes('Capturing on'); i++) {
-            assert.ok(i < 100, `tshark starts: ${tsErr}`)
+            assert.ok(i < 600, `tshark starts: ${tsErr}`)
             await sleep(100)
           }
           const pingStart = Math.floor(Date.now() / 1000)
