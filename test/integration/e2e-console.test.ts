@@ -4,7 +4,8 @@
 // a real server, one agent per namespace and a mirror target, with the demo's traffic. One setup
 // (the demo, with its console phase) for every case:
 // - a wrong key cannot sign in; an agent key (read only) can list but not create;
-// - a filter, two rules and a session made through the Resources forms are applied by the agent,
+// - a filter, two rules (one then edited in place) and a session made through the Resources forms
+//   are applied by the agent,
 //   and the mirrored packets reach the target under the session's VNI;
 // - the flow of a ping found with the Flows search, and its pcap downloaded from the Packets page,
 //   holds exactly the frames tshark captured on the database's interface;
@@ -142,6 +143,23 @@ test(
             await page.getByRole('button', { name: 'CreateTrafficMirrorFilterRule' }).click()
             await page.getByText('CreateTrafficMirrorFilterRule succeeded.').first().waitFor()
           }
+          // A rule edited in place (ModifyTrafficMirrorFilterRule, the form prefilled with the rule).
+          await page.getByRole('button', { name: 'Edit' }).first().click()
+          await page.getByLabel('RuleNumber').fill('20')
+          await expectCli(page, 'aws ec2 modify-traffic-mirror-filter-rule ')
+          await page.getByRole('button', { name: 'ModifyTrafficMirrorFilterRule' }).click()
+          await page.getByText('ModifyTrafficMirrorFilterRule succeeded.').first().waitFor()
+          const described = String(
+            await callAction(c.endpoint, admin, 'DescribeTrafficMirrorFilters', {
+              'TrafficMirrorFilterId.1': filterId,
+            }),
+          )
+          assert.deepEqual(
+            [...described.matchAll(/<ruleNumber>(\d+)<\/ruleNumber>/g)].map((m) => m[1]).sort(),
+            ['10', '20'],
+            'one rule renumbered, the other unchanged',
+          )
+          assert.equal([...described.matchAll(/<protocol>1<\/protocol>/g)].length, 2, 'both still ICMP')
           await page.screenshot({ path: join(shots, 'resources-filter.png'), fullPage: true })
           const db = c.hosts.db!
           const client = c.hosts.client!
@@ -193,7 +211,19 @@ test(
               'IpPermissions.1.ToPort': '-1',
               'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/16',
             })
-            await sleep(3000)
+          }
+          // Until the database's agent enforces the new rule, echo requests are dropped: wait for it with
+          // pings from the web server (another flow than the client's, which is the one examined).
+          for (let i = 0; ; i++) {
+            const warm = spawn(
+              'ip',
+              ['netns', 'exec', c.hosts.web!.ns, 'ping', '-c', '1', '-W', '1', db.address],
+              {
+                stdio: 'ignore',
+              },
+            )
+            if ((await new Promise((r) => warm.on('exit', r))) === 0) break
+            assert.ok(i < 60, 'the database answers pings within about 60 s of the rule')
           }
           // A ping from the client to the database, captured by tshark on the database's interface.
           const cap = join(dir, 'db-icmp.pcap')

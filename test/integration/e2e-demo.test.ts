@@ -54,7 +54,7 @@ test('mirrorflow demo --duration 15 --json --console', { timeout: 300_000 }, asy
     /the web console is up at (http:\/\/\S+)\n\s+Access key ID:\s+(\S+)\n\s+Secret access key:\s+(\S+)\n/
   for (let i = 0; up.exec(err) === null; i++) {
     assert.equal(child.exitCode, null, `the demo exited before its console phase: ${err}`)
-    assert.ok(i < 1200, 'the console phase starts within 120 s')
+    assert.ok(i < 2400, 'the console phase starts within 240 s')
     await new Promise((r) => setTimeout(r, 100))
   }
   const [, consoleUrl, keyId, secret] = up.exec(err)!
