@@ -26,7 +26,8 @@ import type { FlowRecordBatch } from './record.ts'
 import { renderRecordLine } from './render.ts'
 
 const FLOW_LOG_ID = /^fl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
-const STREAM = /^[A-Za-z0-9._-]{1,512}$/
+/** Log stream names the spool writes (interface ids; the target's `vni-<VNI>@<source>`). */
+const STREAM = /^[A-Za-z0-9._@-]{1,512}$/
 /** PutLogEvents' limits. */
 const MAX_EVENTS = 10_000
 const MAX_BYTES = 1_048_576
@@ -66,7 +67,8 @@ export class LogGroupSpoolDestination implements FlowLogDestination {
       else l.push(i)
     }
     for (const [k, rows] of byIface) {
-      const eni = b.interfaces[k]!.info.interfaceId
+      // A log stream name may not hold ':' (an IPv6 source in the target's interface ids).
+      const eni = b.interfaces[k]!.info.interfaceId.replaceAll(':', '.')
       rows.sort((x, y) => (b.start[x] as number) - (b.start[y] as number))
       let text = ''
       for (const i of rows)
