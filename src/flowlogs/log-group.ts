@@ -33,8 +33,11 @@ const MAX_EVENTS = 10_000
 const MAX_BYTES = 1_048_576
 const MAX_SPAN_MS = 24 * 3600 * 1000
 const OVERHEAD = 26
-/** Largest request body a batch may make (the server's default limit is 1 MiB; JSON adds ~45 bytes an event). */
-const MAX_JSON = 1_000_000
+/**
+ * Largest request body a batch may make: the server takes 8 MiB from CloudWatch Logs callers (a
+ * full batch is at most ~7 MiB as JSON, control characters escaped); kept below it.
+ */
+const MAX_JSON = 7 * 1024 * 1024
 
 export interface LogGroupSpoolStats {
   writeErrors: number
@@ -152,8 +155,7 @@ export interface LogGroupDeliveryStats {
 
 /**
  * Splits events into PutLogEvents batches: at most 10,000 events, 1,048,576 bytes as AWS counts
- * them, a 24-hour span, and a JSON body under 1,000,000 bytes (so that a server with the default
- * body limit takes it).
+ * them, a 24-hour span, and a JSON body under 7 MiB (the server takes 8 MiB for CloudWatch Logs).
  */
 export function batchEvents(events: readonly LogEvent[]): LogEvent[][] {
   const out: LogEvent[][] = []
