@@ -158,7 +158,9 @@ before(async () => {
   let terr = ''
   target.stderr!.setEncoding('utf8').on('data', (d: string) => (terr += d))
   for (const name of ['web', 'client', 'monitor'] as const) startAgent(lab.host(name))
-  await until('target', () => terr.includes('receiving VXLAN'))
+  await until('target', () => terr.includes('receiving VXLAN'), 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${terr}`)
+  })
   await until('agents registered', () =>
     ['web', 'client', 'monitor'].every((n) => agentStatus(n)?.version != null),
   )
