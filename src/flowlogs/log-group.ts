@@ -11,7 +11,8 @@
  * - {@link LogGroupDeliverer} sends each file with PutLogEvents through a {@link LogEventsSink} (in
  *   batches within AWS's limits: 10,000 events, 1,048,576 bytes, 24 hours), oldest first, and
  *   deletes it once delivered. A failure keeps the file and retries with exponential back-off (1 s
- *   doubling to 60 s); a missing log group is reported per flow log (`groupErrors`), never skipped
+ *   doubling to 60 s); a log group that is missing and cannot be created, or that the flow log's
+ *   role does not let the service write, is reported per flow log (`groupErrors`), never skipped
  *   silently.
  * @module
  */
@@ -25,14 +26,18 @@ import type { FlowRecordBatch } from './record.ts'
 import { renderRecordLine } from './render.ts'
 
 const FLOW_LOG_ID = /^fl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
-const STREAM = /^[A-Za-z0-9._-]{1,512}$/
+/** Log stream names the spool writes (interface ids; the target's `vni-<VNI>@<source>`). */
+const STREAM = /^[A-Za-z0-9._@-]{1,512}$/
 /** PutLogEvents' limits. */
 const MAX_EVENTS = 10_000
 const MAX_BYTES = 1_048_576
 const MAX_SPAN_MS = 24 * 3600 * 1000
 const OVERHEAD = 26
-/** Largest request body a batch may make (the server's default limit is 1 MiB; JSON adds ~45 bytes an event). */
-const MAX_JSON = 1_000_000
+/**
+ * Largest request body a batch may make: the server takes 8 MiB from CloudWatch Logs callers (a
+ * full batch is at most ~7 MiB as JSON, control characters escaped); kept below it.
+ */
+const MAX_JSON = 7 * 1024 * 1024
 
 export interface LogGroupSpoolStats {
   writeErrors: number
@@ -65,7 +70,8 @@ export class LogGroupSpoolDestination implements FlowLogDestination {
       else l.push(i)
     }
     for (const [k, rows] of byIface) {
-      const eni = b.interfaces[k]!.info.interfaceId
+      // A log stream name may not hold ':' (an IPv6 source in the target's interface ids).
+      const eni = b.interfaces[k]!.info.interfaceId.replaceAll(':', '.')
       rows.sort((x, y) => (b.start[x] as number) - (b.start[y] as number))
       let text = ''
       for (const i of rows)
@@ -111,18 +117,25 @@ export interface LogEvent {
 /** Why a put failed, as the deliverer needs to tell. */
 export class LogGroupMissingError extends Error {
   readonly group: string
-  constructor(group: string) {
-    super(`Access error: the log group ${group.slice(0, 512)} does not exist.`)
+  constructor(group: string, detail?: string) {
+    super(detail ?? `Access error: the log group ${group.slice(0, 512)} does not exist.`)
     this.group = group
   }
 }
 
+/**
+ * The flow log's IAM role does not let the flow-logs service write to the log group (or create it):
+ * the flow log's "Access error". Retried with back-off like any failure (the role may be fixed).
+ */
+export class LogGroupAccessError extends LogGroupMissingError {}
+
 /** What delivery needs of CloudWatch Logs (the agent implements it over the server's API). */
 export interface LogEventsSink {
   /**
-   * Puts one batch to the stream, creating the stream if it does not exist. Throws
-   * {@link LogGroupMissingError} when the log group does not exist, anything else for a failure a
-   * retry may cure.
+   * Puts one batch to the stream, creating the log group and the stream if they do not exist.
+   * Throws {@link LogGroupAccessError} when that is not allowed (the flow log's role),
+   * {@link LogGroupMissingError} when the log group does not exist and cannot be created, anything
+   * else for a failure a retry may cure.
    */
   put(group: string, stream: string, events: readonly LogEvent[]): Promise<void>
 }
@@ -142,8 +155,7 @@ export interface LogGroupDeliveryStats {
 
 /**
  * Splits events into PutLogEvents batches: at most 10,000 events, 1,048,576 bytes as AWS counts
- * them, a 24-hour span, and a JSON body under 1,000,000 bytes (so that a server with the default
- * body limit takes it).
+ * them, a 24-hour span, and a JSON body under 7 MiB (the server takes 8 MiB for CloudWatch Logs).
  */
 export function batchEvents(events: readonly LogEvent[]): LogEvent[][] {
   const out: LogEvent[][] = []
