@@ -392,57 +392,23 @@ export class DetectionEngine {
     // Sweeps (a local initiator): one port on many hosts; mail to many servers.
     if (initLocal && tcpUdp) {
       if (probe) {
-        const s = this.sweep(`${init}|${r.protocol}/${port}`, r)
-        if (s !== null && s.hosts.size <= cfg.portsweep.minHosts) s.hosts.add(resp)
-        if (s !== null && s.hosts.size >= cfg.portsweep.minHosts) {
-          const again = !s.fired
-          s.fired = true
-          this.connection(
-            T.PortSweep,
-            init,
-            resp,
-            'OUTBOUND',
-            r,
-            clientPort,
-            port,
-            s.start,
-            s.last,
-            again,
-            undefined,
-            'ACTOR',
-            {
-              hosts: s.hosts.size,
-              windowSeconds: cfg.portsweep.windowSeconds,
-            },
-            `${r.protocol}/${port}`,
-          )
-        }
+        const svc = `${r.protocol}/${port}`
+        const { windowSeconds, minHosts } = cfg.portsweep
+        this.sweepTo(T.PortSweep, svc, windowSeconds, minHosts, 'hosts', r, init, resp, clientPort, port)
       } else if (r.protocol === 6 && port === 25) {
-        const s = this.sweep(`${init}|smtp`, r, cfg.spambot.windowSeconds)
-        if (s !== null && s.hosts.size <= cfg.spambot.minHosts) s.hosts.add(resp)
-        if (s !== null && s.hosts.size >= cfg.spambot.minHosts) {
-          const again = !s.fired
-          s.fired = true
-          this.connection(
-            T.Spambot,
-            init,
-            resp,
-            'OUTBOUND',
-            r,
-            clientPort,
-            port,
-            s.start,
-            s.last,
-            again,
-            undefined,
-            'ACTOR',
-            {
-              mailServers: s.hosts.size,
-              windowSeconds: cfg.spambot.windowSeconds,
-            },
-            'smtp',
-          )
-        }
+        const { windowSeconds, minHosts } = cfg.spambot
+        this.sweepTo(
+          T.Spambot,
+          'smtp',
+          windowSeconds,
+          minHosts,
+          'mailServers',
+          r,
+          init,
+          resp,
+          clientPort,
+          port,
+        )
       }
     }
 
@@ -480,11 +446,7 @@ export class DetectionEngine {
 
   // ---- tables ----
 
-  private sweep(
-    key: string,
-    r: DetectRecord,
-    windowSeconds = this.config.portsweep.windowSeconds,
-  ): SweepState | null {
+  private sweep(key: string, r: DetectRecord, windowSeconds: number): SweepState {
     let s = this.sweeps.get(key)
     if (s === undefined) {
       s = { start: r.start, last: r.end, hosts: new Set(), fired: false }
@@ -496,6 +458,46 @@ export class DetectionEngine {
     }
     if (r.end > s.last) s.last = r.end
     return s
+  }
+
+  /**
+   * A local initiator reaching `resp` on `svc` (a sweep key: protocol/port, or `smtp`): counts the
+   * distinct hosts in the window and makes or updates the finding at `minHosts`.
+   */
+  private sweepTo(
+    type: FindingTypeName,
+    svc: string,
+    windowSeconds: number,
+    minHosts: number,
+    countName: string,
+    r: DetectRecord,
+    init: string,
+    resp: string,
+    clientPort: number,
+    port: number,
+  ): void {
+    const s = this.sweep(`${init}|${svc}`, r, windowSeconds)
+    if (s.hosts.size <= minHosts) s.hosts.add(resp)
+    if (s.hosts.size < minHosts) return
+    const again = !s.fired
+    s.fired = true
+    const extra = { [countName]: s.hosts.size, windowSeconds }
+    this.connection(
+      type,
+      init,
+      resp,
+      'OUTBOUND',
+      r,
+      clientPort,
+      port,
+      s.start,
+      s.last,
+      again,
+      undefined,
+      'ACTOR',
+      extra,
+      svc,
+    )
   }
 
   private instance(addr: string, t: number): InstanceState {
