@@ -294,8 +294,9 @@ export class DetectionEngine {
     if (this.threat.length > 0) this.threatCheck(r, init, resp, port, initLocal, respLocal, probe)
 
     // Pairs: port scan and brute force.
+    // The pair key; when the source initiates, it is also the flow key (built once).
+    const pk = `${init}>${resp}`
     if (tcpUdp) {
-      const pk = `${init}>${resp}`
       let p = this.pairs.get(pk)
       if (p === undefined) {
         p = {
@@ -413,7 +414,8 @@ export class DetectionEngine {
     }
 
     // Flows by the bytes a local source sends (counted once: on the source's own interface when known).
-    if (srcLocal && (owner === '' || owner === r.srcaddr)) this.flow(r, !fwd)
+    if (srcLocal && (owner === '' || owner === r.srcaddr))
+      this.flow(r, !fwd, fwd ? pk : `${r.srcaddr}>${r.dstaddr}`)
 
     // Baseline: server ports a local initiator uses.
     if (initLocal && !probe && !r.rejected && tcpUdp) {
@@ -509,9 +511,9 @@ export class DetectionEngine {
     return s
   }
 
-  private flow(r: DetectRecord, srcIsServer: boolean): void {
+  /** `key`: `srcaddr>dstaddr`. */
+  private flow(r: DetectRecord, srcIsServer: boolean, key: string): void {
     const cfg = this.config
-    const key = `${r.srcaddr}>${r.dstaddr}`
     let s = this.flows.get(key)
     if (s === undefined) {
       s = {
@@ -715,15 +717,17 @@ export class DetectionEngine {
   }
 
   private isLocal(addr: string): boolean {
-    if (this.owners.has(addr)) return true
-    if (this.localNets === null) return false
-    let v = this.localCache.get(addr)
-    if (v === undefined) {
-      v = this.localNets.contains(addr)
-      if (this.localCache.size >= 65_536) this.localCache.clear()
-      this.localCache.set(addr, v)
+    // The local networks first: one lookup answers for most addresses.
+    if (this.localNets !== null) {
+      let v = this.localCache.get(addr)
+      if (v === undefined) {
+        v = this.localNets.contains(addr)
+        if (this.localCache.size >= 65_536) this.localCache.clear()
+        this.localCache.set(addr, v)
+      }
+      if (v) return true
     }
-    return v
+    return this.owners.has(addr)
   }
 
   private isTrusted(addr: string): boolean {
