@@ -157,15 +157,8 @@ test('the text reader: custom format, CRLF, comments, - values, wrong widths, an
     f,
     (r) =>
       got.push(
-        [r.interfaceId, r.srcaddr, r.dstaddr, r.srcport, r.dstport, r.protocol, r.packets, r.bytes, r.start]
-          .concat([
-            r.end,
-            r.rejected,
-            r.tcpFlags,
-            r.direction,
-            r.accountId === '' ? 'no-account' : r.accountId,
-          ])
-          .join(' '),
+        `${r.interfaceId} ${r.srcaddr} ${r.dstaddr} ${r.srcport} ${r.dstport} ${r.protocol} ${r.packets} ${r.bytes} ` +
+          `${r.start} ${r.end} ${r.rejected} ${r.tcpFlags} ${r.direction} ${r.accountId === '' ? 'no-account' : r.accountId}`,
       ),
     stats,
   )
