@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The agent's side of flow-log delivery to CloudWatch Logs: PutLogEvents to the server's `logs`
- * service (JSON 1.1, SigV4-signed with the agent's key), creating the interface's log stream when
- * it does not exist yet. A missing log group is a {@link LogGroupMissingError} (the flow log's
- * delivery status says so); anything else is retried by the deliverer.
+ * service (JSON 1.1, SigV4-signed with the agent's key), creating the log group and the interface's
+ * log stream when they do not exist yet (as the flow-logs service does). The server refuses what the
+ * flow log's IAM role does not allow (AccessDeniedException): a {@link LogGroupAccessError}, the flow
+ * log's "Access error"; a group that cannot be created is a {@link LogGroupMissingError}; anything
+ * else is retried by the deliverer.
  * @module
  */
 import { signRequest } from '../api/index.ts'
-import { LogGroupMissingError, type LogEvent, type LogEventsSink } from '../flowlogs/index.ts'
+import {
+  LogGroupAccessError,
+  LogGroupMissingError,
+  type LogEvent,
+  type LogEventsSink,
+} from '../flowlogs/index.ts'
 import type { AgentCredentials } from './client.ts'
 import { AgentServerError } from './errors.ts'
 
@@ -63,23 +70,44 @@ export class LogsHttpSink implements LogEventsSink {
     return text === '' ? {} : (JSON.parse(text) as unknown)
   }
 
+  /** An AccessDeniedException is the flow log's "Access error" (its role does not allow the call). */
+  private async guarded(group: string, action: string, input: object): Promise<unknown> {
+    try {
+      return await this.call(action, input)
+    } catch (err) {
+      const m = (err as Error).message
+      if (m.startsWith('AccessDeniedException')) throw new LogGroupAccessError(group, m.slice(23).trim())
+      throw err
+    }
+  }
+
   async put(group: string, stream: string, events: readonly LogEvent[]): Promise<void> {
     const put = () =>
-      this.call('PutLogEvents', { logGroupName: group, logStreamName: stream, logEvents: events })
+      this.guarded(group, 'PutLogEvents', { logGroupName: group, logStreamName: stream, logEvents: events })
     try {
       await put()
+      return
     } catch (err) {
       const msg = (err as Error).message
       if (!msg.startsWith('ResourceNotFoundException')) throw err
-      if (/log group/.test(msg)) throw new LogGroupMissingError(group)
-      try {
-        await this.call('CreateLogStream', { logGroupName: group, logStreamName: stream })
-      } catch (e) {
-        const m = (e as Error).message
-        if (m.startsWith('ResourceNotFoundException')) throw new LogGroupMissingError(group)
-        if (!m.startsWith('ResourceAlreadyExistsException')) throw e
+      // A missing log group is created, as the flow-logs service does (when the role allows it).
+      if (/log group/.test(msg)) {
+        try {
+          await this.guarded(group, 'CreateLogGroup', { logGroupName: group })
+        } catch (e) {
+          if (e instanceof LogGroupAccessError) throw e
+          if (!(e as Error).message.startsWith('ResourceAlreadyExistsException'))
+            throw new LogGroupMissingError(group)
+        }
       }
-      await put()
     }
+    try {
+      await this.guarded(group, 'CreateLogStream', { logGroupName: group, logStreamName: stream })
+    } catch (e) {
+      const m = (e as Error).message
+      if (m.startsWith('ResourceNotFoundException')) throw new LogGroupMissingError(group)
+      if (!m.startsWith('ResourceAlreadyExistsException')) throw e
+    }
+    await put()
   }
 }

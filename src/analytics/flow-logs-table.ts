@@ -12,10 +12,14 @@
  * (DATE) taken from the object's prefix (`…/YYYY/MM/DD/…` or `year=/month=/day=`), else from the
  * object name's `YYYYMMDDTHHmmZ` stamp, else the UTC day of the record's `start`.
  *
- * Values, as Athena reads them: in text files `-` is NULL in a number column and the string `-` in a
- * string column; Parquet NULLs stay NULL. A text line with the wrong number of fields or a value not
- * of its column's type is skipped. Files with different formats are combined by column name: a column
- * a file lacks is NULL for its rows.
+ * Values, as Athena reads them: in text files `-` or a malformed number is NULL in a number column
+ * and `-` is the string `-` in a string column; Parquet NULLs stay NULL. A text line with fewer fields
+ * than its header has NULL in the missing ones; a line with more is skipped. Files with different
+ * formats are combined by column name: a column a file lacks is NULL for its rows.
+ *
+ * Text is read by DuckDB's CSV reader (gzip included, no extension): every field as text, then cast,
+ * so that a malformed value costs one NULL, not the record. A gzip stream is decompressed by one
+ * thread, so the objects of a prefix are spread over DuckDB's threads.
  * @module
  */
 import { createReadStream } from 'node:fs'

@@ -9,7 +9,7 @@ import { QueryEngine, type CellValue, type QueryEngineOptions, type QueryResult 
 import { macroStatements } from './presto.ts'
 import { registeredTables } from './registry.ts'
 import './tables.ts'
-import type { DuckDBValue } from '@duckdb/node-api'
+import type { DuckDBDataChunk, DuckDBValue } from '@duckdb/node-api'
 
 export interface AnalyticsOptions extends QueryEngineOptions {
   /** Input paths per table name (`{ vpc_flow_logs: ['./bucket'] }`); tables not named get none. */
@@ -31,6 +31,8 @@ export interface AnalyticsSession {
   ): Promise<QueryResult>
   /** One statement's rows, chunk by chunk (64-bit integers as strings). */
   stream(sql: string): AsyncGenerator<CellValue[][]>
+  /** One statement's result as DuckDB column chunks (typed column access, for many rows). */
+  chunks(sql: string): AsyncGenerator<DuckDBDataChunk>
   /** Directory user SQL may write to (`COPY … TO`); removed on close. */
   readonly exportDir: string
   close(): void
@@ -63,6 +65,7 @@ export async function openAnalytics(opts: AnalyticsOptions = {}): Promise<Analyt
       exportDir: engine.exportDir,
       query: (sql, params, maxRows) => engine.query(sql, params, maxRows),
       stream: (sql) => engine.stream(sql),
+      chunks: (sql) => engine.chunks(sql),
       close: () => engine.close(),
     }
   } catch (err) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * `mirrorflow detect`: GuardDuty findings from flow-log files (`--flow-logs PATH…`: text `.log.gz` or
- * `.log` files, or directories in the S3 layout) or from captures (`--pcap FILE…`: packets → flow-log
+ * `.log` files, Parquet files, or directories in the S3 layout) or from captures (`--pcap FILE…`: packets → flow-log
  * records → findings). A table by default, `--json` for a JSON array of findings in GuardDuty's shape.
  * A summary goes to stderr. Exit status 0 whether or not anything was found.
  * @module
@@ -39,7 +39,10 @@ export function registerDetect(program: Command): void {
   program
     .command('detect')
     .description('GuardDuty findings (port scans, brute force, DoS, …) from flow-log files or captures')
-    .option('--flow-logs <path...>', 'flow-log files (.log.gz, .log) or directories in the S3 layout')
+    .option(
+      '--flow-logs <path...>',
+      'flow-log files (.log.gz, .log, .parquet) or directories in the S3 layout',
+    )
     .option('--pcap <file...>', 'capture files (pcap/pcapng): packets become flow-log records first')
     .option('--json', 'print a JSON array of findings (GuardDuty shape) instead of a table')
     .option('--set <key=value...>', 'a threshold or window, e.g. portscan.minPorts=50 (docs/detect.md)')

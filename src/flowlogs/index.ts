@@ -80,6 +80,7 @@ export { writeFileWithin, writeError } from './confined-path.ts'
 export {
   batchEvents,
   LogGroupDeliverer,
+  LogGroupAccessError,
   LogGroupMissingError,
   LogGroupSpoolDestination,
   parseEventFile,

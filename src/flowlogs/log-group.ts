@@ -11,7 +11,8 @@
  * - {@link LogGroupDeliverer} sends each file with PutLogEvents through a {@link LogEventsSink} (in
  *   batches within AWS's limits: 10,000 events, 1,048,576 bytes, 24 hours), oldest first, and
  *   deletes it once delivered. A failure keeps the file and retries with exponential back-off (1 s
- *   doubling to 60 s); a missing log group is reported per flow log (`groupErrors`), never skipped
+ *   doubling to 60 s); a log group that is missing and cannot be created, or that the flow log's
+ *   role does not let the service write, is reported per flow log (`groupErrors`), never skipped
  *   silently.
  * @module
  */
@@ -111,18 +112,25 @@ export interface LogEvent {
 /** Why a put failed, as the deliverer needs to tell. */
 export class LogGroupMissingError extends Error {
   readonly group: string
-  constructor(group: string) {
-    super(`Access error: the log group ${group.slice(0, 512)} does not exist.`)
+  constructor(group: string, detail?: string) {
+    super(detail ?? `Access error: the log group ${group.slice(0, 512)} does not exist.`)
     this.group = group
   }
 }
 
+/**
+ * The flow log's IAM role does not let the flow-logs service write to the log group (or create it):
+ * the flow log's "Access error". Retried with back-off like any failure (the role may be fixed).
+ */
+export class LogGroupAccessError extends LogGroupMissingError {}
+
 /** What delivery needs of CloudWatch Logs (the agent implements it over the server's API). */
 export interface LogEventsSink {
   /**
-   * Puts one batch to the stream, creating the stream if it does not exist. Throws
-   * {@link LogGroupMissingError} when the log group does not exist, anything else for a failure a
-   * retry may cure.
+   * Puts one batch to the stream, creating the log group and the stream if they do not exist.
+   * Throws {@link LogGroupAccessError} when that is not allowed (the flow log's role),
+   * {@link LogGroupMissingError} when the log group does not exist and cannot be created, anything
+   * else for a failure a retry may cure.
    */
   put(group: string, stream: string, events: readonly LogEvent[]): Promise<void>
 }

@@ -403,6 +403,46 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     )
     // The second flow log: the same VPC into a CloudWatch Logs log group (a stream per interface).
     await logsCall(endpoint, server.credentials, 'CreateLogGroup', { logGroupName: DEMO_LOG_GROUP })
+    // Its IAM role, as AWS wants it: trusted by vpc-flow-logs.amazonaws.com, allowed to write logs.
+    const demoRole =
+      server.cp.iam.findRole('mirrorflow-demo-flow-logs') ??
+      server.cp.iam.createRole(
+        'mirrorflow-demo-flow-logs',
+        '/',
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+            },
+          ],
+        }),
+        'mirrorflow demo: VPC flow logs to CloudWatch Logs',
+        3600,
+        [],
+      )
+    server.cp.iam.putInline(
+      'role',
+      demoRole.name,
+      'deliver-flow-logs',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: [
+              'logs:CreateLogGroup',
+              'logs:CreateLogStream',
+              'logs:PutLogEvents',
+              'logs:DescribeLogStreams',
+            ],
+            Resource: '*',
+          },
+        ],
+      }),
+    )
     const cwl = await ec2.send(
       new CreateFlowLogsCommand({
         ResourceType: 'VPC',
@@ -410,7 +450,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         TrafficType: 'ALL',
         LogDestinationType: 'cloud-watch-logs',
         LogGroupName: DEMO_LOG_GROUP,
-        DeliverLogsPermissionArn: `arn:aws:iam::${DEFAULT_ACCOUNT_ID}:role/mirrorflow-demo-flow-logs`,
+        DeliverLogsPermissionArn: demoRole.arn,
         MaxAggregationInterval: 60,
       }),
     )

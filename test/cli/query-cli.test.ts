@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 // test-group: process
 /**
- * `mirrorflow query` and `mirrorflow flowlogs --flow-logs` end to end, as programs: output formats,
- * SQL from standard input, saved queries, the server-store option, re-rendering to Parquet, and the exit
- * status of each kind of failure. The records are those `mirrorflow flowlogs` makes from the bundled
+ * `mirrorflow query`, `mirrorflow flowlogs --flow-logs` and `mirrorflow detect --flow-logs` (text and
+ * Parquet) end to end, as programs: output formats, SQL from standard input, saved queries, the
+ * server-store option, re-rendering to Parquet, and the exit status of each kind of failure. The records are those `mirrorflow flowlogs` makes from the bundled
  * sample capture; the expected counts come from reading its gzip objects here.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { REPO_ROOT } from '../helpers/shared.ts'
 
 const BIN = join(REPO_ROOT, 'bin', 'mirrorflow.mjs')
@@ -112,6 +121,31 @@ test('flowlogs --flow-logs re-renders to Parquet in the S3 layout, with the same
   ])
   assert.equal(q.status, 0, q.stderr)
   assert.equal(q.stdout, `n,b\r\n${records},${bytes}\r\n`)
+})
+
+test('detect --flow-logs reads Parquet: AWS text with a scan, re-rendered to Parquet, gives the same findings', () => {
+  const text = join(tmp, 'scan-text')
+  mkdirSync(text)
+  const lines = [
+    'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+  ]
+  for (let p = 1; p <= 1000; p++)
+    lines.push(`2 123456789012 eni-1 10.9.0.66 10.9.0.10 61000 ${p} 6 1 44 1700000000 1700000060 REJECT OK`)
+  writeFileSync(join(text, 'scan.log.gz'), gzipSync(lines.join('\n') + '\n'))
+  const out = join(tmp, 'scan-parquet')
+  const r = run(['flowlogs', '--flow-logs', text, '--output', out, '--file-format', 'parquet', '--quiet'])
+  assert.equal(r.status, 0, r.stderr)
+  const findings = (dir: string): string[] => {
+    const d = run(['detect', '--flow-logs', dir, '--json'])
+    assert.equal(d.status, 0, d.stderr)
+    assert.match(d.stderr, /files 1, records 1000, .* findings 2,/)
+    return (JSON.parse(d.stdout) as { Type: string; Service: { ResourceRole: string } }[])
+      .map((f) => `${f.Type}/${f.Service.ResourceRole}`)
+      .sort()
+  }
+  const want = ['Recon:EC2/InboundPortscan.Mirrorflow/TARGET', 'Recon:EC2/Portscan/ACTOR']
+  assert.deepEqual(findings(text), want)
+  assert.deepEqual(findings(out), want)
 })
 
 test('exit statuses: 2 for usage errors, 1 for bad input or SQL, and no file outside the inputs', () => {

@@ -3,7 +3,7 @@
  * Live detection in the server. Agents and targets deliver flow logs as S3 objects into a bucket
  * directory (the server's `DATA_DIR/s3` when they share its data directory, as the demo's do; any
  * directory with `--detect-dir`). The server polls those directories (every second by default), reads
- * each new `.log.gz` object once, feeds its records to the detection engine of the enabled detector
+ * each new flow-log object (`.log.gz`, or `.log.parquet` when the flow log delivers Parquet) once, feeds its records to the detection engine of the enabled detector
  * and stores the findings that changed (GuardDuty's `upsertFindings`, which tells the delivery). A
  * finding therefore exists about a second after the object holding the activity lands.
  *
@@ -163,7 +163,11 @@ export class LiveDetection {
         if (out.length >= max) return
         const p = join(dir, e.name)
         if (e.isDirectory()) await walk(p, depth + 1)
-        else if (e.isFile() && e.name.endsWith('.log.gz') && !e.name.startsWith('.')) {
+        else if (
+          e.isFile() &&
+          (e.name.endsWith('.log.gz') || e.name.endsWith('.log.parquet')) &&
+          !e.name.startsWith('.')
+        ) {
           let st
           try {
             st = await stat(p)

@@ -6,8 +6,15 @@
  */
 import { DEFAULT_ACCOUNT_ID, FlowAggregator } from '../../flowlogs/index.ts'
 import { readCapture } from '../../packet/index.ts'
-import { DetectionEngine, type DetectionEngineOptions } from './engine.ts'
-import { batchRecords, flowLogFiles, readFlowLogFile, type ReadStats } from './reader.ts'
+import { DetectionEngine, type DetectionEngineOptions, type DetectRecord } from './engine.ts'
+import {
+  batchRecords,
+  flowLogFileKind,
+  flowLogFiles,
+  readFlowLogFile,
+  readParquetFlowLogs,
+  type ReadStats,
+} from './reader.ts'
 
 /** Detector id of offline runs (no server): 32 zeros. */
 export const OFFLINE_DETECTOR_ID = '0'.repeat(32)
@@ -24,14 +31,28 @@ function engine(opts: OfflineOptions): DetectionEngine {
   })
 }
 
-/** Runs detection over flow-log files and directories. */
+/**
+ * Runs detection over flow-log files and directories (text and Parquet), in name order: a run of
+ * consecutive Parquet files is read in one query.
+ */
 export async function detectFlowLogs(
   paths: readonly string[],
   opts: OfflineOptions = {},
 ): Promise<{ engine: DetectionEngine; read: ReadStats }> {
   const e = engine(opts)
+  const add = (r: DetectRecord): void => e.add(r)
   const read: ReadStats = { files: 0, lines: 0, records: 0, skippedStatus: 0, malformed: 0 }
-  for (const f of await flowLogFiles(paths)) await readFlowLogFile(f, (r) => e.add(r), read)
+  let parquet: string[] = []
+  for (const f of await flowLogFiles(paths)) {
+    if ((await flowLogFileKind(f)) === 'parquet') {
+      parquet.push(f)
+      continue
+    }
+    if (parquet.length > 0) await readParquetFlowLogs(parquet, add, read)
+    parquet = []
+    await readFlowLogFile(f, add, read)
+  }
+  if (parquet.length > 0) await readParquetFlowLogs(parquet, add, read)
   return { engine: e, read }
 }
 

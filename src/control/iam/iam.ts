@@ -706,6 +706,13 @@ export class Iam {
     }
   }
 
+  /** The identity policies of a role, parsed (what a service that assumes it may do). */
+  policiesOfRole(r: IamRole): { source: string; document: PolicyDocument }[] {
+    const out: { source: string; document: PolicyDocument }[] = []
+    this.documents(r, 'role', r.name, out)
+    return out
+  }
+
   /**
    * The principal that an access key stands for, with every identity policy that applies (its own,
    * its groups', its role's); undefined when the key is unknown. Temporary credentials are checked

@@ -81,6 +81,7 @@ export const AGENT_POLICY_ACTIONS = [
   'mirrorflow:DescribeStatus',
   'ec2:Describe*',
   // Flow logs delivered to CloudWatch Logs (each action checks the log group is one its instance's flow logs deliver to).
+  'logs:CreateLogGroup',
   'logs:CreateLogStream',
   'logs:PutLogEvents',
   'logs:Describe*',

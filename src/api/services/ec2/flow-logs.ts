@@ -15,6 +15,7 @@ import {
 import { L, toXml, type Node } from '../../protocols/ec2-query/xml.ts'
 import { readTagSpecs, type Handler } from './context.ts'
 import { flowLogShape } from './shapes.ts'
+import { logGroupDelivery } from '../logs/index.ts'
 const createFlowLogs: Handler = (ctx) => {
   const p = ctx.p
   const resourceIds = p.list('ResourceId')
@@ -101,8 +102,8 @@ const describeFlowLogs: Handler = (ctx) => {
   const filters = readFilters(p, new Set(Object.keys(flowLogFields)))
   const paging = readPaging(p, ctx.action)
   ctx.ready()
-  // A log-group destination's status comes from CloudWatch Logs: the group exists, agents' puts work.
-  const delivery = (f: FlowLog) => deliveryOf(f, (g) => ctx.cp.logs.deliveryStatus(g))
+  // A log-group destination's status: the flow log's role lets the service write, agents' puts work.
+  const delivery = (f: FlowLog) => deliveryOf(f, (g) => logGroupDelivery(ctx.cp, f, g))
   const fields: Record<string, FilterField<FlowLog>> = {
     ...flowLogFields,
     'deliver-log-status': (f) => delivery(f).status,

@@ -80,11 +80,12 @@ export function logsHandlers(): Map<string, JsonHandler> {
     fn: (i: JsonInput, cp: ControlPlane, ctx: Parameters<JsonHandler>[0]) => object,
   ) => h.set(name, (ctx) => fn(ctx.input, ctx.cp, ctx))
 
-  add('CreateLogGroup', (i, cp) => {
+  add('CreateLogGroup', (i, cp, ctx) => {
     const name = i.reqStr('logGroupName', GROUP)
     const kms = i.str('kmsKeyId', { max: 256 })
     const cls = i.enumOf('logGroupClass', ['STANDARD', 'INFREQUENT_ACCESS'])
     const t = tags(i, 'tags')
+    checkAgentLogGroup(cp, ctx.accessKeyId, name, 'logs:createloggroup')
     cp.logs.createLogGroup(name, {
       ...(kms !== undefined ? { kmsKeyId: kms } : {}),
       ...(cls !== undefined ? { logGroupClass: cls } : {}),
@@ -123,7 +124,7 @@ export function logsHandlers(): Map<string, JsonHandler> {
   add('CreateLogStream', (i, cp, ctx) => {
     const group = i.reqStr('logGroupName', GROUP)
     const stream = i.reqStr('logStreamName', STREAM)
-    checkAgentLogGroup(cp, ctx.accessKeyId, group)
+    checkAgentLogGroup(cp, ctx.accessKeyId, group, 'logs:createlogstream', stream)
     cp.logs.createLogStream(group, stream)
     return {}
   })
@@ -153,7 +154,7 @@ export function logsHandlers(): Map<string, JsonHandler> {
     const stream = i.reqStr('logStreamName', STREAM)
     i.str('sequenceToken', TOKEN) // accepted and ignored, as AWS does now
     const events = readEvents(i)
-    checkAgentLogGroup(cp, ctx.accessKeyId, group)
+    checkAgentLogGroup(cp, ctx.accessKeyId, group, 'logs:putlogevents', stream)
     if (agentKey(cp, ctx.accessKeyId) === undefined) return cp.logs.putLogEvents(group, stream, events)
     // An agent delivering a flow log: how it went is the flow log's DeliverLogsStatus.
     try {
@@ -162,8 +163,8 @@ export function logsHandlers(): Map<string, JsonHandler> {
       return out
     } catch (err) {
       const e = err as ApiError
-      if (e.awsCode !== 'ResourceNotFoundException' || /group/.test(e.message))
-        cp.logs.noteDelivery(group, e.message)
+      // A missing group or stream is created by the agent next (the role allowing it: role.ts).
+      if (e.awsCode !== 'ResourceNotFoundException') cp.logs.noteDelivery(group, e.message)
       throw err
     }
   })

@@ -6,6 +6,7 @@
  */
 export { logsHandlers } from './actions.ts'
 export { checkAgentLogGroup, LOGS_AGENT_ACTIONS } from './agent.ts'
+export { ACCESS_ERROR, FLOW_LOGS_PRINCIPAL, logGroupDelivery, roleAllows } from './role.ts'
 
 /** The `X-Amz-Target` prefix of CloudWatch Logs. */
 export const LOGS_TARGET_PREFIX = 'Logs_20140328'
