@@ -53,7 +53,7 @@ import {
 import { CaptureSet, mirrorExclusion, mirrorPaths, type CaptureStatusRow } from './capture-set.ts'
 import type { AgentCredentials, AgentStatusReport, ServerClient, VersionedDesiredState } from './client.ts'
 import { HttpServerClient } from './client.ts'
-import { LogGroups, toMirrorState, toPolicyState, type DesiredState } from './desired.ts'
+import { LogGroups, linkVerdictGroups, toMirrorState, toPolicyState, type DesiredState } from './desired.ts'
 import { AgentPrivilegeError } from './errors.ts'
 import { planCaptures, planFlowLogs } from './flowlog-plan.ts'
 import { FlowLogRunner } from './flowlog-runner.ts'
@@ -425,8 +425,20 @@ export class Agent {
   async #reconcile(s: DesiredState | VersionedDesiredState): Promise<void> {
     this.#lastState = s
     const inventory = this.#registrar.inventory
-    // 1. Mirroring.
     const ms: MirrorState = toMirrorState(s, inventory)
+    // The enforcement state first: a mirror source it enforces mirrors arriving packets only once
+    // the rules let them in (its mirror worker reads the inbound drops from a second NFLOG group).
+    const ps =
+      this.#policy === null
+        ? null
+        : toPolicyState(
+            s,
+            inventory,
+            this.#logGroups,
+            mirrorPaths(ms).map((p) => p.remote),
+          )
+    if (ps !== null) linkVerdictGroups(ms, ps)
+    // 1. Mirroring.
     const r = await this.#datapath.apply(ms)
     this.#accounting.update(ms)
     this.#mirrorInfo = {
@@ -436,9 +448,7 @@ export class Agent {
     }
     // 1b. Security groups and network ACLs (an empty state removes what a predecessor left).
     let logGroups: ReadonlyMap<string, number> = new Map()
-    if (this.#policy !== null) {
-      const targets = mirrorPaths(ms).map((p) => p.remote)
-      const ps = toPolicyState(s, inventory, this.#logGroups, targets)
+    if (this.#policy !== null && ps !== null) {
       ps.controlPlane = this.#controlPlane
       let pr: PolicyApplyResult = { changed: false, interfaces: 0, elements: 0 }
       try {

@@ -113,6 +113,28 @@ export function toMirrorState(
 export const POLICY_LOG_GROUP_BASE = 20000
 /** Most interfaces one agent enforces on (NFLOG groups 20001–24096). */
 export const POLICY_LOG_GROUP_SLOTS = 4096
+/**
+ * An enforced mirror source's inbound drops also go to NFLOG group `logGroup + MIRROR_LOG_GROUP_OFFSET`
+ * (30001–34096), read by its user-space mirror worker (one NFLOG group has one reader).
+ */
+export const MIRROR_LOG_GROUP_OFFSET = 10000
+
+/**
+ * Ties mirroring to enforcement for every interface that is both a mirror source (with a session)
+ * and enforced: the policy logs its inbound drops to a second group, and the mirror source carries
+ * that group (`verdictGroup`), so that the datapath mirrors arriving packets only after the rules
+ * let them in. Changes both states in place.
+ */
+export function linkVerdictGroups(ms: MirrorState, ps: PolicyState): void {
+  const mirrored = new Set(ms.sessions.map((x) => x.networkInterfaceId))
+  const byName = new Map(ps.interfaces.map((i) => [i.ifname, i]))
+  for (const src of ms.sources) {
+    const pi = src.ifname === undefined ? undefined : byName.get(src.ifname)
+    if (pi === undefined || !mirrored.has(src.networkInterfaceId)) continue
+    pi.mirrorLogGroup = pi.logGroup + MIRROR_LOG_GROUP_OFFSET
+    src.verdictGroup = pi.mirrorLogGroup
+  }
+}
 
 /**
  * NFLOG groups by Linux interface name, kept stable while an interface stays (its capture keeps

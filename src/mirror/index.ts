@@ -34,7 +34,12 @@ export {
   OUTER_TTL,
   type OuterAddressing,
 } from './encapsulate.ts'
-export { MirrorPipeline, type MirrorSink, type PipelineStats } from './pipeline.ts'
+export {
+  MirrorPipeline,
+  type MirrorPipelineOptions,
+  type MirrorSink,
+  type PipelineStats,
+} from './pipeline.ts'
 export { parseAwsMirrorConfig, type AwsMirrorConfig } from './aws-config.ts'
 export {
   mirrorCapture,

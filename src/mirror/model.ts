@@ -74,6 +74,13 @@ export interface MirrorSource {
   netns?: string | undefined
   mac: string
   addresses: string[]
+  /**
+   * The NFLOG group the interface's security groups and network ACL log the arriving packets they
+   * drop to, for the mirror (absent: the interface is not enforced). An enforced interface's arriving
+   * packets are mirrored only once the rules have let them in, as on AWS: the user-space path holds
+   * each arriving frame until its verdict is known (see `kernelCapable`).
+   */
+  verdictGroup?: number | undefined
 }
 
 /** Everything a datapath needs: the desired state. */
@@ -131,6 +138,9 @@ export function validateMirrorState(state: MirrorState): void {
   for (const s of state.sources) {
     if (s.addresses.length === 0) throw new MirrorConfigError(`source ${s.networkInterfaceId}: no address`)
     for (const a of s.addresses) checkCidr(a, `source ${s.networkInterfaceId}`)
+    const g = s.verdictGroup
+    if (g !== undefined && !(Number.isInteger(g) && g >= 1 && g <= 65535))
+      throw new MirrorConfigError(`source ${s.networkInterfaceId}: verdict group must be 1-65535`)
   }
   for (const t of state.targets) {
     if (t.addresses.length === 0) throw new MirrorConfigError(`target ${t.trafficMirrorTargetId}: no address`)

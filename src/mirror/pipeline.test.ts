@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { LinkType, Malformed, newFrameBatch, type FrameBatch } from '../packet/index.ts'
+import { REJECTED_IF_INDEX } from '../capture/index.ts'
 import { MirrorEvaluator } from './evaluator.ts'
 import { MirrorPipeline } from './pipeline.ts'
 import { acceptAll, buildFrame, simpleState } from './testing.ts'
@@ -42,4 +43,17 @@ test('pipeline counts damaged frames by reason and still mirrors them', () => {
   assert.equal(p.stats.malformedByReason[Malformed.TcpTruncated], 1)
   assert.equal(p.stats.mirrored, 2)
   assert.deepEqual(sent, [8 + good.length, 8 + cut.length])
+})
+
+test('a verdict capture’s dropped frames (interface 1) are never mirrored with skipRejected', () => {
+  const frame = buildFrame({ src: '10.1.0.1', dst: '10.0.0.1', proto: 6, sport: 1234, dport: 22, payload: 0 })
+  for (const skip of [true, false]) {
+    const ev = new MirrorEvaluator(simpleState([{ number: 1, ingress: acceptAll(), egress: acceptAll() }]))
+    let sent = 0
+    const p = new MirrorPipeline(ev, { send: () => void sent++ }, { skipRejected: skip })
+    const b = batchOf([frame, frame])
+    b.ifIndex[1] = REJECTED_IF_INDEX
+    p.processBatch(b)
+    assert.deepEqual([sent, p.stats.rejected], skip ? [1, 1] : [2, 0])
+  }
 })

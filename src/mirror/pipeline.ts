@@ -8,6 +8,7 @@
  */
 import { decodeFrame, PacketMeta } from '../packet/index.ts'
 import type { FrameBatch } from '../packet/index.ts'
+import { REJECTED_IF_INDEX } from '../capture/index.ts'
 import { HEADROOM, mirroredLength, prependVXLAN } from './encapsulate.ts'
 import type { MirrorEvaluator } from './evaluator.ts'
 import { applianceIndex, outerSourcePort, symmetricFlowHash } from './flow-hash.ts'
@@ -50,6 +51,20 @@ export interface PipelineStats {
   malformedByReason: Float64Array
   /** Mirrored packets per evaluator session index. */
   perSession: Float64Array
+  /**
+   * `skipRejected`: frames the interface's security groups or network ACL dropped (a verdict
+   * capture's interface `REJECTED_IF_INDEX`), not mirrored.
+   */
+  rejected: number
+}
+
+/** Options of a pipeline. */
+export interface MirrorPipelineOptions {
+  /**
+   * The batches come from a verdict capture (`mf-capture -g`): frames of pcapng interface
+   * `REJECTED_IF_INDEX` were dropped by the interface's rules and are never mirrored, as on AWS.
+   */
+  skipRejected?: boolean
 }
 
 /** Decode → evaluate → encapsulate, batch by batch. */
@@ -62,10 +77,12 @@ export class MirrorPipeline {
   readonly #view = new DataView(this.#buf.buffer)
   /** Sources that have at least one session (the others are skipped). */
   readonly #activeSources: Uint32Array
+  readonly #skipRejected: boolean
 
-  constructor(evaluator: MirrorEvaluator, sink: MirrorSink) {
+  constructor(evaluator: MirrorEvaluator, sink: MirrorSink, opts: MirrorPipelineOptions = {}) {
     this.evaluator = evaluator
     this.#sink = sink
+    this.#skipRejected = opts.skipRejected === true
     this.stats = {
       frames: 0,
       mirrored: 0,
@@ -73,6 +90,7 @@ export class MirrorPipeline {
       malformed: 0,
       malformedByReason: new Float64Array(64),
       perSession: new Float64Array(evaluator.sessions.length),
+      rejected: 0,
     }
     const active: number[] = []
     for (let i = 0; i < evaluator.sourceCount; i++) {
@@ -87,8 +105,13 @@ export class MirrorPipeline {
     const ev = this.evaluator
     const bytes = batch.bytes
     const srcs = this.#activeSources
+    const skip = this.#skipRejected
     for (let f = 0; f < batch.count; f++) {
       this.stats.frames++
+      if (skip && batch.ifIndex[f] === REJECTED_IF_INDEX) {
+        this.stats.rejected++
+        continue
+      }
       if (batch.origLens[f]! > batch.ends[f]! - batch.starts[f]!) this.stats.cut++
       if (decodeFrame(batch.view, batch.starts[f]!, batch.ends[f]!, batch.linkTypes[f]!, m) < 0) {
         this.stats.malformed++

@@ -112,6 +112,28 @@ test('security groups: one element per disjoint box, keyed by interface, in the 
   assert.match(c.ruleset, /chain r0_in \{\n\t\tlog group 20001 snaplen 128 queue-threshold 1\n\t\tdrop\n/)
 })
 
+test('a mirrored interface logs its inbound drops to its mirror group too (never its outbound ones)', () => {
+  const c = compilePolicy({
+    interfaces: [iface({ mirrorLogGroup: 30001 })],
+    mirrorTargets: [],
+    exemptAddresses: [],
+  })
+  assert.match(
+    c.ruleset,
+    /chain r0_in \{\n\t\tlog group 20001 snaplen 128 queue-threshold 1\n\t\tlog group 30001 snaplen 128 queue-threshold 1\n\t\tdrop\n/,
+  )
+  assert.match(c.ruleset, /chain r0_out \{\n\t\tlog group 20001 snaplen 128 queue-threshold 1\n\t\tdrop\n/)
+  assert.throws(
+    () =>
+      compilePolicy({
+        interfaces: [iface({ mirrorLogGroup: 20001 })],
+        mirrorTargets: [],
+        exemptAddresses: [],
+      }),
+    /log group 20001 used twice/,
+  )
+})
+
 test('network ACL: rule-number order, first match, the * deny last; inbound before, outbound after the groups', () => {
   const c = compilePolicy({
     interfaces: [

@@ -32,7 +32,9 @@
  *
  * A drop goes through the interface's `r<n>` chain, which hands the packet's first 128 bytes to
  * NFLOG group `logGroup` before dropping it: the flow-log capture of that interface reads the group
- * and records the packet as REJECT in its direction.
+ * and records the packet as REJECT in its direction. An interface with a `mirrorLogGroup` logs its
+ * inbound drops to that group as well (`r<n>_in` has two `log` rules): its user-space mirror worker
+ * reads it and does not mirror them.
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -432,7 +434,11 @@ export function compilePolicy(
     rejIn.push(`${q} : goto r${n}_in`)
     rejOut.push(`${q} : goto r${n}_out`)
     const log = `log group ${i.logGroup} snaplen ${NFLOG_SNAPLEN} queue-threshold 1`
-    rejChains.push(`\tchain r${n}_in {\n\t\t${log}\n\t\tdrop\n\t}\n`)
+    const mlog =
+      i.mirrorLogGroup === undefined
+        ? ''
+        : `\t\tlog group ${i.mirrorLogGroup} snaplen ${NFLOG_SNAPLEN} queue-threshold 1\n`
+    rejChains.push(`\tchain r${n}_in {\n\t\t${log}\n${mlog}\t\tdrop\n\t}\n`)
     rejChains.push(`\tchain r${n}_out {\n\t\t${log}\n\t\tdrop\n\t}\n`)
   })
   let body = ''

@@ -59,6 +59,11 @@ export interface PolicyInterface {
    * so that the flow-log capture of the interface can record it as REJECT.
    */
   logGroup: number
+  /**
+   * A second NFLOG group (1–65535) for the packets dropped on their way IN, read by the interface's
+   * user-space mirror worker so that it never mirrors them (absent: the interface is not mirrored).
+   */
+  mirrorLogGroup?: number | undefined
 }
 
 /** Everything enforced in one network namespace. */
@@ -140,6 +145,11 @@ export function validatePolicyState(s: PolicyState): void {
     if (!int(i.logGroup, 1, 65535)) bad(`${w}: log group must be 1-65535`)
     if (groups.has(i.logGroup)) bad(`${w}: log group ${i.logGroup} used twice`)
     groups.add(i.logGroup)
+    if (i.mirrorLogGroup !== undefined) {
+      if (!int(i.mirrorLogGroup, 1, 65535)) bad(`${w}: mirror log group must be 1-65535`)
+      if (groups.has(i.mirrorLogGroup)) bad(`${w}: log group ${i.mirrorLogGroup} used twice`)
+      groups.add(i.mirrorLogGroup)
+    }
     if (i.ingressRules.length + i.egressRules.length > POLICY_LIMITS.rulesPerInterface)
       bad(`${w}: too many security-group rules`)
     for (const r of [...i.ingressRules, ...i.egressRules]) {

@@ -4,19 +4,29 @@
  * Security groups, network ACLs, interfaces managed through the API, VPC/subnet attributes and the
  * region/account reads, driven by the real AWS CLI (/usr/bin/aws) against one server: each action
  * once with its happy path (the CLI's own shorthands included: `--protocol/--port/--cidr`,
- * `--source-group`) and once with a documented error, pinned to one code. Independent CLI runs go
- * side by side (each is a Python start).
+ * `--source-group`) and once with a documented error, pinned to one code. The commands run through
+ * `AwsBatch`: the unmodified /usr/bin/aws script once per command, in one Python process (a separate
+ * `aws` process costs about a second of CPU for its start and imports, ~90 of them took minutes on a
+ * loaded machine); the last test checks that a separate /usr/bin/aws process prints the same.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { idPattern, startApiTestServer, type ApiTestServer, type CliResult } from '../helpers/api-server.ts'
+import {
+  cliEnv,
+  idPattern,
+  startApiTestServer,
+  type ApiTestServer,
+  type CliResult,
+} from '../helpers/api-server.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 
 let srv: ApiTestServer
+let cli: AwsBatch
 let vpcId: string
 let subnetId: string
 
 async function ok(...args: string[]): Promise<Record<string, unknown>> {
-  const r = await srv.aws(...args)
+  const r = await cli.run(...args)
   assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return (r.json ?? {}) as Record<string, unknown>
 }
@@ -35,13 +45,14 @@ function failed(r: CliResult, code: string, operation: string): void {
 }
 
 async function fails(code: string, operation: string, ...args: string[]): Promise<void> {
-  failed(await srv.aws(...args), code, operation)
+  failed(await cli.run(...args), code, operation)
 }
 
 const FAKE_SG = 'sg-0123456789abcdef0'
 
 before(async () => {
   srv = await startApiTestServer({ prefix: 'mf-api-sg-cli' })
+  cli = new AwsBatch(cliEnv(srv.dataDir), srv.url)
   vpcId = ((await ok('ec2', 'create-vpc', '--cidr-block', '10.50.0.0/16')).Vpc as { VpcId: string }).VpcId
   subnetId = (
     (await ok('ec2', 'create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.50.1.0/24')).Subnet as {
@@ -51,6 +62,7 @@ before(async () => {
 })
 
 after(async () => {
+  await cli?.close()
   await srv?.close()
 })
 
@@ -821,4 +833,18 @@ test('VPC and subnet attributes, zones, regions, account attributes, main route 
       'rtb-0123456789abcdef0',
     ),
   ])
+})
+
+test('a separate /usr/bin/aws process prints what the batched CLI prints, output and error', async () => {
+  for (const args of [
+    ['ec2', 'describe-security-groups', '--filters', `Name=vpc-id,Values=${vpcId}`],
+    ['ec2', 'describe-network-acls', '--network-acl-ids', 'acl-0123456789abcdef0'],
+  ]) {
+    const [own, batched] = [await srv.aws(...args), await cli.run(...args)]
+    assert.deepEqual(
+      [batched.code, batched.stdout, batched.stderr],
+      [own.code, own.stdout, own.stderr],
+      args.join(' '),
+    )
+  }
 })

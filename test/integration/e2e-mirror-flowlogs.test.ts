@@ -9,28 +9,27 @@
 //   the same interface, per direction — across a graceful restart of the agent.
 // - kill -9 of the agent: the restarted agent converges to one table and one vxlan device, and
 //   removes them when the session is gone.
+// The web host's agent runs with --no-enforce: its sessions mirror arriving packets, which on an
+// enforced interface the user-space path serves (security-groups-agent.test.ts); here the kernel
+// path is under test. The other agents enforce their VPC's default group.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { gunzipSync } from 'node:zlib'
-import { startServer, type RunningServer } from '../../src/api/index.ts'
 import { nsArgv, nsExec } from '../../src/lab/netns.ts'
-import { VpcLab, type LabHost } from '../../src/lab/vpc-lab.ts'
+import type { LabHost, VpcLab } from '../../src/lab/vpc-lab.ts'
 import { readCapture } from '../../src/packet/index.ts'
 import { REPO_ROOT, sharedData } from '../helpers/shared.ts'
+import { AgentLab, sleep, stopChild, tcpdump, until, walk } from './agent-lab.ts'
 
 const FLOWSUM = sharedData('tools', 'flowsum.py')
 const BIN = join(REPO_ROOT, 'bin', 'mirrorflow.mjs')
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
+let L: AgentLab
 let lab: VpcLab
-let server: RunningServer
 let dir: string
 let target: ChildProcess
-const agents = new Map<string, ChildProcess>()
 let vpcId = ''
 const eni: Record<string, string> = {}
 
@@ -46,27 +45,9 @@ function undoList(t: { after: (fn: () => Promise<void>) => void }): string[][] {
   return undo
 }
 
-/** Runs the real AWS CLI (asynchronously: the server runs in this process). */
-async function aws(...args: string[]): Promise<Record<string, unknown>> {
-  const child = spawn('/usr/bin/aws', ['--endpoint-url', server.url, '--output', 'json', 'ec2', ...args], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      AWS_SHARED_CREDENTIALS_FILE: server.credentialsFile,
-      AWS_CONFIG_FILE: join(dir, 'no-config'),
-      AWS_PROFILE: 'mirrorflow',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_PAGER: '',
-      AWS_MAX_ATTEMPTS: '1',
-    },
-  })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
-  assert.equal(code, 0, `aws ec2 ${args.join(' ')}: ${err}`)
-  return out.trim() === '' ? {} : (JSON.parse(out) as Record<string, unknown>)
+/** Runs the real AWS CLI against the server (asserts success). */
+function aws(...args: string[]): Promise<Record<string, unknown>> {
+  return L.aws(...args)
 }
 
 /**
@@ -134,88 +115,19 @@ async function createSession(
 }
 
 function startAgent(h: LabHost): ChildProcess {
-  const argv = nsArgv(h.ns, [
-    process.execPath,
-    BIN,
-    'agent',
-    '--server',
-    server.url,
-    '--credentials-file',
-    server.credentialsFile,
-    '--data-dir',
-    join(dir, 'agents', h.name),
-    '--s3-dir',
-    join(dir, 's3'),
-    '--hostname',
-    h.name,
+  return L.startAgent(h, [
     '--poll-wait',
     '10',
     '--metrics',
     '127.0.0.1:9480',
     '--inventory-interval',
     '1',
+    ...(h.name === 'web' ? ['--no-enforce'] : []),
   ])
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout!.resume()
-  child.stderr!.resume()
-  agents.set(h.name, child)
-  return child
 }
 
-/** The agent's status file (rewritten every second). */
-function agentStatus(name: string): {
-  version: number | null
-  captures: Array<{ ifname: string; listening: boolean }>
-  mirror: { sessions: number }
-} | null {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'agents', name, 'agent-status.json'), 'utf8'))
-  } catch {
-    return null
-  }
-}
-
-async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
-async function stopChild(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return
-  const done = new Promise<void>((r) => c.once('exit', () => r()))
-  c.kill(signal)
-  const t = setTimeout(() => c.kill('SIGKILL'), 15_000)
-  await done
-  clearTimeout(t)
-}
-
-/** Starts tcpdump in a namespace writing `file`; resolves once it listens. */
-async function tcpdump(ns: string, file: string, filter: string): Promise<ChildProcess> {
-  const argv = nsArgv(ns, [
-    'tcpdump',
-    '-i',
-    'eth0',
-    '-n',
-    '--immediate-mode',
-    '-B',
-    '8192',
-    '-U',
-    '-w',
-    file,
-    filter,
-  ])
-  const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  c.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
-  await until('tcpdump', () => err.includes('listening on'))
-  return c
+function agentStatus(name: string): ReturnType<AgentLab['agentStatus']> {
+  return L.agentStatus(name)
 }
 
 async function frames(file: string): Promise<string[]> {
@@ -228,13 +140,10 @@ async function frames(file: string): Promise<string[]> {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mf-e2e-'))
-  lab = await VpcLab.create(`mfe2e${process.pid % 1000}`)
-  lab.cleanupOnExit()
-  server = await startServer({ dataDir: join(dir, 'server'), host: lab.mgmtAddress, port: 0 })
-  vpcId = ((await aws('create-vpc', '--cidr-block', '10.0.0.0/16')).Vpc as { VpcId: string }).VpcId
-  await aws('create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.0.1.0/24')
-  await aws('create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.0.2.0/24')
+  L = await AgentLab.create('mfe2e')
+  lab = L.lab
+  dir = L.dir
+  vpcId = L.vpcId
   const monitor = lab.host('monitor')
   const targs = nsArgv(monitor.ns, [
     process.execPath,
@@ -249,7 +158,9 @@ before(async () => {
   let terr = ''
   target.stderr!.setEncoding('utf8').on('data', (d: string) => (terr += d))
   for (const name of ['web', 'client', 'monitor'] as const) startAgent(lab.host(name))
-  await until('target', () => terr.includes('receiving VXLAN'))
+  await until('target', () => terr.includes('receiving VXLAN'), 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${terr}`)
+  })
   await until('agents registered', () =>
     ['web', 'client', 'monitor'].every((n) => agentStatus(n)?.version != null),
   )
@@ -266,11 +177,8 @@ before(async () => {
 })
 
 after(async () => {
-  for (const a of agents.values()) await stopChild(a)
   if (target) await stopChild(target)
-  if (server) await server.close()
-  if (lab) await lab.cleanup()
-  rmSync(dir, { recursive: true, force: true })
+  await L?.close()
 })
 
 test('a session created with the AWS CLI mirrors exactly the accepted packets within a second; deleting it stops them', async (t) => {
@@ -299,7 +207,7 @@ test('a session created with the AWS CLI mirrors exactly the accepted packets wi
   await sleep(1000)
   await nsExec(client.ns, ['ping', '-c', '10', '-i', '0.05', '-q', web.address])
   await sleep(500)
-  await stopChild(dump, 'SIGINT')
+  await dump.stop()
   const seen = await frames(pcap)
   assert.equal(seen.length, 60)
   const sessionDir = join(dir, 'target', 'pcap', `vni-${s.VirtualNetworkId}_${web.address}`)
@@ -327,8 +235,6 @@ function flowLogSums(
   keep: (src: string, dst: string) => boolean,
 ): Summed {
   const sums = new Map<string, [number, number]>()
-  const walk = (d: string): string[] =>
-    readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]))
   const files = walk(root).filter((f) => f.includes(`_${flowLogId}_`))
   assert.ok(files.length > 0, `no objects for ${flowLogId} under ${root}`)
   for (const f of files) {
@@ -386,7 +292,7 @@ test('a VPC flow log: S3-layout objects whose records equal tshark per direction
   // before its capture starts and after it ends, so tcpdump would see more of it.
   const lab10 = (s: string, d: string): boolean => s.startsWith('10.0.') && d.startsWith('10.0.')
   const restartClientAgent = async (signal: NodeJS.Signals): Promise<void> => {
-    await stopChild(agents.get('client')!, signal)
+    await stopChild(L.agents.get('client')!, signal)
     rmSync(join(dir, 'agents', 'client', 'agent-status.json'), { force: true })
     startAgent(client)
     await until(
@@ -413,9 +319,9 @@ test('a VPC flow log: S3-layout objects whose records equal tshark per direction
   await nsExec(client.ns, ['ping', '-c', '3', '-i', '0.1', '-q', web.address])
   await lab.runClients(1, { scanPorts: 10, clientIntervalMs: 100 })
   await sleep(1500)
-  await stopChild(agents.get('client')!)
+  await stopChild(L.agents.get('client')!)
   await sleep(300)
-  await stopChild(dump, 'SIGINT')
+  await dump.stop()
   const got = flowLogSums(join(dir, 's3', 'e2e-bucket', 'lab'), flowLogId, eni.client!, lab10)
   const want = tsharkSums(pcap, lab10)
   assert.ok(Object.keys(want).length > 10)
@@ -440,7 +346,7 @@ test('kill -9 of the agent: the restarted agent converges without duplicates and
     const k = await kernelState()
     return k.devices === 1 && k.tables === 1
   })
-  await stopChild(agents.get('web')!, 'SIGKILL')
+  await stopChild(L.agents.get('web')!, 'SIGKILL')
   assert.deepEqual(await kernelState(), { tables: 1, devices: 1 }, 'kill -9 leaves the datapath in place')
   startAgent(web)
   await until(
@@ -460,7 +366,7 @@ test('kill -9 of the agent: the restarted agent converges without duplicates and
   await sleep(500)
   assert.equal(readTargetPackets(s.VirtualNetworkId, web.address) - before, 5)
   // Killed again, and the session deleted while it is down: the next start removes the leftovers.
-  await stopChild(agents.get('web')!, 'SIGKILL')
+  await stopChild(L.agents.get('web')!, 'SIGKILL')
   await aws('delete-traffic-mirror-session', '--traffic-mirror-session-id', s.TrafficMirrorSessionId)
   startAgent(web)
   await until('leftovers removed', async () => {
@@ -486,7 +392,7 @@ function readTargetPackets(vni: number, source: string): number {
 test('interfaces come and go: the agent registers a new one and deregisters it once it is gone', async () => {
   const client = lab.host('client')
   // The flow-log test ends with the client's agent stopped: start it again.
-  const running = agents.get('client')
+  const running = L.agents.get('client')
   if (running === undefined || running.exitCode !== null || running.signalCode !== null) startAgent(client)
   const find = async (): Promise<
     { NetworkInterfaceId: string; Attachment?: { InstanceId?: string } } | undefined

@@ -21,6 +21,7 @@ import {
   type PolicySecurityGroupRule,
   type PolicyState,
 } from '../../src/policy/index.ts'
+import { tcpdump } from './agent-lab.ts'
 
 const CLI = '10.88.0.1'
 const SRV = '10.88.0.2'
@@ -101,9 +102,8 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
   /** Runs `fn` while the server's interface is captured with its verdicts and the client's is recorded. */
   async function observe(fn: () => Promise<void>): Promise<Observed> {
     const clientPcap = join(dir, `c${n++}.pcap`)
-    const td = nsSpawn(A, ['tcpdump', '-n', '-U', '-i', 'a0', '-w', clientPcap, 'ip'])
-    let tdErr = ''
-    td.stderr?.setEncoding('utf8').on('data', (d: string) => (tdErr += d))
+    // Immediate mode (the helper): the last packets before the stop are in the file too.
+    const td = await tcpdump(A, clientPcap, 'ip', 'a0')
     const records: FlowRecordObject[] = []
     const agg = new FlowAggregator({
       interfaces: [{ interfaceId: 'eni-0000000000000000b', accountId: '123456789012', addresses: [SRV] }],
@@ -118,12 +118,11 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
     )
     assert.equal(cap.engine, 'mf-capture')
     assert.equal(cap.verdictFallback, '')
-    await waitFor(async () => tdErr.includes('listening on'))
     await new Promise((r) => setTimeout(r, 200))
     await fn()
     await new Promise((r) => setTimeout(r, 300))
     await cap.stop()
-    await stopProcess(td)
+    await td.stop()
     agg.finish()
     return { records, clientPcap }
   }

@@ -152,4 +152,21 @@ describe('compileNftables', () => {
     assert.equal(kernelCapable(simpleState([{ number: 1, packetLength: 100 }]), st.sources[0]!), false)
     assert.equal(kernelCapable(simpleState([{ number: 1, nlb: true }]), st.sources[0]!), false)
   })
+
+  test('kernelCapable: not for an enforced interface whose sessions can mirror arriving packets', () => {
+    const enforced = (s: MirrorState): MirrorState => {
+      s.sources[0]!.verdictGroup = 30001
+      return s
+    }
+    // The netdev ingress hook comes before the security groups: such a source goes to user space.
+    const inOnly = enforced(simpleState([{ number: 1, ingress: acceptAll() }]))
+    assert.equal(kernelCapable(inOnly, inOnly.sources[0]!), false)
+    const dns = enforced(simpleState([{ number: 1, dns: true }]))
+    assert.equal(kernelCapable(dns, dns.sources[0]!), false)
+    // Egress only: the netdev egress hook already comes after the filter, the kernel path is exact.
+    const outOnly = enforced(simpleState([{ number: 1, egress: acceptAll() }]))
+    assert.equal(kernelCapable(outOnly, outOnly.sources[0]!), true)
+    const plain = simpleState([{ number: 1, ingress: acceptAll() }])
+    assert.equal(kernelCapable(plain, plain.sources[0]!), true)
+  })
 })

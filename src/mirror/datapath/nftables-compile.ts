@@ -169,12 +169,28 @@ function neverUdpChain(targets: string[]): string {
   return `\tchain never_udp {\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}`
 }
 
-/** True when a source can be served by the kernel path: no session of it truncates or targets several appliances. */
+/**
+ * True when a source can be served by the kernel path: no session of it truncates or targets several
+ * appliances, and it is not an enforced interface whose sessions can mirror arriving packets. The
+ * netdev ingress hook runs before netfilter, so a `dup` there would also copy the packets the
+ * interface's security groups or network ACL then drop, which AWS never mirrors; nothing after the
+ * inet filter can send the original Ethernet frame, so such a source goes to the user-space path,
+ * which holds each arriving frame until its verdict is known (`MirrorSource.verdictGroup`).
+ */
 export function kernelCapable(state: MirrorState, source: MirrorSource): boolean {
   const targets = new Map(state.targets.map((t) => [t.trafficMirrorTargetId, t]))
-  return sessionsOf(state, source.networkInterfaceId).every(
-    (s) => s.packetLength === undefined && targets.get(s.trafficMirrorTargetId)?.addresses.length === 1,
-  )
+  const filters = new Map(state.filters.map((f) => [f.trafficMirrorFilterId, f]))
+  return sessionsOf(state, source.networkInterfaceId).every((s) => {
+    if (s.packetLength !== undefined || targets.get(s.trafficMirrorTargetId)?.addresses.length !== 1)
+      return false
+    if (source.verdictGroup === undefined) return true
+    const f = filters.get(s.trafficMirrorFilterId)
+    return (
+      f !== undefined &&
+      !f.networkServices.includes('amazon-dns') &&
+      !rulesOf(f, 'ingress').some((r) => r.ruleAction === 'accept')
+    )
+  })
 }
 
 /**

@@ -112,7 +112,7 @@ export class NftablesDatapath implements Datapath {
       if (!state.sessions.some((x) => x.networkInterfaceId === s.networkInterfaceId)) continue
       if (!kernelCapable(state, s)) {
         throw new DatapathError(
-          `source ${s.networkInterfaceId}: a session with a packet length or a load-balancer target needs the user-space path`,
+          `source ${s.networkInterfaceId}: a session with a packet length or a load-balancer target, or ingress mirroring of an enforced interface, needs the user-space path`,
           s.ifname ?? '',
         )
       }

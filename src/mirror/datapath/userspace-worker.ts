@@ -14,6 +14,13 @@
  * hands over TPACKET_V3 blocks; keeps 64 KiB frames whole, but at low rates a packet can wait
  * seconds for its block).
  *
+ * Enforced interfaces (the source has a `verdictGroup`): the capture is the `mf-capture` helper in
+ * verdict mode, reading the NFLOG group the interface's security groups and network ACL log their
+ * inbound drops to. It holds every arriving frame 20 ms and hands a dropped one over as a frame of
+ * pcapng interface 1, which the pipeline skips: a packet the rules drop is never mirrored, as on AWS.
+ * Without the helper (no C compiler, not Ethernet) the worker uses tcpdump, mirrors dropped arriving
+ * packets too, and says why in its `verdictFallback` counter line.
+ *
  * Configuration: JSON in `$MF_MIRROR_WORKER` `{ state, ifname, immediate? }`. Output: JSON lines on stdout —
  * `{"event":"ready"}` once capturing, then `{"event":"stats",…}` every 500 ms and at exit.
  * @module
@@ -93,6 +100,9 @@ class SendRing {
  */
 function captureOptions(cfg: WorkerConfig): CaptureOptions {
   const o: CaptureOptions = { ...defaultCaptureOptions(cfg.ifname), batchSize: 256, chunkBytes: 1 << 20 }
+  // Verdict mode: mf-capture reads whole frames (and splits GSO super-frames into wire segments).
+  const group = cfg.state.sources[0]?.verdictGroup ?? 0
+  if (group > 0) return { ...o, snaplen: 65535, bufferKiB: 65536, nflogGroup: group }
   if (!cfg.immediate) return { ...o, snaplen: 65535, bufferKiB: 16384 }
   let mtu = 1500
   try {
@@ -138,23 +148,29 @@ async function main(): Promise<void> {
   const ring = new SendRing()
   const targets = ev.sessionTargets.map((t) => t.addresses)
   const fams = ev.sessionTargets.map((t) => t.addresses.map((a) => (a.includes(':') ? 6 : 4)))
-  const pipeline = new MirrorPipeline(ev, {
-    send(k, appliance, srcPort, buf, _view, vxlanStart, end) {
-      const sock = sockets[socketSlot(fams[k]![appliance]!, srcPort)]
-      if (sock === undefined) {
-        ring.errors++
-        return
-      }
-      const off = ring.reserve(buf, vxlanStart, end)
-      if (off < 0) return
-      sock.send(
-        ring.buf.subarray(off, off + end - vxlanStart),
-        VXLAN_PORT,
-        targets[k]![appliance]!,
-        ring.onSent,
-      )
+  const verdict = (src.verdictGroup ?? 0) > 0
+  let verdictFallback = ''
+  const pipeline = new MirrorPipeline(
+    ev,
+    {
+      send(k, appliance, srcPort, buf, _view, vxlanStart, end) {
+        const sock = sockets[socketSlot(fams[k]![appliance]!, srcPort)]
+        if (sock === undefined) {
+          ring.errors++
+          return
+        }
+        const off = ring.reserve(buf, vxlanStart, end)
+        if (off < 0) return
+        sock.send(
+          ring.buf.subarray(off, off + end - vxlanStart),
+          VXLAN_PORT,
+          targets[k]![appliance]!,
+          ring.onSent,
+        )
+      },
     },
-  })
+    { skipRejected: verdict },
+  )
   const report = (event: string): void => {
     const st = pipeline.stats
     process.stdout.write(
@@ -167,6 +183,8 @@ async function main(): Promise<void> {
         sent: ring.sent,
         dropped: ring.dropped,
         errors: ring.errors,
+        rejected: st.rejected,
+        verdictFallback,
         perSession: Array.from(st.perSession),
       }) + '\n',
     )
@@ -189,6 +207,12 @@ async function main(): Promise<void> {
     process.stderr.write(`mirror worker: ${(err as Error).message}\n`)
     for (const s of sockets) s?.close()
     process.exit(1)
+  }
+  if (verdict && capture.verdictFallback !== '') {
+    verdictFallback = capture.verdictFallback
+    process.stderr.write(
+      `mirror worker: ${cfg.ifname}: arriving packets the rules drop are mirrored: ${verdictFallback}\n`,
+    )
   }
   report('ready')
   const timer = setInterval(() => report('stats'), 500)

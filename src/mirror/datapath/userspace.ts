@@ -43,6 +43,10 @@ export interface UserspaceStats {
   sent: number
   dropped: number
   errors: number
+  /** Arriving frames the interface's security groups or network ACL dropped: not mirrored. */
+  rejected: number
+  /** Why an enforced interface's dropped arriving packets are mirrored anyway ('' otherwise). */
+  verdictFallback: string
   perSession: number[]
 }
 
@@ -128,6 +132,8 @@ export class UserspaceDatapath implements Datapath {
       sent: 0,
       dropped: 0,
       errors: 0,
+      rejected: 0,
+      verdictFallback: '',
       perSession: [],
     }
     let stderr = ''

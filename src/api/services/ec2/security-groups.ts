@@ -111,18 +111,25 @@ function ruleArn(cp: ControlPlane, r: SecurityGroupRule): string {
   return `arn:aws:ec2:${cp.region}:${cp.accountId}:security-group-rule/${r.id}`
 }
 
-export function securityGroupRuleShape(cp: ControlPlane, r: SecurityGroupRule): Node[] {
+/** What a rule matches, as both `SecurityGroupRule` and `RevokedSecurityGroupRule` spell it. */
+function ruleMatchShape(r: SecurityGroupRule): Node[] {
   return [
-    ['securityGroupRuleId', 'SecurityGroupRuleId', r.id],
-    ['groupId', 'GroupId', r.groupId],
-    ['groupOwnerId', 'GroupOwnerId', cp.accountId],
-    ['isEgress', 'IsEgress', r.isEgress],
     ['ipProtocol', 'IpProtocol', r.ipProtocol],
     ['fromPort', 'FromPort', r.fromPort],
     ['toPort', 'ToPort', r.toPort],
     ['cidrIpv4', 'CidrIpv4', r.cidrIpv4],
     ['cidrIpv6', 'CidrIpv6', r.cidrIpv6],
     ['prefixListId', 'PrefixListId', r.prefixListId],
+  ]
+}
+
+export function securityGroupRuleShape(cp: ControlPlane, r: SecurityGroupRule): Node[] {
+  return [
+    ['securityGroupRuleId', 'SecurityGroupRuleId', r.id],
+    ['groupId', 'GroupId', r.groupId],
+    ['groupOwnerId', 'GroupOwnerId', cp.accountId],
+    ['isEgress', 'IsEgress', r.isEgress],
+    ...ruleMatchShape(r),
     [
       'referencedGroupInfo',
       'ReferencedGroupInfo',
@@ -150,6 +157,16 @@ function ipPermissions(cp: ControlPlane, rules: readonly SecurityGroupRule[]): N
   }
   return [...byKey.values()].map((rs) => {
     const r0 = rs[0]!
+    /** The rules of this permission that have `field`, each as that value and its description. */
+    const ranges = (field: 'cidrIpv4' | 'cidrIpv6' | 'prefixListId', query: string, xml: string) =>
+      L(
+        rs
+          .filter((r) => r[field] !== undefined)
+          .map((r): Node[] => [
+            [query, xml, r[field]],
+            ['description', 'Description', r.description],
+          ]),
+      )
     const ports =
       r0.ipProtocol !== '-1' && (r0.fromPort !== -1 || r0.ipProtocol === 'icmp' || r0.ipProtocol === 'icmpv6')
     return [
@@ -169,42 +186,9 @@ function ipPermissions(cp: ControlPlane, rules: readonly SecurityGroupRule[]): N
             ]),
         ),
       ],
-      [
-        'ipRanges',
-        'IpRanges',
-        L(
-          rs
-            .filter((r) => r.cidrIpv4 !== undefined)
-            .map((r): Node[] => [
-              ['cidrIp', 'CidrIp', r.cidrIpv4],
-              ['description', 'Description', r.description],
-            ]),
-        ),
-      ],
-      [
-        'ipv6Ranges',
-        'Ipv6Ranges',
-        L(
-          rs
-            .filter((r) => r.cidrIpv6 !== undefined)
-            .map((r): Node[] => [
-              ['cidrIpv6', 'CidrIpv6', r.cidrIpv6],
-              ['description', 'Description', r.description],
-            ]),
-        ),
-      ],
-      [
-        'prefixListIds',
-        'PrefixListIds',
-        L(
-          rs
-            .filter((r) => r.prefixListId !== undefined)
-            .map((r): Node[] => [
-              ['prefixListId', 'PrefixListId', r.prefixListId],
-              ['description', 'Description', r.description],
-            ]),
-        ),
-      ],
+      ['ipRanges', 'IpRanges', ranges('cidrIpv4', 'cidrIp', 'CidrIp')],
+      ['ipv6Ranges', 'Ipv6Ranges', ranges('cidrIpv6', 'cidrIpv6', 'CidrIpv6')],
+      ['prefixListIds', 'PrefixListIds', ranges('prefixListId', 'prefixListId', 'PrefixListId')],
     ]
   })
 }
@@ -328,12 +312,7 @@ function revokedShape(r: SecurityGroupRule): Node[] {
     ['securityGroupRuleId', 'SecurityGroupRuleId', r.id],
     ['groupId', 'GroupId', r.groupId],
     ['isEgress', 'IsEgress', r.isEgress],
-    ['ipProtocol', 'IpProtocol', r.ipProtocol],
-    ['fromPort', 'FromPort', r.fromPort],
-    ['toPort', 'ToPort', r.toPort],
-    ['cidrIpv4', 'CidrIpv4', r.cidrIpv4],
-    ['cidrIpv6', 'CidrIpv6', r.cidrIpv6],
-    ['prefixListId', 'PrefixListId', r.prefixListId],
+    ...ruleMatchShape(r),
     ['referencedSecurityGroupId', 'ReferencedSecurityGroupId', r.referencedGroupId],
     ['description', 'Description', r.description],
   ]
