@@ -52,7 +52,14 @@ export interface TemporaryCredentials {
   roleName: string
   roleId: string
   sessionName: string
+  /** When they were issued, ms since the epoch (absent in sessions kept before it was recorded). */
+  createdAt?: number
 }
+
+/** Who an access key belongs to, as CloudTrail names a caller (no policies: see {@link Iam.principalOf}). */
+export type Caller =
+  | { type: 'IAMUser'; user: IamUser; accessKeyId: string }
+  | { type: 'AssumedRole'; role: IamRole; session: TemporaryCredentials; accessKeyId: string }
 
 /** Who signed a request, and the policies that say what they may do. */
 export interface Principal {
@@ -673,6 +680,7 @@ export class Iam {
       roleName: role.name,
       roleId: role.id,
       sessionName,
+      createdAt: now,
     }
     this.sessions.set(creds.accessKeyId, creds)
     return creds
@@ -711,6 +719,20 @@ export class Iam {
     const out: { source: string; document: PolicyDocument }[] = []
     this.documents(r, 'role', r.name, out)
     return out
+  }
+
+  /** The IAM user or assumed role an access key stands for; undefined when unknown. */
+  callerOf(accessKeyId: string): Caller | undefined {
+    const k = this.keys.get(accessKeyId)
+    if (k !== undefined) {
+      const user = k.userName === undefined ? undefined : this.findUser(k.userName)
+      return user === undefined ? undefined : { type: 'IAMUser', user, accessKeyId }
+    }
+    const session = this.sessions.get(accessKeyId)
+    if (session === undefined) return undefined
+    const role = this.findRole(session.roleName)
+    if (role === undefined || role.id !== session.roleId) return undefined
+    return { type: 'AssumedRole', role, session, accessKeyId }
   }
 
   /**

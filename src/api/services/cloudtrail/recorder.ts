@@ -14,9 +14,8 @@
  * nor are the agents' desired-state long polls (not an API call).
  * @module
  */
-import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import type { ApiError, ControlPlane, UserIdentity } from '../../../control/index.ts'
+import { isoSeconds, type ApiError, type ControlPlane, type UserIdentity } from '../../../control/index.ts'
 import { startWorker } from '../../../entry-points.ts'
 import { encodeCall, renderCall, type RawCall } from './call.ts'
 import { MAX_RENDERED_BYTES, type RenderProtocol } from './render.ts'
@@ -90,25 +89,42 @@ export function claimedCredential(req: FastifyRequest): { accessKeyId: string; r
   return { accessKeyId: parts[0]!, region: parts[2]! }
 }
 
-/** The default identity of an access key: its IAM user if IAM knows one, else the key's role. */
+/**
+ * The identity CloudTrail names for an access key: its IAM user (`IAMUser`: the user's id, ARN and
+ * name), or the role it assumed (`AssumedRole`: `AROA…:session`, the `sts` assumed-role ARN, and
+ * the role as `sessionContext.sessionIssuer` with the session's creation time). A key IAM does not
+ * know (deleted, or expired temporary credentials forgotten) has none.
+ */
 export function defaultPrincipals(cp: ControlPlane): PrincipalResolver {
   return (accessKeyId) => {
-    const key = cp.iam.get(accessKeyId)
-    if (key === undefined) return undefined
-    const role = cp.iam.roleOf(key)
-    const userName =
-      role === 'admin'
-        ? 'mirrorflow-admin'
-        : role === 'agent'
-          ? `mirrorflow-agent-${key.instanceId ?? 'unbound'}`
-          : `mirrorflow-user-${accessKeyId.slice(-6).toLowerCase()}`
+    const c = cp.iam.callerOf(accessKeyId)
+    if (c === undefined) return undefined
+    const accountId = cp.accountId
+    if (c.type === 'IAMUser') {
+      return {
+        type: 'IAMUser',
+        principalId: c.user.id,
+        arn: c.user.arn,
+        accountId,
+        accessKeyId,
+        userName: c.user.name,
+      }
+    }
+    const { role, session } = c
     return {
-      type: 'IAMUser',
-      principalId: `AIDA${createHash('sha256').update(accessKeyId).digest('hex').slice(0, 17).toUpperCase()}`,
-      arn: `arn:aws:iam::${cp.accountId}:user/${userName}`,
-      accountId: cp.accountId,
+      type: 'AssumedRole',
+      principalId: `${role.id}:${session.sessionName}`,
+      arn: `arn:aws:sts::${accountId}:assumed-role/${role.name}/${session.sessionName}`,
+      accountId,
       accessKeyId,
-      userName,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', principalId: role.id, arn: role.arn, accountId, userName: role.name },
+        webIdFederationData: {},
+        attributes: {
+          creationDate: isoSeconds(session.createdAt ?? session.expiration - 3_600_000),
+          mfaAuthenticated: 'false',
+        },
+      },
     }
   }
 }
@@ -124,7 +140,7 @@ export class AuditRecorder {
    */
   readonly enabled: boolean
 
-  /** Identities by access key, with their JSON (what an encoded call carries). */
+  /** IAM users' identities by access key, with their JSON (what an encoded call carries). */
   private readonly identities = new Map<string, { identity: UserIdentity; json: string }>()
 
   constructor(cp: ControlPlane, principals?: PrincipalResolver) {
@@ -153,11 +169,14 @@ export class AuditRecorder {
     if (cred === undefined || o.action === 'MirrorflowGetDesiredState') return
     const cp = this.cp
     let who = this.identities.get(cred.accessKeyId)
+    // A user's key names the same user as long as it exists (a user cannot be renamed, nor deleted
+    // while it has keys); an assumed role's is resolved at each call.
+    if (who !== undefined && cp.iam.get(cred.accessKeyId) === undefined) who = undefined
     if (who === undefined) {
       const known = this.principals(cred.accessKeyId)
       const identity = known ?? { type: 'Unknown', accountId: cp.accountId, accessKeyId: cred.accessKeyId }
       who = { identity, json: JSON.stringify(identity) }
-      if (known !== undefined) {
+      if (known?.type === 'IAMUser') {
         if (this.identities.size >= MAX_CACHED_IDENTITIES) this.identities.clear()
         this.identities.set(cred.accessKeyId, who)
       }
