@@ -1,15 +1,23 @@
 // test-group: fast
 // SPDX-License-Identifier: Apache-2.0
 // The trail's writer: a call's encoding crosses to the writer thread intact; the thread renders and
-// stores every call, a synchronous flush sees them stored, subscribers get the records, close ends it.
+// stores every call, a synchronous flush sees them stored, subscribers get the records, close ends it;
+// callers are named as IAM names them (IAMUser, AssumedRole with its session context).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { EventLog, EventStore, type DeliveredEvent } from '../../../control/index.ts'
+import {
+  ControlPlane,
+  EventLog,
+  EventStore,
+  SqliteStore,
+  type DeliveredEvent,
+} from '../../../control/index.ts'
 import { startWorker } from '../../../entry-points.ts'
 import { decodeCall, encodeCall, eventId, renderCall, type RawCall } from './call.ts'
+import { defaultPrincipals } from './recorder.ts'
 
 const identity = {
   type: 'IAMUser' as const,
@@ -95,6 +103,62 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
   } finally {
     log.close()
     store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a caller is named as AWS names it: an IAM user, an assumed role with its session context', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-who-'))
+  const cp = new ControlPlane(new SqliteStore(dir), { accountId: '123456789012', region: 'us-east-1' })
+  try {
+    const user = cp.iam.createUser('alice', '/team/', [])
+    const key = cp.iam.createAccessKey('alice')
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' },
+      ],
+    })
+    const role = cp.iam.createRole('auditor', '/', trust, '', 3600, [])
+    const t0 = Date.now()
+    const creds = cp.iam.assumeRole(role, 'night-shift', 900)
+    const who = defaultPrincipals(cp)
+    assert.deepEqual(who(key.accessKeyId), {
+      type: 'IAMUser',
+      principalId: user.id,
+      arn: 'arn:aws:iam::123456789012:user/team/alice',
+      accountId: '123456789012',
+      accessKeyId: key.accessKeyId,
+      userName: 'alice',
+    })
+    assert.match(user.id, /^AIDA[A-Z2-7]{17}$/)
+    const assumed = who(creds.accessKeyId)!
+    const created = Date.parse(assumed.sessionContext!.attributes.creationDate)
+    assert.ok(created >= Math.floor(t0 / 1000) * 1000 && created <= Date.now(), String(created))
+    assert.deepEqual(assumed, {
+      type: 'AssumedRole',
+      principalId: `${role.id}:night-shift`,
+      arn: 'arn:aws:sts::123456789012:assumed-role/auditor/night-shift',
+      accountId: '123456789012',
+      accessKeyId: creds.accessKeyId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: role.id,
+          arn: 'arn:aws:iam::123456789012:role/auditor',
+          accountId: '123456789012',
+          userName: 'auditor',
+        },
+        webIdFederationData: {},
+        attributes: {
+          creationDate: assumed.sessionContext!.attributes.creationDate,
+          mfaAuthenticated: 'false',
+        },
+      },
+    })
+    assert.equal(who('AKIAUNKNOWNUNKNOWN00'), undefined)
+  } finally {
+    cp.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })
