@@ -828,3 +828,48 @@ test('malformed policy documents get MalformedPolicyDocument with the reason; ma
   const listed = await ok(undefined, 'iam', 'list-access-keys', '--user-name', 'reader')
   assert.equal((listed.AccessKeyMetadata as { Status: string }[])[0]!.Status, 'Inactive')
 })
+
+test('the List… actions answer what exists, by path prefix and by user (signed API, no CLI)', async () => {
+  await iamCall({
+    Action: 'CreateUser',
+    UserName: 'lister',
+    Path: '/ops/',
+    'Tags.member.1.Key': 'team',
+    'Tags.member.1.Value': 'blue',
+  })
+  await iamCall({ Action: 'CreateGroup', GroupName: 'listers', Path: '/ops/' })
+  await iamCall({ Action: 'AddUserToGroup', GroupName: 'listers', UserName: 'lister' })
+  await iamCall({
+    Action: 'CreateRole',
+    RoleName: 'list-role',
+    Path: '/ops/',
+    AssumeRolePolicyDocument: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    }),
+  })
+  const names = (body: string, tag: string): string[] =>
+    [...body.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]!)
+  assert.deepEqual(names(await iamCall({ Action: 'ListUsers', PathPrefix: '/ops/' }), 'UserName'), ['lister'])
+  assert.deepEqual(names(await iamCall({ Action: 'ListGroups', PathPrefix: '/ops/' }), 'GroupName'), [
+    'listers',
+  ])
+  assert.deepEqual(names(await iamCall({ Action: 'ListRoles', PathPrefix: '/ops/' }), 'RoleName'), [
+    'list-role',
+  ])
+  assert.deepEqual(names(await iamCall({ Action: 'ListGroupsForUser', UserName: 'lister' }), 'GroupName'), [
+    'listers',
+  ])
+  const tags = await iamCall({ Action: 'ListUserTags', UserName: 'lister' })
+  assert.deepEqual([names(tags, 'Key'), names(tags, 'Value')], [['team'], ['blue']])
+  assert.match(tags, /<IsTruncated>false<\/IsTruncated>/)
+  const one = await iamCall({ Action: 'ListUsers', MaxItems: '1' })
+  assert.equal(names(one, 'UserName').length, 1)
+  assert.match(one, /<IsTruncated>true<\/IsTruncated><Marker>1<\/Marker>/)
+  const missing = await srv.signed(
+    { Version: '2010-05-08', Action: 'ListUserTags', UserName: 'nobody' },
+    { service: 'iam' },
+  )
+  assert.equal(missing.status, 404)
+  assert.match(missing.body, /<Code>NoSuchEntity<\/Code>/)
+})
