@@ -296,6 +296,40 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
     }
   })
 
+  test('source/destination check: a packet to an address that is not the interface’s own is dropped (REJECT); off, it passes', async () => {
+    const OTHER = '10.88.0.3'
+    await nsExec(B, ['ip', 'addr', 'add', `${OTHER}/32`, 'dev', 'b0'])
+    const pingTo = (addr: string, n: number) =>
+      nsExec(A, ['ping', '-c', String(n), '-i', '0.2', '-W', '1', addr]).catch(() => undefined)
+    try {
+      await policy.apply(srv({ ingressRules: [sg(1, ['0.0.0.0/0'])], ownAddresses: [SRV] }))
+      const on = await observe(async () => {
+        await pingTo(OTHER, 2)
+        await pingTo(SRV, 1)
+      })
+      assert.equal(await count(on.clientPcap, `icmp.type == 0 && ip.src == ${OTHER}`), 0)
+      assert.equal(
+        await count(on.clientPcap, `icmp.type == 0 && ip.src == ${SRV}`),
+        1,
+        'its own address answers',
+      )
+      assert.deepEqual(
+        rec(on, { protocol: 1, dstaddr: OTHER }).map((r) => [r.direction, r.action, r.packets]),
+        [['ingress', 'REJECT', 2]],
+      )
+      // The check off (ModifyNetworkInterfaceAttribute --no-source-dest-check): the same ping passes.
+      await policy.apply(srv({ ingressRules: [sg(1, ['0.0.0.0/0'])] }))
+      const off = await observe(async () => void (await pingTo(OTHER, 2)))
+      assert.equal(await count(off.clientPcap, `icmp.type == 0 && ip.src == ${OTHER}`), 2)
+      assert.deepEqual(
+        rec(off, { protocol: 1, dstaddr: OTHER }).map((r) => [r.direction, r.action, r.packets]),
+        [['ingress', 'ACCEPT', 2]],
+      )
+    } finally {
+      await nsExec(B, ['ip', 'addr', 'del', `${OTHER}/32`, 'dev', 'b0']).catch(() => undefined)
+    }
+  })
+
   test('rules at the quota limits (5 groups × 60 rules each way, 20 ACL entries) compile and apply within a second', async () => {
     const rules = (base: number) =>
       Array.from({ length: 300 }, (_, i) =>
