@@ -151,7 +151,7 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   await nsExec(attacker.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '1', web.address]).catch(() => undefined)
   const ssh = await nsExec(attacker.ns, [
     'timeout',
-    '2',
+    '5',
     'bash',
     '-c',
     `echo > /dev/tcp/${web.address}/22`,

@@ -118,11 +118,15 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
     )
     assert.equal(cap.engine, 'mf-capture')
     assert.equal(cap.verdictFallback, '')
-    await new Promise((r) => setTimeout(r, 200))
-    await fn()
-    await new Promise((r) => setTimeout(r, 300))
-    await cap.stop()
-    await td.stop()
+    try {
+      await new Promise((r) => setTimeout(r, 200))
+      await fn()
+      await new Promise((r) => setTimeout(r, 300))
+    } finally {
+      // Also on a failure: a capture left running would keep the NFLOG group for the next test.
+      await cap.stop()
+      await td.stop()
+    }
     agg.finish()
     return { records, clientPcap }
   }
@@ -144,7 +148,7 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
 
   async function tcpConnect(port: number): Promise<boolean> {
     try {
-      await nsExec(A, ['timeout', '2', 'bash', '-c', `echo > /dev/tcp/${SRV}/${port}`])
+      await nsExec(A, ['timeout', '5', 'bash', '-c', `echo > /dev/tcp/${SRV}/${port}`])
       return true
     } catch (e) {
       return /refused/.test((e as Error).message)
@@ -365,7 +369,7 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
   })
 })
 
-async function waitFor(cond: () => Promise<boolean>, ms = 5000): Promise<void> {
+async function waitFor(cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms
   while (Date.now() < end) {
     if (await cond().catch(() => false)) return
