@@ -23,7 +23,6 @@ const dir = mkdtempSync(join(tmpdir(), 'mf-bench-logs-'))
 const srv = await startServer({
   dataDir: dir,
   port: 0,
-  bodyLimit: 4 * 1024 * 1024,
   logsQuotas: { storedEvents: EVENTS * 2 },
 })
 const url = new URL(srv.url)

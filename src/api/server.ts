@@ -44,6 +44,13 @@ export const API_VERSION = EC2_API_VERSION
 export const BODY_LIMIT = 1024 * 1024
 
 /**
+ * Largest body of a CloudWatch Logs request whose head is signed by a known key (bytes). A
+ * PutLogEvents batch may hold 1,048,576 bytes of events (plus 26 each); as JSON, with each control
+ * character escaped to six bytes and ~50 bytes of members an event, it stays under 7 MiB.
+ */
+export const LOGS_BODY_LIMIT = 8 * 1024 * 1024
+
+/**
  * Longest time a request may take to arrive whole (ms; `--request-timeout`): a body trickled in
  * slower than this is cut off with 408. A long poll is not affected (its request is complete at once).
  */
@@ -168,7 +175,29 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
 
   // Every body arrives raw: SigV4 needs the exact bytes, and the form is decoded by us.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body))
+  // CloudWatch Logs (a signed head naming the service `logs`) may send a full PutLogEvents batch.
+  const logsBodyLimit = Math.max(bodyLimit, LOGS_BODY_LIMIT)
+  const limitOf = (req: FastifyRequest): number =>
+    pending.get(req.raw)?.p.service === 'logs' ? logsBodyLimit : bodyLimit
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: logsBodyLimit }, (req, body, done) => {
+    const b = body as Buffer
+    if (b.length > limitOf(req)) done(tooLarge(req, b.length), undefined)
+    else done(null, b)
+  })
+
+  /** The answer to a body over its limit: PutLogEvents' own error for a batch too large, else 413. */
+  function tooLarge(req: FastifyRequest, length: number): ApiError {
+    const limit = limitOf(req)
+    if (limit === logsBodyLimit && /\.PutLogEvents$/.test(String(req.headers['x-amz-target'] ?? '')))
+      return new ApiError(
+        'InvalidParameterException',
+        `Upload too large: a request body of ${length} bytes exceeds the ${limit} bytes a batch of at most 1048576 bytes of events can take.`,
+      )
+    return new ApiError(
+      'RequestEntityTooLarge',
+      `The request body exceeds the maximum size of ${limit} bytes.`,
+    )
+  }
 
   const endpoints = new Map<string, ServiceEndpoint>(
     serviceEndpoints({ cp, watch, analytics: cfg.analytics }).map((e) => [e.signingName, e]),
@@ -208,10 +237,7 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
       const fe = err as { statusCode: number; code?: string; message: string }
       e =
         fe.statusCode === 413
-          ? new ApiError(
-              'RequestEntityTooLarge',
-              `The request body exceeds the maximum size of ${bodyLimit} bytes.`,
-            )
+          ? tooLarge(reply.request, Number(reply.request.headers['content-length'] ?? 0))
           : new ApiError('InvalidRequest', `Malformed request: ${fe.message}`)
     } else {
       log.error({ err, action, requestId }, 'internal error')
@@ -263,6 +289,9 @@ export function buildServer(cfg: ServerConfig): BuiltServer {
         )
       }
       pending.set(req.raw, preauthenticate({ method: req.method, ...head(req) }, verifyOpts))
+      // A body announced larger than this request may send is refused before it is read.
+      const len = Number(req.headers['content-length'] ?? 0)
+      if (len > limitOf(req)) throw tooLarge(req, len)
     } catch (err) {
       if (announcesBody(req.raw)) reply.header('connection', 'close')
       const action = splitUrl(req.raw.url ?? '/').path.startsWith(DESIRED_STATE_PATH)

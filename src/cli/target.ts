@@ -7,7 +7,8 @@
  * @module
  */
 import type { Command } from 'commander'
-import type { MirrorTarget as MirrorTargetType, TargetLog } from '../mirror-target/index.ts'
+import type { ClientCredentials } from '../api/index.ts'
+import type { MirrorTarget as MirrorTargetType, TargetLog, TargetLogGroup } from '../mirror-target/index.ts'
 import { hasCode, UsageError } from '../errors.ts'
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import {
@@ -58,6 +59,38 @@ interface TargetOptions {
   pcapApi?: string
   pcapApiAdvertise?: string
   name?: string
+  logGroup?: string
+}
+
+/** The credentials for `--server` (AWS_* variables, --profile or --credentials-file). */
+async function serverCredentials(o: TargetOptions): Promise<ClientCredentials> {
+  const { resolveCredentials } = await import('../api/index.ts')
+  const env = { ...process.env }
+  if (o.credentialsFile !== undefined) env.AWS_SHARED_CREDENTIALS_FILE = o.credentialsFile
+  const creds = resolveCredentials(
+    { profile: o.profile ?? (o.credentialsFile !== undefined ? 'mirrorflow' : undefined), region: o.region },
+    env,
+  )
+  if (creds === undefined)
+    throw new UsageError('--server: no credentials (AWS_* variables, --profile or --credentials-file)')
+  return creds
+}
+
+/** `--log-group`: the target's flow logs also go to this CloudWatch Logs log group on `--server`. */
+async function logGroupOf(o: TargetOptions, cfg: TargetConfig): Promise<TargetLogGroup | undefined> {
+  if (o.logGroup === undefined) return undefined
+  if (o.server === undefined)
+    throw new UsageError('--log-group needs --server (the server that holds the log group)')
+  if (!cfg.flowLogs.enabled) throw new UsageError('--log-group needs flow logs (not --no-flow-logs)')
+  if (!/^[\w#/.-]{1,512}$/.test(o.logGroup))
+    throw new UsageError(`--log-group: '${o.logGroup.slice(0, 64)}' is not a log group name`)
+  const { LogsHttpSink } = await import('../agent/index.ts')
+  const { join } = await import('node:path')
+  return {
+    group: o.logGroup,
+    sink: new LogsHttpSink(o.server, await serverCredentials(o)),
+    spoolDir: join(cfg.dataDir, 'spool-logs'),
+  }
 }
 
 function nonNegative(name: string, v: string): number {
@@ -208,7 +241,14 @@ export function registerTarget(program: Command): void {
       '--pcap-api-advertise <addr>',
       'the address the server reaches --pcap-api at (default: its address)',
     )
-    .option('--server <url>', 'register --pcap-api with this mirrorflow server, with counters, every 10 s')
+    .option(
+      '--server <url>',
+      'register --pcap-api with this mirrorflow server, with counters, every 10 s; deliver --log-group to it',
+    )
+    .option(
+      '--log-group <name>',
+      'also deliver the flow logs to this CloudWatch Logs log group on --server (a log stream per vni-<VNI>)',
+    )
     .option('--name <name>', 'the name to register under (default: host name and --listen port)')
     .option('--profile <p>', 'credentials profile for --server (as the AWS CLI)')
     .option(
@@ -218,7 +258,8 @@ export function registerTarget(program: Command): void {
     .action(async (o: TargetOptions) => {
       const cfg = targetConfigFromOptions(o)
       const { MirrorTarget, TargetFlowLogSink } = await import('../mirror-target/index.ts')
-      const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat)] : []
+      const logGroup = await logGroupOf(o, cfg)
+      const sinks = cfg.flowLogs.enabled ? [new TargetFlowLogSink(cfg, o.logFormat, logGroup)] : []
       const {
         createLogger,
         installFatalHandlers,
@@ -294,7 +335,8 @@ async function packetsOnDemand(
   log: TargetLog,
 ): Promise<() => Promise<void>> {
   if (o.pcapApi === undefined) {
-    if (o.server !== undefined) throw new UsageError('--server needs --pcap-api (the service it registers)')
+    if (o.server !== undefined && o.logGroup === undefined)
+      throw new UsageError('--server needs --pcap-api (the service it registers) or --log-group')
     return async () => {}
   }
   const { parseHostPort, startPacketService } = await import('../mirror-target/index.ts')
@@ -322,16 +364,9 @@ async function packetsOnDemand(
   })
   log.info({ pcapApi: svc.url }, `packets on demand at ${svc.url}`)
   if (o.server === undefined) return () => svc.close()
-  const { callAction, resolveCredentials } = await import('../api/index.ts')
+  const { callAction } = await import('../api/index.ts')
   const { hostname } = await import('node:os')
-  const env = { ...process.env }
-  if (o.credentialsFile !== undefined) env.AWS_SHARED_CREDENTIALS_FILE = o.credentialsFile
-  const creds = resolveCredentials(
-    { profile: o.profile ?? (o.credentialsFile !== undefined ? 'mirrorflow' : undefined), region: o.region },
-    env,
-  )
-  if (creds === undefined)
-    throw new UsageError('--server: no credentials (AWS_* variables, --profile or --credentials-file)')
+  const creds = await serverCredentials(o)
   const name = (o.name ?? `${hostname()}-${target.address.port}`)
     .replace(/[^A-Za-z0-9._:-]/g, '-')
     .slice(0, 64)

@@ -26,14 +26,18 @@ import type { FlowRecordBatch } from './record.ts'
 import { renderRecordLine } from './render.ts'
 
 const FLOW_LOG_ID = /^fl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
-const STREAM = /^[A-Za-z0-9._-]{1,512}$/
+/** Log stream names the spool writes (interface ids; the target's `vni-<VNI>@<source>`). */
+const STREAM = /^[A-Za-z0-9._@-]{1,512}$/
 /** PutLogEvents' limits. */
 const MAX_EVENTS = 10_000
 const MAX_BYTES = 1_048_576
 const MAX_SPAN_MS = 24 * 3600 * 1000
 const OVERHEAD = 26
-/** Largest request body a batch may make (the server's default limit is 1 MiB; JSON adds ~45 bytes an event). */
-const MAX_JSON = 1_000_000
+/**
+ * Largest request body a batch may make: the server takes 8 MiB from CloudWatch Logs callers (a
+ * full batch is at most ~7 MiB as JSON, control characters escaped); kept below it.
+ */
+const MAX_JSON = 7 * 1024 * 1024
 
 export interface LogGroupSpoolStats {
   writeErrors: number
@@ -66,7 +70,8 @@ export class LogGroupSpoolDestination implements FlowLogDestination {
       else l.push(i)
     }
     for (const [k, rows] of byIface) {
-      const eni = b.interfaces[k]!.info.interfaceId
+      // A log stream name may not hold ':' (an IPv6 source in the target's interface ids).
+      const eni = b.interfaces[k]!.info.interfaceId.replaceAll(':', '.')
       rows.sort((x, y) => (b.start[x] as number) - (b.start[y] as number))
       let text = ''
       for (const i of rows)
@@ -150,8 +155,7 @@ export interface LogGroupDeliveryStats {
 
 /**
  * Splits events into PutLogEvents batches: at most 10,000 events, 1,048,576 bytes as AWS counts
- * them, a 24-hour span, and a JSON body under 1,000,000 bytes (so that a server with the default
- * body limit takes it).
+ * them, a 24-hour span, and a JSON body under 7 MiB (the server takes 8 MiB for CloudWatch Logs).
  */
 export function batchEvents(events: readonly LogEvent[]): LogEvent[][] {
   const out: LogEvent[][] = []

@@ -136,9 +136,17 @@ function streamOf(r: Record<string, unknown>): StreamRow {
 }
 
 /** The SQLite event store; `path` ':memory:' for a store that lives with the process. */
+/** Where a chunked scan stands: the group's index in the list, then the last (ts, id) seen. */
+export interface ScanCursor {
+  g: number
+  ts: number
+  id: number
+}
+
 export class LogStore {
   readonly path: string
   private readonly db: Database.Database
+  private scanStmt: Database.Statement | undefined
   private readonly stmts: Record<string, Database.Statement>
   private eventCount: number
 
@@ -493,6 +501,53 @@ export class LogStore {
         if (fn(r[0], r[1], r[2], r[3], gid) === false) return
       }
     }
+  }
+
+  /**
+   * Up to `max` events of the groups in [start, end] after `cursor`, in the order of
+   * {@link forEachEvent}; the cursor is advanced. True once every event was seen (or `fn` returned
+   * false). Each call runs its statement to its end, so the connection is free between calls: a
+   * long scan is done in chunks with other requests in between.
+   */
+  scanEvents(
+    gids: readonly number[],
+    start: number,
+    end: number,
+    cursor: ScanCursor,
+    max: number,
+    fn: (ts: number, msg: string, sid: number, ingest: number, gid: number) => boolean | void,
+  ): boolean {
+    this.scanStmt ??= this.db
+      .prepare(
+        'SELECT ts, msg, sid, ingest, id FROM events INDEXED BY events_group WHERE gid = ? AND ts >= ? AND ts <= ? AND (ts > ? OR id > ?) ORDER BY ts, id LIMIT ?',
+      )
+      .raw(true)
+    let left = max
+    while (cursor.g < gids.length) {
+      const gid = gids[cursor.g]!
+      const want = Math.min(left, 1 << 30)
+      let n = 0
+      for (const r of this.scanStmt.iterate(gid, start, end, cursor.ts, cursor.id, want) as Iterable<
+        [number, string, number, number, number]
+      >) {
+        n++
+        cursor.ts = r[0]
+        cursor.id = r[4]
+        if (fn(r[0], r[1], r[2], r[3], gid) === false) {
+          cursor.g = gids.length
+          return true
+        }
+      }
+      left -= n
+      if (n < want) {
+        // This group is done: the next from its start.
+        cursor.g++
+        cursor.ts = -Infinity
+        cursor.id = -1
+      }
+      if (left <= 0) return cursor.g >= gids.length
+    }
+    return true
   }
 
   /** Events a group holds in [start, end] (Insights' statistics). */

@@ -9,15 +9,23 @@
  * interface's address — which makes flow-direction, srcaddr and dstaddr come out as they would on
  * the source ENI — and `interface-id` is `vni-<VNI>` (or `vni-<VNI>@<source>` for a second source
  * of the same VNI). Objects are published whenever an aggregation interval closes, and at stop.
+ *
+ * With a log group (`mirrorflow target --log-group G --server URL`) the same records also go to
+ * CloudWatch Logs by the agents' path: written as event files to a spool
+ * (`DATA_DIR/spool-logs/<flow-log-id>/<interface>/`) and delivered with PutLogEvents, one log
+ * stream per interface id (`vni-<VNI>`), kept and retried with back-off while the server is down.
  * @module
  */
 import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import {
   FlowAggregator,
+  LogGroupDeliverer,
+  LogGroupSpoolDestination,
   parseLogFormat,
   S3DirectoryDestination,
   type FlowRecordBatch,
+  type LogEventsSink,
 } from '../flowlogs/index.ts'
 import type { FrameBatch } from '../packet/index.ts'
 import type { TargetConfig } from './config.ts'
@@ -26,6 +34,16 @@ import type { InnerFrameSink, TargetSession } from './target.ts'
 /** A flow-log id (`fl-` + 17 hex digits) stable for one output directory. */
 export function targetFlowLogId(dir: string): string {
   return 'fl-' + createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 17)
+}
+
+/** Where the target's flow logs go besides the S3-layout directory: a CloudWatch Logs log group. */
+export interface TargetLogGroup {
+  /** The log group's name. */
+  group: string
+  /** PutLogEvents to the server (the CLI passes the agents' HTTP sink). */
+  sink: LogEventsSink
+  /** The spool directory (event files wait here until delivered). */
+  spoolDir: string
 }
 
 interface PerSession {
@@ -43,17 +61,31 @@ export class TargetFlowLogSink implements InnerFrameSink {
   private pendingRecords = 0
   private publishing: Promise<void> = Promise.resolve()
   private lastError: string | null = null
+  private readonly logGroup: string | undefined
+  private readonly cwl: LogGroupSpoolDestination | undefined
+  private readonly deliverer: LogGroupDeliverer | undefined
 
-  constructor(cfg: TargetConfig, logFormat?: string) {
+  constructor(cfg: TargetConfig, logFormat?: string, logGroup?: TargetLogGroup) {
     this.cfg = cfg
     this.flowLogId = targetFlowLogId(cfg.flowLogs.dir)
+    const format = parseLogFormat(logFormat)
     this.dest = new S3DirectoryDestination({
       dir: cfg.flowLogs.dir,
       accountId: cfg.flowLogs.accountId,
       region: cfg.flowLogs.region,
       flowLogId: this.flowLogId,
-      format: parseLogFormat(logFormat),
+      format,
     })
+    if (logGroup !== undefined) {
+      const id = this.flowLogId
+      this.logGroup = logGroup.group
+      this.deliverer = new LogGroupDeliverer(logGroup.spoolDir, logGroup.sink, (fl) =>
+        fl === id ? logGroup.group : undefined,
+      )
+      this.cwl = new LogGroupSpoolDestination({ dir: this.deliverer.spoolFor(id), format })
+      // Whatever an earlier run left in the spool goes first.
+      this.deliverer.kick()
+    }
   }
 
   private aggregatorFor(s: TargetSession): FlowAggregator {
@@ -76,6 +108,7 @@ export class TargetFlowLogSink implements InnerFrameSink {
         recordBatchSize: 256,
         onRecords: (b: FlowRecordBatch) => {
           this.dest.write(b)
+          this.cwl?.write(b)
           this.records += b.count
           this.pendingRecords += b.count
         },
@@ -113,6 +146,7 @@ export class TargetFlowLogSink implements InnerFrameSink {
       () => this.dest.flush(),
     )
     this.publishing.catch((err: unknown) => (this.lastError = String(err)))
+    this.deliverer?.kick()
   }
 
   async close(): Promise<void> {
@@ -120,6 +154,8 @@ export class TargetFlowLogSink implements InnerFrameSink {
     this.publish()
     await this.publishing.catch(() => undefined)
     await this.dest.close()
+    // A last delivery pass (unless the server is failing: then the spool keeps the events).
+    await this.deliverer?.close()
   }
 
   status(): Record<string, unknown> {
@@ -134,6 +170,19 @@ export class TargetFlowLogSink implements InnerFrameSink {
       writeErrors: this.dest.stats.writeErrors,
       droppedRecords: this.dest.stats.droppedRecords,
       error: this.lastError ?? this.dest.stats.lastWriteError,
+      ...(this.deliverer !== undefined
+        ? {
+            logGroup: {
+              name: this.logGroup,
+              deliveredEvents: this.deliverer.stats.deliveredEvents,
+              failures: this.deliverer.stats.failures,
+              lastError: this.deliverer.stats.lastError,
+              groupError: this.deliverer.stats.groupErrors[this.flowLogId] ?? null,
+              spooledObjects: this.deliverer.stats.spooledObjects,
+              spoolWriteErrors: this.cwl!.stats.writeErrors,
+            },
+          }
+        : {}),
     }
   }
 }

@@ -300,3 +300,99 @@ test(
     await dv.close()
   },
 )
+
+/** A VXLAN datagram carrying one Ethernet/IPv4/TCP frame (`sport` → 22). */
+function vxlanTcp(vni: number, src: string, dst: string, sport: number): Buffer {
+  const b = Buffer.alloc(8 + 14 + 20 + 20)
+  b[0] = 0x08
+  b.writeUIntBE(vni, 4, 3)
+  b.fill(0x02, 8, 20)
+  b.writeUInt16BE(0x0800, 20)
+  const ip = 22
+  b[ip] = 0x45
+  b.writeUInt16BE(40, ip + 2)
+  b[ip + 8] = 64
+  b[ip + 9] = 6
+  src.split('.').forEach((o, i) => (b[ip + 12 + i] = Number(o)))
+  dst.split('.').forEach((o, i) => (b[ip + 16 + i] = Number(o)))
+  const tcp = ip + 20
+  b.writeUInt16BE(sport, tcp)
+  b.writeUInt16BE(22, tcp + 2)
+  b[tcp + 12] = 0x50
+  b[tcp + 13] = 0x02 // SYN
+  return b
+}
+
+test(
+  'mirrorflow target delivers its flow logs to a log group (one stream per VNI)',
+  { timeout: 60_000 },
+  async () => {
+    if (srv === null) srv = await startServer({ dataDir: join(dir, 'server'), port: 0 })
+    const { spawn } = await import('node:child_process')
+    const { createSocket } = await import('node:dgram')
+    const { REPO_ROOT } = await import('../helpers/shared.ts')
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin', 'mirrorflow.mjs'),
+        'target',
+        '--receive',
+        'socket',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        join(dir, 'target'),
+        '--server',
+        srv.url,
+        '--credentials-file',
+        srv.credentialsFile,
+        '--log-group',
+        '/target/flow',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    let err = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d))
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)))
+    try {
+      await until('the target listening', () => /receiving VXLAN on 127\.0\.0\.1:(\d+)/.test(err))
+      const port = Number(/receiving VXLAN on 127\.0\.0\.1:(\d+)/.exec(err)![1])
+      const s = createSocket('udp4')
+      for (const sport of [40001, 40002, 40003])
+        await new Promise<void>((r) =>
+          s.send(vxlanTcp(7, '203.0.113.9', '10.0.1.10', sport), port, '127.0.0.1', () => r()),
+        )
+      s.close()
+      const { readFileSync } = await import('node:fs')
+      await until('the datagrams received', () => {
+        try {
+          return (
+            (JSON.parse(readFileSync(join(dir, 'target', 'status.json'), 'utf8')) as { packets: number })
+              .packets >= 3
+          )
+        } catch {
+          return false
+        }
+      })
+    } finally {
+      child.kill('SIGTERM')
+    }
+    assert.equal(await exited, 0, err)
+    const status = JSON.parse(out) as
+      { flowLogs: { records: number; logGroup: Record<string, unknown> } }[] | Record<string, unknown>
+    const got = JSON.parse((await logs('FilterLogEvents', { logGroupName: '/target/flow' })).text) as {
+      events: { logStreamName: string; message: string }[]
+    }
+    assert.deepEqual(
+      got.events.map((e) => [e.logStreamName, e.message.split(' ').slice(3, 7).join(' ')]).sort(),
+      [
+        ['vni-7', '203.0.113.9 10.0.1.10 40001 22'],
+        ['vni-7', '203.0.113.9 10.0.1.10 40002 22'],
+        ['vni-7', '203.0.113.9 10.0.1.10 40003 22'],
+      ],
+    )
+    assert.match(JSON.stringify(status), /"deliveredEvents":3/)
+  },
+)

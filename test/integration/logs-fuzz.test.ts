@@ -283,3 +283,47 @@ test(`fuzz: ${COUNT} hostile CloudWatch Logs requests, seed ${SEED}`, { timeout:
     ['/after-fuzz'],
   )
 })
+
+test("a full-size PutLogEvents batch fits the server's default limits; beyond them, AWS's error", async () => {
+  const def = await startApiTestServer({ prefix: 'mf-logs-limit' })
+  try {
+    const put = (body: string | Buffer, target = 'Logs_20140328.PutLogEvents') =>
+      def.signed(body, {
+        service: 'logs',
+        extraHeaders: { 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.1' },
+      })
+    assert.equal((await put('{"logGroupName":"/big"}', 'Logs_20140328.CreateLogGroup')).status, 200)
+    assert.equal(
+      (await put('{"logGroupName":"/big","logStreamName":"s"}', 'Logs_20140328.CreateLogStream')).status,
+      200,
+    )
+    // 8,000 events of 105 bytes: 1,048,000 bytes as AWS counts them (26 more each), a body of
+    // ~5 MB once JSON escapes the control characters — over the 1 MiB the EC2 API takes.
+    const msg = 'flow ' + '\u0001'.repeat(100)
+    const events = Array.from({ length: 8000 }, (_v, i) => ({ timestamp: NOW - 8000 + i, message: msg }))
+    const full = JSON.stringify({ logGroupName: '/big', logStreamName: 's', logEvents: events })
+    assert.ok(full.length > 4 * 1024 * 1024)
+    const ok = await put(full)
+    assert.equal(ok.status, 200, ok.body)
+    assert.equal(JSON.parse(ok.body).rejectedLogEventsInfo, undefined)
+    // One byte more of events than AWS allows: its own error.
+    const over = JSON.stringify({
+      logGroupName: '/big',
+      logStreamName: 's',
+      logEvents: [...events, { timestamp: NOW, message: 'x'.repeat(551) }],
+    })
+    const r1 = await put(over)
+    assert.deepEqual([r1.status, JSON.parse(r1.body).__type], [400, 'InvalidParameterException'])
+    assert.match(JSON.parse(r1.body).message, /^Upload too large: 1048577 bytes exceeds limit of 1048576$/)
+    // A body larger than any batch can be: refused before it is parsed, with the same code.
+    const huge = Buffer.alloc(9 * 1024 * 1024, 0x20)
+    const r2 = await put(huge)
+    assert.deepEqual([r2.status, JSON.parse(r2.body).__type], [400, 'InvalidParameterException'])
+    assert.match(JSON.parse(r2.body).message, /^Upload too large: /)
+    // Other services keep the 1 MiB limit.
+    const r3 = await def.signed(Buffer.alloc(2 * 1024 * 1024, 0x61))
+    assert.equal(r3.status, 413)
+  } finally {
+    await def.close()
+  }
+})

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Logs Insights queries: StartQuery parses at once (a query that cannot run is a
- * MalformedQueryException), then runs the query on the next turn of the event loop over the asked
- * groups and time range; GetQueryResults, StopQuery and DescribeQueries read its state. At most
+ * MalformedQueryException), then runs the query over the asked groups and time range in steps of
+ * {@link STEP_EVENTS} events, one per turn of the event loop (StopQuery ends it at the next step); GetQueryResults, StopQuery and DescribeQueries read its state. At most
  * `concurrentQueries` are scheduled at once, and `queriesRemembered` are kept (the oldest finished
  * are forgotten first).
  * @module
@@ -10,13 +10,17 @@
 import { randomUUID } from 'node:crypto'
 import {
   parseQuery,
-  runQuery,
+  prepareQuery,
+  type QueryRun,
   type FlowFormat,
   type QueryOutput,
   type ResultField,
 } from '../../logs/index.ts'
 import { ApiError, truncate } from '../core/errors.ts'
 import type { Logs } from './logs.ts'
+
+/** Events a running query scans per turn of the event loop (some tens of milliseconds). */
+export const STEP_EVENTS = 25_000
 
 export type QueryStatus = 'Scheduled' | 'Running' | 'Complete' | 'Failed' | 'Cancelled'
 
@@ -85,29 +89,43 @@ export class Queries {
       statistics: { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 },
     }
     this.byId.set(rec.id, rec)
-    setImmediate(() => {
-      if (rec.status !== 'Scheduled') return
-      rec.status = 'Running'
+    let run: QueryRun | undefined
+    const fault = (err: unknown): void => {
+      rec.status = 'Failed'
+      rec.error = (err as Error).message
+    }
+    // A step of STEP_EVENTS events per turn of the event loop: other requests (and StopQuery) go
+    // in between, and a stopped query ends at its next step.
+    const tick = (): void => {
+      if (rec.status === 'Cancelled') return
       try {
-        const out = runQuery(this.logs.store, cmds, {
-          groups,
-          accountId: this.logs.accountIdOf(),
-          streamName: this.logs.streamNamer(),
-          start: o.startTime * 1000,
-          end: o.endTime * 1000 + 999,
-          limit: o.limit ?? 1000,
-          formats: o.formats,
-          cancelled: () => (rec.status as QueryStatus) === 'Cancelled',
-        })
+        if (run === undefined) {
+          rec.status = 'Running'
+          run = prepareQuery(this.logs.store, cmds, {
+            groups,
+            accountId: this.logs.accountIdOf(),
+            streamName: this.logs.streamNamer(),
+            start: o.startTime * 1000,
+            end: o.endTime * 1000 + 999,
+            limit: o.limit ?? 1000,
+            formats: o.formats,
+            cancelled: () => (rec.status as QueryStatus) === 'Cancelled',
+          })
+        }
+        if (!run.step(STEP_EVENTS)) {
+          setImmediate(tick)
+          return
+        }
         if ((rec.status as QueryStatus) === 'Cancelled') return
+        const out = run.finish()
         rec.results = out.results
         rec.statistics = out.statistics
         rec.status = 'Complete'
       } catch (err) {
-        rec.status = 'Failed'
-        rec.error = (err as Error).message
+        fault(err)
       }
-    })
+    }
+    setImmediate(tick)
     return rec.id
   }
 

@@ -6,4 +6,12 @@
  */
 export { AGGREGATES, FUNCTIONS, MAX_LIMIT, MAX_QUERY, parseQuery, type Command, type Expr } from './parse.ts'
 export { compileSafeRegex, type SafeRegex } from './regex.ts'
-export { formatTime, runQuery, type QueryInput, type QueryOutput, type ResultField } from './run.ts'
+export {
+  formatTime,
+  prepareQuery,
+  runQuery,
+  type QueryInput,
+  type QueryRun,
+  type QueryOutput,
+  type ResultField,
+} from './run.ts'

@@ -12,7 +12,7 @@
 import { InsightsQueryError } from '../errors.ts'
 import { splitFields } from '../filter-pattern.ts'
 import { DEFAULT_FLOW_FORMAT, type FlowFormat } from '../flowlog-fields.ts'
-import type { LogStore } from '../store.ts'
+import type { LogStore, ScanCursor } from '../store.ts'
 import { exprText, parseQuery, type Command, type Expr, type Named } from './parse.ts'
 
 type Value = string | number | boolean | null | undefined
@@ -293,76 +293,75 @@ function evalExpr(e: Expr, r: Fields, aggs?: Map<Expr, Value>): Value {
 }
 
 function call(fn: string, args: Expr[], r: Fields, aggs?: Map<Expr, Value>): Value {
-  const v = (i: number) => evalExpr(args[i]!, r, aggs)
   switch (fn) {
     case 'isipv4insubnet':
     case 'isipinsubnet': {
-      const ip = v(0)
-      return ip !== undefined && ip !== null && inSubnet(toStr(ip), toStr(v(1)))
+      const ip = evalExpr(args[0]!, r, aggs)
+      return ip !== undefined && ip !== null && inSubnet(toStr(ip), toStr(evalExpr(args[1]!, r, aggs)))
     }
     case 'ispresent':
-      return v(0) !== undefined
+      return evalExpr(args[0]!, r, aggs) !== undefined
     case 'isempty': {
-      const x = v(0)
+      const x = evalExpr(args[0]!, r, aggs)
       return x === undefined || x === null || x === ''
     }
     case 'isblank': {
-      const x = v(0)
+      const x = evalExpr(args[0]!, r, aggs)
       return x === undefined || x === null || toStr(x).trim() === ''
     }
     case 'strlen':
-      return toStr(v(0)).length
+      return toStr(evalExpr(args[0]!, r, aggs)).length
     case 'toupper':
-      return toStr(v(0)).toUpperCase()
+      return toStr(evalExpr(args[0]!, r, aggs)).toUpperCase()
     case 'tolower':
-      return toStr(v(0)).toLowerCase()
+      return toStr(evalExpr(args[0]!, r, aggs)).toLowerCase()
     case 'trim':
-      return toStr(v(0)).trim()
+      return toStr(evalExpr(args[0]!, r, aggs)).trim()
     case 'concat':
-      return args.map((_a, i) => toStr(v(i))).join('')
+      return args.map((_a, i) => toStr(evalExpr(args[i]!, r, aggs))).join('')
     case 'substr': {
-      const s = toStr(v(0))
-      const start = toNum(v(1))
-      return args.length > 2 ? s.substr(start, toNum(v(2))) : s.slice(start)
+      const s = toStr(evalExpr(args[0]!, r, aggs))
+      const start = toNum(evalExpr(args[1]!, r, aggs))
+      return args.length > 2 ? s.substr(start, toNum(evalExpr(args[2]!, r, aggs))) : s.slice(start)
     }
     case 'replace':
-      return toStr(v(0))
-        .split(toStr(v(1)))
-        .join(toStr(v(2)))
+      return toStr(evalExpr(args[0]!, r, aggs))
+        .split(toStr(evalExpr(args[1]!, r, aggs)))
+        .join(toStr(evalExpr(args[2]!, r, aggs)))
     case 'strcontains':
-      return toStr(v(0)).includes(toStr(v(1)))
+      return toStr(evalExpr(args[0]!, r, aggs)).includes(toStr(evalExpr(args[1]!, r, aggs)))
     case 'abs':
-      return Math.abs(toNum(v(0)))
+      return Math.abs(toNum(evalExpr(args[0]!, r, aggs)))
     case 'ceil':
-      return Math.ceil(toNum(v(0)))
+      return Math.ceil(toNum(evalExpr(args[0]!, r, aggs)))
     case 'floor':
-      return Math.floor(toNum(v(0)))
+      return Math.floor(toNum(evalExpr(args[0]!, r, aggs)))
     case 'greatest':
-      return Math.max(...args.map((_a, i) => toNum(v(i))))
+      return Math.max(...args.map((_a, i) => toNum(evalExpr(args[i]!, r, aggs))))
     case 'least':
-      return Math.min(...args.map((_a, i) => toNum(v(i))))
+      return Math.min(...args.map((_a, i) => toNum(evalExpr(args[i]!, r, aggs))))
     case 'coalesce':
       for (let i = 0; i < args.length; i++) {
-        const x = v(i)
+        const x = evalExpr(args[i]!, r, aggs)
         if (x !== undefined && x !== null) return x
       }
       return undefined
     case 'bin': {
-      const p = toNum(v(0))
+      const p = toNum(evalExpr(args[0]!, r, aggs))
       if (!(p > 0)) fail('bin() needs a positive period such as 5m.')
       const ts = r.ts ?? toNum(r.get('@timestamp'))
       return Math.floor(ts / p) * p
     }
     case 'datefloor':
     case 'dateceil': {
-      const t = toNum(v(0))
-      const p = toNum(v(1))
+      const t = toNum(evalExpr(args[0]!, r, aggs))
+      const p = toNum(evalExpr(args[1]!, r, aggs))
       if (!(p > 0)) fail(`${fn}() needs a positive period.`)
       return fn === 'datefloor' ? Math.floor(t / p) * p : Math.ceil(t / p) * p
     }
     case 'frommillis':
     case 'tomillis':
-      return toNum(v(0))
+      return toNum(evalExpr(args[0]!, r, aggs))
   }
   return fail(`unknown function ${fn}.`)
 }
@@ -413,6 +412,7 @@ function hasAggInside(e: Expr): boolean {
   return l.length > 0
 }
 
+/** Values held by count_distinct/pct in the running step (each run saves and restores its own). */
 let heldValues = 0
 
 function accumulate(a: Acc, node: Extract<Expr, { t: 'agg' }>, r: Row): void {
@@ -545,9 +545,29 @@ function compareRows(keys: { name: string; desc: boolean }[]): (a: OutRow, b: Ou
 }
 
 /** Parses and runs a query. Throws {@link InsightsQueryError} for a query it cannot run. */
+/** A query being run in steps: each `step` scans at most so many events; `finish` makes the results. */
+export interface QueryRun {
+  /** Scans up to `maxEvents` more events; true once the scan is done (or was cancelled). */
+  step(maxEvents: number): boolean
+  finish(): QueryOutput
+}
+
+/** Runs a query to its end at once (tests, small stores). */
 export function runQuery(store: LogStore, query: string | Command[], q: QueryInput): QueryOutput {
+  const run = prepareQuery(store, query, q)
+  while (!run.step(Infinity));
+  return run.finish()
+}
+
+/**
+ * Prepares a query (a command or function that cannot run fails here, before any event is read)
+ * to run in steps: the server runs a step of a few tens of thousands of events at a time and lets
+ * other requests in between, so a long query never holds the event loop for long, and StopQuery
+ * takes effect at the next step.
+ */
+export function prepareQuery(store: LogStore, query: string | Command[], q: QueryInput): QueryRun {
   const cmds = typeof query === 'string' ? parseQuery(query) : query
-  heldValues = 0
+  let myHeld = 0
   const statsAt = cmds.findIndex((c) => c.t === 'stats')
   const rowCmds =
     statsAt >= 0
@@ -614,7 +634,10 @@ export function runQuery(store: LogStore, query: string | Command[], q: QueryInp
   let cancelled = false
   const gids = q.groups.map((g) => g.id)
 
-  store.forEachEvent(gids, q.start, q.end, (ts, msg, sid, ingest, gid): boolean => {
+  const byExprs = stats === undefined ? [] : stats.by.map((b) => b.expr)
+  const byCount = byExprs.length
+  const cursor: ScanCursor = { g: 0, ts: -Infinity, id: -1 }
+  const onEvent = (ts: number, msg: string, sid: number, ingest: number, gid: number): boolean => {
     scanned++
     bytes += msg.length
     if ((scanned & 0xffff) === 0 && q.cancelled?.() === true) {
@@ -632,11 +655,17 @@ export function runQuery(store: LogStore, query: string | Command[], q: QueryInp
     }
     matched++
     if (stats !== undefined) {
-      const keys = stats.by.map((b) => evalExpr(b.expr, row))
       // One key (a field, or a bin's number) is its own map key: no string built per event.
-      const key = keys.length === 1 ? keys[0] : keys.map(toStr).join('\u0000')
+      let key: Value
+      if (byCount === 1) key = evalExpr(byExprs[0]!, row)
+      else {
+        key = ''
+        for (let k = 0; k < byCount; k++) key += (k > 0 ? '\u0000' : '') + toStr(evalExpr(byExprs[k]!, row))
+      }
       let g = groups.get(key)
       if (g === undefined) {
+        const keys: Value[] = []
+        for (let k = 0; k < byCount; k++) keys.push(evalExpr(byExprs[k]!, row))
         if (groups.size >= MAX_GROUPS) fail(`stats makes more than ${MAX_GROUPS} groups.`)
         g = { keys, accs: aggNodes.map(() => newAcc()) }
         groups.set(key, g)
@@ -655,70 +684,85 @@ export function runQuery(store: LogStore, query: string | Command[], q: QueryInp
     } else if (held.length > MAX_HELD_ROWS)
       fail(`the query holds more than ${MAX_HELD_ROWS} rows: add a limit or stats.`)
     return true
-  })
-
-  let rows: OutRow[]
-  let names: string[]
-  if (stats !== undefined) {
-    names = [...stats.by.map((b) => b.name), ...stats.aggs.map((a) => a.name)]
-    for (const b of stats.by) if (isTime(b.expr)) timeNames.add(b.name)
-    for (const a of stats.aggs) if (isTime(a.expr)) timeNames.add(a.name)
-    rows = []
-    for (const g of groups.values()) {
-      const out = new OutRow()
-      out.seq = seq++
-      stats.by.forEach((b, i) => out.values.set(b.name, g.keys[i]))
-      const vals = new Map<Expr, Value>()
-      aggNodes.forEach((n, i) => vals.set(n, finish(g.accs[i]!, n)))
-      for (const a of stats.aggs) out.values.set(a.name, evalExpr(a.expr, out, vals))
-      rows.push(out)
-    }
-    // Result commands after stats, in order.
-    for (const c of resultCmds) {
-      switch (c.t) {
-        case 'sort':
-          rows.sort(compareRows(c.keys))
-          break
-        case 'limit':
-          rows = rows.slice(0, c.n)
-          break
-        case 'filter':
-          rows = rows.filter((r) => truthy(evalExpr(c.expr, r)))
-          break
-        case 'fields':
-          for (const r of rows) for (const it of c.items) r.values.set(it.name, evalExpr(it.expr, r))
-          for (const it of c.items) if (!names.includes(it.name)) names.push(it.name)
-          break
-        case 'display':
-          names = [...c.names]
-          break
-        case 'dedup':
-          rows = dedup(rows, c.names)
-          break
-        case 'parse':
-          fail('parse after stats is not supported.')
-          break
-        case 'stats':
-          fail('only one stats command is supported.')
-      }
-    }
-    if (limitCmd === undefined) rows = rows.slice(0, q.limit)
-  } else {
-    held.sort(cmp)
-    rows = held
-    for (const c of resultCmds) if (c.t === 'dedup') rows = dedup(rows, c.names)
-    rows = rows.slice(0, limit)
-    names = [...shown, '@ptr']
   }
-  const results = rows.map((r) =>
-    names
-      .filter((n) => r.get(n) !== undefined)
-      .map((n) => ({ field: n, value: display(r.get(n), timeNames.has(n)) })),
-  )
-  return {
-    results,
-    statistics: { recordsMatched: matched, recordsScanned: scanned, bytesScanned: bytes },
-    cancelled,
+
+  let done = false
+  const step = (maxEvents: number): boolean => {
+    if (done) return true
+    heldValues = myHeld
+    try {
+      done = store.scanEvents(gids, q.start, q.end, cursor, maxEvents, onEvent) || cancelled
+    } finally {
+      myHeld = heldValues
+    }
+    return done
+  }
+  return { step, finish: () => finishQuery() }
+
+  function finishQuery(): QueryOutput {
+    let rows: OutRow[]
+    let names: string[]
+    if (stats !== undefined) {
+      names = [...stats.by.map((b) => b.name), ...stats.aggs.map((a) => a.name)]
+      for (const b of stats.by) if (isTime(b.expr)) timeNames.add(b.name)
+      for (const a of stats.aggs) if (isTime(a.expr)) timeNames.add(a.name)
+      rows = []
+      for (const g of groups.values()) {
+        const out = new OutRow()
+        out.seq = seq++
+        stats.by.forEach((b, i) => out.values.set(b.name, g.keys[i]))
+        const vals = new Map<Expr, Value>()
+        aggNodes.forEach((n, i) => vals.set(n, finish(g.accs[i]!, n)))
+        for (const a of stats.aggs) out.values.set(a.name, evalExpr(a.expr, out, vals))
+        rows.push(out)
+      }
+      // Result commands after stats, in order.
+      for (const c of resultCmds) {
+        switch (c.t) {
+          case 'sort':
+            rows.sort(compareRows(c.keys))
+            break
+          case 'limit':
+            rows = rows.slice(0, c.n)
+            break
+          case 'filter':
+            rows = rows.filter((r) => truthy(evalExpr(c.expr, r)))
+            break
+          case 'fields':
+            for (const r of rows) for (const it of c.items) r.values.set(it.name, evalExpr(it.expr, r))
+            for (const it of c.items) if (!names.includes(it.name)) names.push(it.name)
+            break
+          case 'display':
+            names = [...c.names]
+            break
+          case 'dedup':
+            rows = dedup(rows, c.names)
+            break
+          case 'parse':
+            fail('parse after stats is not supported.')
+            break
+          case 'stats':
+            fail('only one stats command is supported.')
+        }
+      }
+      if (limitCmd === undefined) rows = rows.slice(0, q.limit)
+    } else {
+      held.sort(cmp)
+      rows = held
+      for (const c of resultCmds) if (c.t === 'dedup') rows = dedup(rows, c.names)
+      rows = rows.slice(0, limit)
+      names = [...shown, '@ptr']
+    }
+    const results = rows.map((r) =>
+      names
+        .filter((n) => r.get(n) !== undefined)
+        .map((n) => ({ field: n, value: display(r.get(n), timeNames.has(n)) })),
+    )
+    return {
+      results,
+      statistics: { recordsMatched: matched, recordsScanned: scanned, bytesScanned: bytes },
+      cancelled,
+    }
   }
 }
 
