@@ -81,6 +81,7 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
   let A = ''
   let B = ''
   let policy: NftablesPolicy
+  let srvMac = ''
   const dir = mkdtempSync(join(tmpdir(), 'mfsg-'))
   let n = 0
 
@@ -92,6 +93,9 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
       { ns: B, ifname: 'b0', addresses: [`${SRV}/24`] },
     )
     policy = new NftablesPolicy({ naming: { table }, netns: B })
+    srvMac = (
+      JSON.parse((await nsExec(B, ['ip', '-j', 'link', 'show', 'b0'])).stdout) as Array<{ address: string }>
+    )[0]!.address
   })
   after(async () => {
     await policy.remove().catch(() => undefined)
@@ -106,7 +110,11 @@ describe('security groups and network ACLs: enforcement and REJECT records', () 
     const td = await tcpdump(A, clientPcap, 'ip', 'a0')
     const records: FlowRecordObject[] = []
     const agg = new FlowAggregator({
-      interfaces: [{ interfaceId: 'eni-0000000000000000b', accountId: '123456789012', addresses: [SRV] }],
+      // The MAC too, as the agent gives it: a packet to an address that is not the interface's own
+      // (the source/destination check) is told ingress by its destination MAC.
+      interfaces: [
+        { interfaceId: 'eni-0000000000000000b', accountId: '123456789012', addresses: [SRV], mac: srvMac },
+      ],
       maxAggregationInterval: 0,
       onRecords: (b) => {
         for (let i = 0; i < b.count; i++) records.push(recordObject(b, i))
