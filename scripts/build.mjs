@@ -100,6 +100,7 @@ const result = await build({
     mirrorflow: 'src/cli/bin.ts',
     'mirror-worker': 'src/mirror/datapath/userspace-worker.ts',
     'lab-traffic': 'src/lab/traffic-main.ts',
+    'trail-writer': 'src/api/services/cloudtrail/writer-worker.ts',
   },
   outdir: dist,
   // Every chunk beside the entry points, so `import.meta.url` of any bundled module is in dist/.

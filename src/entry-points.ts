@@ -9,6 +9,7 @@
  * @module
  */
 import { fileURLToPath } from 'node:url'
+import { Worker, type WorkerOptions } from 'node:worker_threads'
 
 /** Replaced by the build with its version string; undeclared when the sources run through tsx. */
 declare const MIRRORFLOW_BUILD: string | undefined
@@ -16,14 +17,18 @@ declare const MIRRORFLOW_BUILD: string | undefined
 /** True when this code runs from the compiled `dist/`, false when it runs from the sources. */
 export const BUILT: boolean = typeof MIRRORFLOW_BUILD === 'string'
 
-/** The programs: the command line, the user-space mirror worker, the lab's traffic generator. */
-export type EntryPoint = 'cli' | 'mirror-worker' | 'lab-traffic'
+/**
+ * The programs: the command line, the user-space mirror worker, the lab's traffic generator; and the
+ * trail's writer, a worker thread of the API server.
+ */
+export type EntryPoint = 'cli' | 'mirror-worker' | 'lab-traffic' | 'trail-writer'
 
 /** Each program's file in `dist/` (the build's entry point names, see scripts/build.mjs). */
 export const DIST_FILES: Record<EntryPoint, string> = {
   cli: 'mirrorflow.mjs',
   'mirror-worker': 'mirror-worker.mjs',
   'lab-traffic': 'lab-traffic.mjs',
+  'trail-writer': 'trail-writer.mjs',
 }
 
 /** Each program's source, relative to this file (the CLI's: its launcher, which registers tsx itself). */
@@ -31,6 +36,7 @@ export const SOURCE_FILES: Record<EntryPoint, string> = {
   cli: '../bin/mirrorflow.mjs',
   'mirror-worker': './mirror/datapath/userspace-worker.ts',
   'lab-traffic': './lab/traffic-main.ts',
+  'trail-writer': './api/services/cloudtrail/writer-worker.ts',
 }
 
 /**
@@ -46,6 +52,18 @@ export function nodeArgv(entry: EntryPoint): string[] {
     import.meta.resolve('tsx'),
     fileURLToPath(new URL(SOURCE_FILES[entry], import.meta.url)),
   ]
+}
+
+/**
+ * Starts `entry` as a worker thread of this process: the compiled file when built, else the source
+ * with tsx registered in the thread first.
+ */
+export function startWorker(entry: EntryPoint, opts: WorkerOptions): Worker {
+  if (BUILT) return new Worker(new URL(`./${DIST_FILES[entry]}`, import.meta.url), opts)
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const file = new URL(SOURCE_FILES[entry], import.meta.url).href
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}) })`
+  return new Worker(code, { ...opts, eval: true })
 }
 
 /** `s` as one shell word: unchanged when it is plainly safe, else in single quotes. */

@@ -166,6 +166,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       },
       guardduty: guarddutyFiles(opts.dataDir, opts.listsRoot),
     })
+    // The message key and STS's temporary credentials outlive a restart.
+    cp.iam.persistIn(opts.dataDir)
     admin = cp.iam.list().find((k) => k.admin)
     if (admin === undefined) {
       admin = cp.iam.create('admin', 'admin key created at first start')

@@ -172,35 +172,47 @@ export async function connectScan(
   return open.sort((a, b) => a - b)
 }
 
-/** The attacker: a connect scan of ports 1..`scanPorts`, then SSH-like login attempts until the end. */
+/**
+ * The attacker: a connect scan of ports 1..`scanPorts` (128 probes at a time, as scanners run many),
+ * then SSH-like login attempts until the end, `parallel` at a time (as password-guessing tools run
+ * several tasks). An attempt whose connection is not answered (a security group dropping it) is given
+ * up after a second, so dropped attempts go on at the rate of answered ones.
+ */
 export async function runAttacker(
   victim: string,
-  opts: { durationMs: number; scanPorts: number; attempts: number; intervalMs: number },
+  opts: { durationMs: number; scanPorts: number; attempts: number; intervalMs: number; parallel?: number },
 ): Promise<TrafficReport> {
   assertLabAddress(victim)
   const end = Date.now() + opts.durationMs
   const ports = Array.from({ length: opts.scanPorts }, (_, i) => i + 1)
-  const open = await connectScan(victim, ports)
+  const open = await connectScan(victim, ports, 128)
   let attempts = 0
   let refused = 0
-  for (let i = 0; i < opts.attempts && Date.now() < end; i++) {
-    attempts++
-    const answer = await new Promise<string | null>((resolve) => {
-      const s = connect({ host: victim, port: 22, timeout: 2000 })
-      s.on('error', () => resolve(null))
-      s.once('connect', () => {
-        void readLine(s, 2000).then((banner) => {
-          if (banner === null) return resolve(null)
-          s.write(`login root password guess-${i}\r\n`)
-          void readLine(s, 2000).then((r) => {
-            s.destroy()
-            resolve(r)
+  const guesser = async (): Promise<void> => {
+    while (attempts < opts.attempts && Date.now() < end) {
+      const i = attempts++
+      const answer = await new Promise<string | null>((resolve) => {
+        const s = connect({ host: victim, port: 22, timeout: 1000 })
+        s.on('error', () => resolve(null))
+        s.once('timeout', () => {
+          s.destroy()
+          resolve(null)
+        })
+        s.once('connect', () => {
+          void readLine(s, 2000).then((banner) => {
+            if (banner === null) return resolve(null)
+            s.write(`login root password guess-${i}\r\n`)
+            void readLine(s, 2000).then((r) => {
+              s.destroy()
+              resolve(r)
+            })
           })
         })
       })
-    })
-    if (answer !== null && answer.startsWith('Permission denied')) refused++
-    await sleep(opts.intervalMs)
+      if (answer !== null && answer.startsWith('Permission denied')) refused++
+      await sleep(opts.intervalMs)
+    }
   }
+  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 8) }, guesser))
   return { role: 'attacker', scanned: ports.length, open: open.join(','), loginAttempts: attempts, refused }
 }

@@ -2,7 +2,8 @@
 // test-group: process
 /**
  * CloudTrail end to end with the real AWS CLI: a trail created and started with `aws cloudtrail`,
- * calls that succeed, fail (a missing VPC), are refused (an agent key creating a VPC), or fail
+ * calls that succeed, fail (a missing VPC), are refused by policy (a user allowed only ec2:Describe*
+ * creating a session), or fail
  * authentication (an unknown key) are found by `aws cloudtrail lookup-events` with their error
  * codes and the callers' ARNs; the trail's log files on disk (delivered at shutdown) hold the same
  * events; `mirrorflow trail validate` accepts the files and detects a changed byte; no secret is in
@@ -71,7 +72,9 @@ function files(dir: string, out: string[] = []): string[] {
 }
 
 const secrets: string[] = []
-const agentKey = { id: '', secret: '' }
+const viewer = { id: '', secret: '' }
+/** The policy denial as lookup-events showed it (the trail file must hold the same record). */
+const denied: { id: string; record: Record<string, unknown> } = { id: '', record: {} }
 const eventIds: string[] = []
 
 before(async () => {
@@ -154,27 +157,60 @@ test('lookup-events finds a failed call with its error code and the caller ARN',
   eventIds.push(e.EventId)
 })
 
-test('a refused call (an agent key creating a VPC) is recorded with its code and the caller', async () => {
-  const k = await mirrorflow('admin', 'create-access-key', '--agent', '--endpoint-url', srv!.url)
-  assert.equal(k.code, 0, k.stderr)
-  const out = k.stdout
-  agentKey.id = /AKIA[A-Z0-9]{16}/.exec(out)![0]
-  agentKey.secret = /[A-Za-z0-9/+]{40}/.exec(out.replace(agentKey.id, ''))![0]
-  secrets.push(agentKey.secret)
-  const r = await awsAs(agentKey, 'ec2', 'create-vpc', '--cidr-block', '10.9.0.0/16')
+test('a call refused by policy (a user allowed only ec2:Describe* creating a session) is found with its code and the caller ARN', async () => {
+  // The user is made through the control plane (iam-cli.test.ts covers `aws iam`); the calls are the CLI's.
+  const iam = srv!.cp.iam
+  const user = iam.createUser('viewer', '/', [])
+  iam.putInline(
+    'user',
+    'viewer',
+    'describe-only',
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }],
+    }),
+  )
+  const key = iam.createAccessKey('viewer')
+  viewer.id = key.accessKeyId
+  viewer.secret = key.secretAccessKey
+  secrets.push(viewer.secret)
+  const r = await awsAs(
+    viewer,
+    'ec2',
+    'create-traffic-mirror-session',
+    '--network-interface-id',
+    'eni-0123456789abcdef0',
+    '--traffic-mirror-target-id',
+    'tmt-0123456789abcdef0',
+    '--traffic-mirror-filter-id',
+    'tmf-0123456789abcdef0',
+    '--session-number',
+    '1',
+  )
   assert.equal(r.code, 254)
-  assert.match(r.stderr, /\(UnauthorizedOperation\)/)
-  const events = await lookup('AccessKeyId', agentKey.id)
-  const create = events.find((e) => e.EventName === 'CreateVpc')
-  assert.ok(create, JSON.stringify(events))
-  const rec = JSON.parse(create.CloudTrailEvent) as {
-    errorCode: string
-    userIdentity: { arn: string; accessKeyId: string }
-  }
+  assert.match(r.stderr, /\(UnauthorizedOperation\) when calling the CreateTrafficMirrorSession operation/)
+  const events = await lookup('Username', 'viewer')
+  assert.equal(events.length, 1, JSON.stringify(events))
+  const e = events[0]!
+  assert.equal(e.EventName, 'CreateTrafficMirrorSession')
+  assert.equal(e.AccessKeyId, viewer.id)
+  const rec = JSON.parse(e.CloudTrailEvent) as Record<string, unknown>
   assert.equal(rec.errorCode, 'Client.UnauthorizedOperation')
-  assert.equal(rec.userIdentity.accessKeyId, agentKey.id)
-  assert.match(rec.userIdentity.arn, /^arn:aws:iam::123456789012:user\/mirrorflow-agent-/)
-  eventIds.push(create.EventId)
+  assert.match(
+    String(rec.errorMessage),
+    /^You are not authorized to perform this operation\. .*Encoded authorization failure message: /,
+  )
+  assert.deepEqual(rec.userIdentity, {
+    type: 'IAMUser',
+    principalId: user.id,
+    arn: 'arn:aws:iam::123456789012:user/viewer',
+    accountId: '123456789012',
+    accessKeyId: viewer.id,
+    userName: 'viewer',
+  })
+  denied.id = e.EventId
+  denied.record = rec
+  eventIds.push(e.EventId)
 })
 
 test('an unknown access key is recorded as an Unknown identity with the key it claimed', async () => {
@@ -246,6 +282,15 @@ test('the trail files on disk hold the same events, validate, detect a changed b
     ),
   )
   for (const id of eventIds) assert.ok(ids.includes(id), `event ${id} is not in the trail files`)
+  const records = logs.flatMap(
+    (f) =>
+      (JSON.parse(gunzipSync(readFileSync(f)).toString()) as { Records: Record<string, unknown>[] }).Records,
+  )
+  const inFile = records.find((r) => r.eventID === denied.id)
+  assert.ok(inFile, 'the policy denial is not in the trail files')
+  assert.equal(inFile.errorCode, 'Client.UnauthorizedOperation')
+  assert.equal((inFile.userIdentity as { arn: string }).arn, 'arn:aws:iam::123456789012:user/viewer')
+  assert.deepEqual(inFile, denied.record)
   const store = readFileSync(join(dataDir, 'cloudtrail.sqlite'))
   for (const s of secrets) {
     assert.ok(!text.includes(s), 'a secret access key is in a trail file')

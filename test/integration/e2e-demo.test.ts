@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // test-group: namespace
 // `mirrorflow demo --duration 15 --json` runs the whole system in namespaces and exits 0 with a
-// summary that shows mirrored packets and flow-log records, and leaves nothing behind.
+// summary that shows mirrored packets, flow-log records and the findings of the attacker's scan and
+// SSH guessing, and leaves nothing behind.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -69,5 +70,24 @@ test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
   assert.notEqual(s.security.groups, null)
   assert.ok(s.security.rejectRecords > 100, `REJECT records ${s.security.rejectRecords}`)
   assert.ok(s.security.rejectPackets >= s.security.rejectRecords)
+  // Live detection on the delivered flow logs: the attacker's scan of the web server and its SSH
+  // guessing (dropped by the web group: every attempt a REJECT record), each with its actor and target.
+  const web = s.instances['web']!.address
+  const attacker = s.instances['attacker']!.address
+  const host = (ep: string): string => ep.split(':')[0]!
+  const found = s.findings
+    .map((f) => `${f.type} ${f.severity} ${f.role} local=${host(f.local)} remote=${host(f.remote)}`)
+    .sort()
+  assert.deepEqual(found, [
+    `Recon:EC2/InboundPortscan.Mirrorflow 2 TARGET local=${web} remote=${attacker}`,
+    `Recon:EC2/Portscan 5 ACTOR local=${attacker} remote=${web}`,
+    `UnauthorizedAccess:EC2/SSHBruteForce 2 TARGET local=${web} remote=${attacker}`,
+    `UnauthorizedAccess:EC2/SSHBruteForce 8 ACTOR local=${attacker} remote=${web}`,
+  ])
+  const ssh = s.findings.filter((f) => f.type === 'UnauthorizedAccess:EC2/SSHBruteForce')
+  assert.deepEqual(
+    ssh.map((f) => (f.role === 'TARGET' ? f.local : f.remote)),
+    [`${web}:22`, `${web}:22`],
+  )
   assert.deepEqual(await listNamespaces(prefix), [])
 })

@@ -294,8 +294,9 @@ export class DetectionEngine {
     if (this.threat.length > 0) this.threatCheck(r, init, resp, port, initLocal, respLocal, probe)
 
     // Pairs: port scan and brute force.
+    // The pair key; when the source initiates, it is also the flow key (built once).
+    const pk = `${init}>${resp}`
     if (tcpUdp) {
-      const pk = `${init}>${resp}`
       let p = this.pairs.get(pk)
       if (p === undefined) {
         p = {
@@ -392,62 +393,29 @@ export class DetectionEngine {
     // Sweeps (a local initiator): one port on many hosts; mail to many servers.
     if (initLocal && tcpUdp) {
       if (probe) {
-        const s = this.sweep(`${init}|${r.protocol}/${port}`, r)
-        if (s !== null && s.hosts.size <= cfg.portsweep.minHosts) s.hosts.add(resp)
-        if (s !== null && s.hosts.size >= cfg.portsweep.minHosts) {
-          const again = !s.fired
-          s.fired = true
-          this.connection(
-            T.PortSweep,
-            init,
-            resp,
-            'OUTBOUND',
-            r,
-            clientPort,
-            port,
-            s.start,
-            s.last,
-            again,
-            undefined,
-            'ACTOR',
-            {
-              hosts: s.hosts.size,
-              windowSeconds: cfg.portsweep.windowSeconds,
-            },
-            `${r.protocol}/${port}`,
-          )
-        }
+        const svc = `${r.protocol}/${port}`
+        const { windowSeconds, minHosts } = cfg.portsweep
+        this.sweepTo(T.PortSweep, svc, windowSeconds, minHosts, 'hosts', r, init, resp, clientPort, port)
       } else if (r.protocol === 6 && port === 25) {
-        const s = this.sweep(`${init}|smtp`, r, cfg.spambot.windowSeconds)
-        if (s !== null && s.hosts.size <= cfg.spambot.minHosts) s.hosts.add(resp)
-        if (s !== null && s.hosts.size >= cfg.spambot.minHosts) {
-          const again = !s.fired
-          s.fired = true
-          this.connection(
-            T.Spambot,
-            init,
-            resp,
-            'OUTBOUND',
-            r,
-            clientPort,
-            port,
-            s.start,
-            s.last,
-            again,
-            undefined,
-            'ACTOR',
-            {
-              mailServers: s.hosts.size,
-              windowSeconds: cfg.spambot.windowSeconds,
-            },
-            'smtp',
-          )
-        }
+        const { windowSeconds, minHosts } = cfg.spambot
+        this.sweepTo(
+          T.Spambot,
+          'smtp',
+          windowSeconds,
+          minHosts,
+          'mailServers',
+          r,
+          init,
+          resp,
+          clientPort,
+          port,
+        )
       }
     }
 
     // Flows by the bytes a local source sends (counted once: on the source's own interface when known).
-    if (srcLocal && (owner === '' || owner === r.srcaddr)) this.flow(r, !fwd)
+    if (srcLocal && (owner === '' || owner === r.srcaddr))
+      this.flow(r, !fwd, fwd ? pk : `${r.srcaddr}>${r.dstaddr}`)
 
     // Baseline: server ports a local initiator uses.
     if (initLocal && !probe && !r.rejected && tcpUdp) {
@@ -480,11 +448,7 @@ export class DetectionEngine {
 
   // ---- tables ----
 
-  private sweep(
-    key: string,
-    r: DetectRecord,
-    windowSeconds = this.config.portsweep.windowSeconds,
-  ): SweepState | null {
+  private sweep(key: string, r: DetectRecord, windowSeconds: number): SweepState {
     let s = this.sweeps.get(key)
     if (s === undefined) {
       s = { start: r.start, last: r.end, hosts: new Set(), fired: false }
@@ -498,6 +462,46 @@ export class DetectionEngine {
     return s
   }
 
+  /**
+   * A local initiator reaching `resp` on `svc` (a sweep key: protocol/port, or `smtp`): counts the
+   * distinct hosts in the window and makes or updates the finding at `minHosts`.
+   */
+  private sweepTo(
+    type: FindingTypeName,
+    svc: string,
+    windowSeconds: number,
+    minHosts: number,
+    countName: string,
+    r: DetectRecord,
+    init: string,
+    resp: string,
+    clientPort: number,
+    port: number,
+  ): void {
+    const s = this.sweep(`${init}|${svc}`, r, windowSeconds)
+    if (s.hosts.size <= minHosts) s.hosts.add(resp)
+    if (s.hosts.size < minHosts) return
+    const again = !s.fired
+    s.fired = true
+    const extra = { [countName]: s.hosts.size, windowSeconds }
+    this.connection(
+      type,
+      init,
+      resp,
+      'OUTBOUND',
+      r,
+      clientPort,
+      port,
+      s.start,
+      s.last,
+      again,
+      undefined,
+      'ACTOR',
+      extra,
+      svc,
+    )
+  }
+
   private instance(addr: string, t: number): InstanceState {
     let s = this.instances.get(addr)
     if (s === undefined) {
@@ -507,9 +511,9 @@ export class DetectionEngine {
     return s
   }
 
-  private flow(r: DetectRecord, srcIsServer: boolean): void {
+  /** `key`: `srcaddr>dstaddr`. */
+  private flow(r: DetectRecord, srcIsServer: boolean, key: string): void {
     const cfg = this.config
-    const key = `${r.srcaddr}>${r.dstaddr}`
     let s = this.flows.get(key)
     if (s === undefined) {
       s = {
@@ -713,15 +717,17 @@ export class DetectionEngine {
   }
 
   private isLocal(addr: string): boolean {
-    if (this.owners.has(addr)) return true
-    if (this.localNets === null) return false
-    let v = this.localCache.get(addr)
-    if (v === undefined) {
-      v = this.localNets.contains(addr)
-      if (this.localCache.size >= 65_536) this.localCache.clear()
-      this.localCache.set(addr, v)
+    // The local networks first: one lookup answers for most addresses.
+    if (this.localNets !== null) {
+      let v = this.localCache.get(addr)
+      if (v === undefined) {
+        v = this.localNets.contains(addr)
+        if (this.localCache.size >= 65_536) this.localCache.clear()
+        this.localCache.set(addr, v)
+      }
+      if (v) return true
     }
-    return v
+    return this.owners.has(addr)
   }
 
   private isTrusted(addr: string): boolean {

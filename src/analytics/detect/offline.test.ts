@@ -14,6 +14,7 @@ import { parseLogFormat } from '../../flowlogs/index.ts'
 import { rerenderFlowLogs } from '../rerender.ts'
 import { DetectInputError } from './errors.ts'
 import { detectFlowLogs } from './offline.ts'
+import { readFlowLogFile } from './reader.ts'
 
 const ATTACKER = '10.200.0.66'
 const VICTIM = '10.200.0.10'
@@ -128,4 +129,44 @@ test('a .parquet file that is not Parquet, or Parquet that is not a flow log, is
     )
     return true
   })
+})
+
+test('the text reader: custom format, CRLF, comments, - values, wrong widths, an over-long line, no final newline', async () => {
+  const f = join(dir, 'custom.log')
+  const long = `5 eni-1 10.0.0.9 10.0.0.2 ${'9'.repeat(70_000)} 22 6 1 40 1700000000 1700000060 ACCEPT OK 2 ingress`
+  writeFileSync(
+    f,
+    [
+      '# a comment before the header',
+      'version interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction',
+      '5 eni-1 10.0.0.1 10.0.0.2 40000 22 6 3 180 1700000000 1700000060 REJECT OK 2 ingress\r',
+      '5 eni-1 10.0.0.3 10.0.0.2 - 0022 6 x 40 1700000000 - ACCEPT OK - egress',
+      '5 eni-1 - - - - - - - 1700000000 1700000060 - NODATA - -',
+      '5 eni-1 10.0.0.4 10.0.0.2 1 2 6 1 40 1700000000 1700000060 ACCEPT SKIPDATA - -',
+      '5 eni-1 10.0.0.5 10.0.0.2 1 2 6 1 40 1700000000 1700000060 ACCEPT OK 2',
+      '5 eni-1 10.0.0.5 10.0.0.2 1 2 6 1 40 1700000000 1700000060 ACCEPT OK 2 ingress extra',
+      '5 eni-1 10.0.0.5  10.0.0.2 1 2 6 1 40 1700000000 1700000060 ACCEPT OK 2 ingress',
+      long,
+      '# a comment between records',
+      '5 eni-1 10.0.0.6 10.0.0.7 53 40001 17 1 90 1700000001 1700000061 ACCEPT OK - -',
+    ].join('\n'),
+  )
+  const got: string[] = []
+  const stats = { files: 0, lines: 0, records: 0, skippedStatus: 0, malformed: 0 }
+  await readFlowLogFile(
+    f,
+    (r) =>
+      got.push(
+        `${r.interfaceId} ${r.srcaddr} ${r.dstaddr} ${r.srcport} ${r.dstport} ${r.protocol} ${r.packets} ${r.bytes} ` +
+          `${r.start} ${r.end} ${r.rejected} ${r.tcpFlags} ${r.direction} ${r.accountId === '' ? 'no-account' : r.accountId}`,
+      ),
+    stats,
+  )
+  assert.deepEqual(got, [
+    'eni-1 10.0.0.1 10.0.0.2 40000 22 6 3 180 1700000000 1700000060 true 2 1 no-account',
+    'eni-1 10.0.0.3 10.0.0.2 0 22 6 0 40 1700000000 0 false -1 2 no-account',
+    'eni-1 10.0.0.6 10.0.0.7 53 40001 17 1 90 1700000001 1700000061 false -1 0 no-account',
+  ])
+  // Lines: every line after the header but comments and the over-long one (counted malformed).
+  assert.deepEqual(stats, { files: 1, lines: 8, records: 3, skippedStatus: 2, malformed: 4 })
 })

@@ -141,12 +141,6 @@ function columns(header: string, file: string): Columns {
   return c
 }
 
-function num(v: string | undefined): number {
-  if (v === undefined || v === '-') return 0
-  const n = Number(v)
-  return Number.isFinite(n) ? n : 0
-}
-
 /** What a file is, by its first bytes: Parquet (`PAR1`), gzip text, or plain text. */
 export async function flowLogFileKind(file: string): Promise<'parquet' | 'gzip' | 'text'> {
   let b: Buffer
@@ -188,69 +182,141 @@ export async function readFlowLogFile(
   stats.files++
   const rec = emptyRecord()
   let cols: Columns | null = null
-  let carry = ''
-  const line = (l: string): void => {
-    if (l.length === 0 || l.charCodeAt(0) === 35) return // '#': a comment line
+  // Field starts of the current line (a space ends each field); grown to the header's width.
+  let at = new Int32Array(64)
+  /** The value of field `i` as text (latin1, as AWS writes ASCII). */
+  const text = (b: Buffer, i: number): string => b.toString('latin1', at[i]!, at[i + 1]! - 1)
+  /** Field `i` is exactly `-`. */
+  const dash = (b: Buffer, i: number): boolean => at[i + 1]! - at[i]! === 2 && b[at[i]!] === 45
+  /** Field `i` equals the ASCII `word`. */
+  const is = (b: Buffer, i: number, word: string): boolean => {
+    const from = at[i]!
+    if (at[i + 1]! - 1 - from !== word.length) return false
+    for (let k = 0; k < word.length; k++) if (b[from + k] !== word.charCodeAt(k)) return false
+    return true
+  }
+  /** Field `i` as a number, as `Number()` reads it (digits parsed in place); `-` or not a number: 0. */
+  const num = (b: Buffer, i: number): number => {
+    const from = at[i]!
+    const to = at[i + 1]! - 1
+    if (to - from > 0 && to - from < 16) {
+      let n = 0
+      let k = from
+      for (; k < to; k++) {
+        const d = b[k]! - 48
+        if (d < 0 || d > 9) break
+        n = n * 10 + d
+      }
+      if (k === to) return n
+    }
+    if (to - from === 1 && b[from] === 45) return 0
+    const n = Number(b.toString('latin1', from, to))
+    return Number.isFinite(n) ? n : 0
+  }
+  /** One line, bytes [from, to) of `b` (no line end). */
+  const line = (b: Buffer, from: number, to: number): void => {
+    if (to === from || b[from] === 35) return // empty, or '#': a comment line
     if (cols === null) {
-      cols = columns(l, file)
+      cols = columns(b.toString('latin1', from, to), file)
+      if (at.length < cols.width + 1) at = new Int32Array(cols.width + 1)
       return
     }
     stats.lines++
     const c = cols
-    const v = l.split(' ')
-    if (v.length !== c.width) {
+    // Split on every space, as split(' ') does: n fields, at[i] the start of field i, at[n] = to + 1.
+    let n = 1
+    at[0] = from
+    for (let k = from; k < to; k++) {
+      if (b[k] === 32) {
+        if (n >= c.width) {
+          n++
+          break
+        }
+        at[n++] = k + 1
+      }
+    }
+    if (n !== c.width) {
       stats.malformed++
       return
     }
-    if (c.status >= 0 && v[c.status] !== 'OK') {
+    at[n] = to + 1
+    if (c.status >= 0 && !is(b, c.status, 'OK')) {
       stats.skippedStatus++
       return
     }
-    const src = v[c.src]!
-    const dst = v[c.dst]!
-    if (src === '-' || dst === '-') {
+    if (dash(b, c.src) || dash(b, c.dst)) {
       stats.skippedStatus++
       return
     }
-    rec.accountId = c.account >= 0 ? v[c.account]! : ''
-    rec.interfaceId = c.iface >= 0 ? v[c.iface]! : ''
-    rec.instanceId = c.instance >= 0 && v[c.instance] !== '-' ? v[c.instance]! : ''
-    rec.vpcId = c.vpc >= 0 && v[c.vpc] !== '-' ? v[c.vpc]! : ''
-    rec.subnetId = c.subnet >= 0 && v[c.subnet] !== '-' ? v[c.subnet]! : ''
-    rec.srcaddr = src
-    rec.dstaddr = dst
-    rec.srcport = num(v[c.sport])
-    rec.dstport = num(v[c.dport])
-    rec.protocol = num(v[c.proto])
-    rec.packets = num(v[c.packets])
-    rec.bytes = num(v[c.bytes])
-    rec.start = num(v[c.start])
-    rec.end = c.end >= 0 ? num(v[c.end]) : rec.start
-    rec.rejected = c.action >= 0 && v[c.action] === 'REJECT'
-    rec.tcpFlags = c.flags >= 0 && v[c.flags] !== '-' ? num(v[c.flags]) : -1
-    const d = c.direction >= 0 ? v[c.direction] : undefined
-    rec.direction = d === 'ingress' ? 1 : d === 'egress' ? 2 : 0
+    rec.accountId = c.account >= 0 ? text(b, c.account) : ''
+    rec.interfaceId = c.iface >= 0 ? text(b, c.iface) : ''
+    rec.instanceId = c.instance >= 0 && !dash(b, c.instance) ? text(b, c.instance) : ''
+    rec.vpcId = c.vpc >= 0 && !dash(b, c.vpc) ? text(b, c.vpc) : ''
+    rec.subnetId = c.subnet >= 0 && !dash(b, c.subnet) ? text(b, c.subnet) : ''
+    rec.srcaddr = text(b, c.src)
+    rec.dstaddr = text(b, c.dst)
+    rec.srcport = c.sport >= 0 ? num(b, c.sport) : 0
+    rec.dstport = c.dport >= 0 ? num(b, c.dport) : 0
+    rec.protocol = c.proto >= 0 ? num(b, c.proto) : 0
+    rec.packets = c.packets >= 0 ? num(b, c.packets) : 0
+    rec.bytes = c.bytes >= 0 ? num(b, c.bytes) : 0
+    rec.start = c.start >= 0 ? num(b, c.start) : 0
+    rec.end = c.end >= 0 ? num(b, c.end) : rec.start
+    rec.rejected = c.action >= 0 && is(b, c.action, 'REJECT')
+    rec.tcpFlags = c.flags >= 0 && !dash(b, c.flags) ? num(b, c.flags) : -1
+    rec.direction =
+      c.direction < 0 ? 0 : is(b, c.direction, 'ingress') ? 1 : is(b, c.direction, 'egress') ? 2 : 0
     stats.records++
     onRecord(rec)
   }
   const stream = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file)
+  // The unfinished last line of the previous chunk; `skipping`: inside a line longer than MAX_LINE.
+  let carry: Buffer | null = null
+  let skipping = false
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const text = carry + chunk.toString('latin1')
       let from = 0
-      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-        const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl
-        if (end - from <= MAX_LINE) line(text.slice(from, end))
+      let nl = chunk.indexOf(10)
+      if (carry !== null || skipping) {
+        if (nl < 0) {
+          if (!skipping) {
+            carry = Buffer.concat([carry!, chunk])
+            if (carry.length > MAX_LINE) {
+              stats.malformed++
+              carry = null
+              skipping = true
+            }
+          }
+          continue
+        }
+        if (!skipping) {
+          const whole: Buffer = Buffer.concat([carry!, chunk.subarray(0, nl)])
+          const end = whole.length > 0 && whole[whole.length - 1] === 13 ? whole.length - 1 : whole.length
+          if (end <= MAX_LINE) line(whole, 0, end)
+          else stats.malformed++
+        }
+        carry = null
+        skipping = false
+        from = nl + 1
+        nl = chunk.indexOf(10, from)
+      }
+      for (; nl >= 0; nl = chunk.indexOf(10, from)) {
+        const end = nl > from && chunk[nl - 1] === 13 ? nl - 1 : nl
+        if (end - from <= MAX_LINE) line(chunk, from, end)
         else stats.malformed++
         from = nl + 1
       }
-      carry = text.slice(from)
-      if (carry.length > MAX_LINE) {
-        stats.malformed++
-        carry = ''
+      if (from < chunk.length) {
+        if (chunk.length - from > MAX_LINE) {
+          stats.malformed++
+          skipping = true
+        } else carry = Buffer.from(chunk.subarray(from))
       }
     }
-    line(carry)
+    if (carry !== null) {
+      const end = carry.length > 0 && carry[carry.length - 1] === 13 ? carry.length - 1 : carry.length
+      line(carry, 0, end)
+    }
   } catch (err) {
     if (err instanceof DetectInputError) throw err
     throw new DetectInputError(

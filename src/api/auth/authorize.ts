@@ -192,7 +192,7 @@ export class Authorizer {
         .entries()
         .filter(([k]) => !k.startsWith('aws:principaltag/'))
         .map(([key, values]) => ({ key, values: { items: values.map((value) => ({ value })) } }))
-      const encoded = encodeAuthorizationMessage({
+      const encoded = encodeAuthorizationMessage(this.cp.iam.messageKey, {
         allowed: false,
         explicitDeny: result.decision === 'ExplicitDeny',
         matchedStatements: {

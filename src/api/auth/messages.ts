@@ -1,32 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Encoded authorization failure messages: EC2's denials carry the decision's details encrypted
- * (AES-256-GCM under a key of this server process, base64url), so that only a caller allowed
+ * (AES-256-GCM under the server's key, base64url), so that only a caller allowed
  * `sts:DecodeAuthorizationMessage` can read them (`aws sts decode-authorization-message`). The key
- * lives as long as the process: a message from before a restart no longer decodes.
+ * is IAM's `messageKey`, kept in the data directory (`authz-message.key`, mode 0600): a message
+ * still decodes after a restart.
  * @module
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 
-const KEY = randomBytes(32)
 /** Longest encoded message accepted for decoding (characters). */
 export const ENCODED_MESSAGE_MAX = 10240
 
 /** Encrypts a decoded-message document. */
-export function encodeAuthorizationMessage(doc: object): string {
+export function encodeAuthorizationMessage(key: Buffer, doc: object): string {
   const iv = randomBytes(12)
-  const c = createCipheriv('aes-256-gcm', KEY, iv)
+  const c = createCipheriv('aes-256-gcm', key, iv)
   const body = Buffer.concat([c.update(JSON.stringify(doc), 'utf8'), c.final()])
   return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url')
 }
 
 /** Decrypts an encoded message; undefined when it is not one of this server's. */
-export function decodeAuthorizationMessage(text: string): string | undefined {
+export function decodeAuthorizationMessage(key: Buffer, text: string): string | undefined {
   if (text.length > ENCODED_MESSAGE_MAX || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined
   const raw = Buffer.from(text, 'base64url')
   if (raw.length < 29) return undefined
   try {
-    const d = createDecipheriv('aes-256-gcm', KEY, raw.subarray(0, 12))
+    const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12))
     d.setAuthTag(raw.subarray(12, 28))
     return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8')
   } catch {

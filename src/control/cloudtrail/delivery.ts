@@ -145,7 +145,13 @@ export class TrailDelivery {
   constructor(o: TrailDeliveryOptions) {
     this.o = o
     this.spoolDir = join(o.dataDir, 'cloudtrail-spool')
-    this.unsubscribe = o.log.subscribe((events) => this.take(events))
+    this.unsubscribe = o.log.subscribe(
+      (events) => this.take(events),
+      () => {
+        for (const t of o.trails()) if (t.isLogging) return true
+        return false
+      },
+    )
     this.timer = setInterval(() => void this.deliver(), o.intervalMs ?? DELIVERY_INTERVAL_MS)
     this.timer.unref()
     this.digestTimer = setInterval(() => void this.digest(), o.digestIntervalMs ?? DIGEST_INTERVAL_MS)

@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The audit log's front: the API hands it each call as a thunk that renders the event, and returns
- * at once. Calls wait in a bounded in-memory buffer (default 20,000); every `flushMs` (default
- * 250 ms), or as soon as `batchSize` calls wait, one pass renders them, appends them to the
- * {@link EventStore} in one transaction and hands the records to the subscribers (trail delivery).
- * When the buffer is full a call is not recorded: it is counted in `dropped` (the API is never
- * slowed down or blocked by its own audit). A store that fails counts `writeErrors` and keeps the
- * last error; the process goes on.
+ * The audit log's front. The API hands it each call as a small plain record of raw facts (what was
+ * known when the call was answered) and returns at once: {@link EventLog.add} only pushes onto a
+ * bounded buffer (default 20,000; past it a call is counted in `dropped`, the API is never slowed
+ * or blocked by its own audit). Every `flushMs` (default 250 ms), or as soon as `batchSize` calls
+ * wait, the buffer goes as one batch to the writer, which renders each call into its CloudTrail
+ * record, serializes it, appends the batch to the {@link EventStore} in one transaction and hands
+ * the records to the subscribers (trail delivery).
+ *
+ * The writer runs in the same thread by default (an in-memory store, the unit tests) or, once
+ * {@link EventLog.useWorker} is called with a store on disk, in a worker thread of its own — the
+ * server's case, so that rendering and SQLite never take the API's thread. {@link EventLog.flush}
+ * stays synchronous in both: it hands over what waits and waits (bounded) until the writer has
+ * stored it, so a lookup right after a call sees it. A worker that fails is counted and the log goes
+ * on in-thread. A store that fails counts `writeErrors` and keeps the last error; the process goes on.
  * @module
  */
+import { receiveMessageOnPort, MessageChannel, type MessagePort, type Worker } from 'node:worker_threads'
 import type { EventResource } from './model.ts'
 import type { CloudTrailRecord } from './model.ts'
 import type { EventRow, EventStore } from './event-store.ts'
@@ -21,6 +29,9 @@ export interface RenderedEvent {
   username: string | undefined
 }
 
+/** Turns what {@link EventLog.add} took into its event (undefined: not recorded). */
+export type EventRenderer = (item: unknown) => RenderedEvent | undefined
+
 /** A stored record as subscribers get it: its time and its JSON. */
 export interface DeliveredEvent {
   time: number
@@ -30,7 +41,7 @@ export interface DeliveredEvent {
 }
 
 export interface EventLogOptions {
-  /** Calls buffered at most (default 20,000). */
+  /** Calls buffered at most (default 20,000; counting those handed to the writer and not yet stored). */
   maxPending?: number
   /** Longest wait before a pass (ms, default 250). */
   flushMs?: number
@@ -43,7 +54,102 @@ export interface EventLogStats {
   dropped: number
   renderErrors: number
   writeErrors: number
+  /** Events the store evicted (cap or age) in the writer thread. */
+  evicted: number
+  /** Writer threads that failed (the log then writes in its own thread). */
+  workerFailures: number
   lastError: string | null
+}
+
+/** What one writer pass did. */
+export interface BatchResult {
+  recorded: number
+  renderErrors: number
+  writeErrors: number
+  lastError: string | null
+  delivered: DeliveredEvent[]
+}
+
+/** Renders, serializes and stores a batch (the writer's whole work, in either thread). */
+export function storeBatch(
+  items: readonly unknown[],
+  render: EventRenderer,
+  store: EventStore,
+  wantDelivered: boolean,
+): BatchResult {
+  const res: BatchResult = { recorded: 0, renderErrors: 0, writeErrors: 0, lastError: null, delivered: [] }
+  const rows: EventRow[] = []
+  const regions: string[] = []
+  for (const item of items) {
+    let ev: RenderedEvent | undefined
+    try {
+      ev = render(item)
+    } catch (err) {
+      res.renderErrors++
+      res.lastError = `render: ${(err as Error).message}`
+    }
+    if (ev === undefined) continue
+    const r = ev.record
+    regions.push(r.awsRegion)
+    rows.push({
+      time: Date.parse(r.eventTime),
+      eventId: r.eventID,
+      eventName: r.eventName,
+      eventSource: r.eventSource,
+      username: ev.username,
+      accessKeyId: r.userIdentity.accessKeyId,
+      readOnly: r.readOnly,
+      resources: ev.resources,
+      json: JSON.stringify(r),
+    })
+  }
+  try {
+    store.insert(rows)
+    res.recorded = rows.length
+  } catch (err) {
+    res.writeErrors++
+    res.lastError = (err as Error).message
+  }
+  if (wantDelivered) {
+    res.delivered = rows.map((r, i) => ({
+      time: r.time,
+      region: regions[i]!,
+      eventSource: r.eventSource,
+      json: r.json,
+    }))
+  }
+  return res
+}
+
+/** Messages of the writer thread's protocol. */
+export type ToWriter =
+  { type: 'batch'; id: number; items: unknown[]; wantDelivered: boolean } | { type: 'close'; id: number }
+export type FromWriter = { type: 'done'; id: number; result: BatchResult; evicted: number }
+
+/** The writer thread's start data: where its store is, and the shared word it signals progress in. */
+export interface WriterData {
+  dataDir: string
+  maxEvents: number
+  maxAgeDays: number
+  /** Int32Array over it: [0] the last batch id done, [1] 1 once closed. */
+  progress: SharedArrayBuffer
+  port: MessagePort
+}
+
+/** Calls taken before the writer thread starts (default of {@link EventLog.useWorker}). */
+export const WORKER_AFTER = 500
+
+/** How long a synchronous flush waits for the writer thread at most (ms). */
+const FLUSH_WAIT_MS = 10_000
+
+interface WriterThread {
+  worker: Worker
+  port: MessagePort
+  progress: Int32Array
+  /** Id of the last batch sent. */
+  sent: number
+  /** Items sent, not yet stored. */
+  inFlight: Map<number, number>
 }
 
 export class EventLog {
@@ -53,16 +159,27 @@ export class EventLog {
     dropped: 0,
     renderErrors: 0,
     writeErrors: 0,
+    evicted: 0,
+    workerFailures: 0,
     lastError: null,
   }
-  private pending: (() => RenderedEvent | undefined)[] = []
+  private pending: unknown[] = []
+  private inFlightItems = 0
   private readonly maxPending: number
   private readonly flushMs: number
   private readonly batchSize: number
   private timer: NodeJS.Timeout | null = null
   private immediate: NodeJS.Immediate | null = null
-  private readonly subscribers = new Set<(events: readonly DeliveredEvent[]) => void>()
+  private readonly subscribers = new Set<{
+    fn: (events: readonly DeliveredEvent[]) => void
+    wanted: () => boolean
+  }>()
   private closed = false
+  private render: EventRenderer = (item) => item as RenderedEvent
+  private writer: WriterThread | null = null
+  private starter: ((data: WriterData, transfer: MessagePort[]) => Worker) | null = null
+  private startAfter = 0
+  private taken = 0
 
   constructor(store: EventStore, opts: EventLogOptions = {}) {
     this.store = store
@@ -71,97 +188,211 @@ export class EventLog {
     this.batchSize = opts.batchSize ?? 2_000
   }
 
-  /** Takes a call (its rendering is deferred to the next pass). Never throws, never blocks. */
-  add(render: () => RenderedEvent | undefined): void {
-    if (this.closed || this.pending.length >= this.maxPending) {
+  /** How taken items become events in this thread (by default they are {@link RenderedEvent}s). */
+  useRenderer(render: EventRenderer): void {
+    this.render = render
+  }
+
+  /**
+   * Moves the writer to a worker thread started by `start` with the given {@link WriterData} (its
+   * module runs {@link storeBatch} with the same renderer on its own connection to the store's
+   * file), once `after` calls were taken. Ignored for an in-memory store or a closed log.
+   */
+  useWorker(start: (data: WriterData, transfer: MessagePort[]) => Worker, after = WORKER_AFTER): void {
+    if (this.store.path === ':memory:') return
+    this.starter = start
+    this.startAfter = after
+    this.maybeStart()
+  }
+
+  /** Starts the writer thread once enough calls came (a short-lived server never pays for it). */
+  private maybeStart(): void {
+    const start = this.starter
+    if (start === null || this.closed || this.writer !== null || this.taken < this.startAfter) return
+    this.starter = null
+    const progress = new SharedArrayBuffer(8)
+    const { port1, port2 } = new MessageChannel()
+    let worker: Worker
+    try {
+      worker = start(
+        {
+          dataDir: this.store.dir!,
+          maxEvents: this.store.maxEvents,
+          maxAgeDays: this.store.maxAgeMs / 86_400_000,
+          progress,
+          port: port2,
+        },
+        [port2],
+      )
+    } catch (err) {
+      this.workerFailed(err)
+      return
+    }
+    const w: WriterThread = {
+      worker,
+      port: port1,
+      progress: new Int32Array(progress),
+      sent: 0,
+      inFlight: new Map(),
+    }
+    this.writer = w
+    port1.on('message', (m: FromWriter) => this.done(w, m))
+    port1.unref()
+    worker.unref()
+    worker.on('error', (err) => this.workerFailed(err, w))
+    worker.on('exit', (code) => {
+      if (this.writer === w && !this.closed) this.workerFailed(new Error(`exited with code ${code}`), w)
+    })
+  }
+
+  /** Takes a call (rendered by the next pass). Never throws, never blocks. */
+  add(item: unknown): void {
+    if (this.closed || this.pending.length + this.inFlightItems >= this.maxPending) {
       this.stats.dropped++
       return
     }
-    this.pending.push(render)
+    this.pending.push(item)
+    if (++this.taken === this.startAfter) this.maybeStart()
     if (this.pending.length >= this.batchSize) {
       this.immediate ??= setImmediate(() => {
         this.immediate = null
-        this.flush()
+        this.pass()
       })
     } else if (this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null
-        this.flush()
+        this.pass()
       }, this.flushMs)
       this.timer.unref()
     }
   }
 
-  /** Calls `fn` with every stored batch (in order). Returns an unsubscribe. */
-  subscribe(fn: (events: readonly DeliveredEvent[]) => void): () => void {
-    this.subscribers.add(fn)
-    return () => this.subscribers.delete(fn)
+  /**
+   * Calls `fn` with every stored batch (in order) while `wanted` says so (read at each pass: the
+   * records are only serialized for, and copied to, a subscriber that wants them). Returns an
+   * unsubscribe.
+   */
+  subscribe(fn: (events: readonly DeliveredEvent[]) => void, wanted: () => boolean = () => true): () => void {
+    const s = { fn, wanted }
+    this.subscribers.add(s)
+    return () => this.subscribers.delete(s)
   }
 
-  /** Renders and stores what waits, now. */
+  /** Stores what waits, now: when this returns, every call taken so far is stored (or counted lost). */
   flush(): void {
+    this.pass()
+    const w = this.writer
+    if (w === null || w.sent === 0) return
+    const deadline = Date.now() + FLUSH_WAIT_MS
+    for (;;) {
+      const done = Atomics.load(w.progress, 0)
+      if (done >= w.sent) break
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        this.stats.lastError = `the writer thread did not store within ${FLUSH_WAIT_MS} ms`
+        break
+      }
+      Atomics.wait(w.progress, 0, done, left)
+    }
+    this.drain(w)
+  }
+
+  /** Calls waiting for the next pass or being written. */
+  get waiting(): number {
+    return this.pending.length + this.inFlightItems
+  }
+
+  /** Stores what waits and stops taking calls (the writer thread closes its store and ends). */
+  close(): void {
+    this.flush()
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    if (this.immediate !== null) clearImmediate(this.immediate)
+    this.immediate = null
+    this.closed = true
+    const w = this.writer
+    this.writer = null
+    if (w !== null) {
+      w.worker.postMessage({ type: 'close', id: w.sent } satisfies ToWriter)
+      const deadline = Date.now() + FLUSH_WAIT_MS
+      while (Atomics.load(w.progress, 1) === 0 && Date.now() < deadline)
+        Atomics.wait(w.progress, 1, 0, deadline - Date.now())
+      this.drain(w)
+      w.port.close()
+      void w.worker.terminate()
+    }
+  }
+
+  /** Hands what waits to the writer (or writes it here). */
+  private pass(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
-    const rows: EventRow[] = []
-    const regions: string[] = []
-    for (const render of batch) {
-      let ev: RenderedEvent | undefined
+    const w = this.writer
+    let wantDelivered = false
+    for (const s of this.subscribers) if (s.wanted()) wantDelivered = true
+    if (w !== null) {
+      const id = ++w.sent
       try {
-        ev = render()
+        w.worker.postMessage({ type: 'batch', id, items: batch, wantDelivered } satisfies ToWriter)
+        w.inFlight.set(id, batch.length)
+        this.inFlightItems += batch.length
+        return
       } catch (err) {
-        this.stats.renderErrors++
-        this.stats.lastError = `render: ${(err as Error).message}`
+        w.sent--
+        this.workerFailed(err, w)
       }
-      if (ev === undefined) continue
-      const r = ev.record
-      regions.push(r.awsRegion)
-      rows.push({
-        time: Date.parse(r.eventTime),
-        eventId: r.eventID,
-        eventName: r.eventName,
-        eventSource: r.eventSource,
-        username: ev.username,
-        accessKeyId: r.userIdentity.accessKeyId,
-        readOnly: r.readOnly,
-        resources: ev.resources,
-        json: JSON.stringify(r),
-      })
     }
-    try {
-      this.store.insert(rows)
-      this.stats.recorded += rows.length
-    } catch (err) {
-      this.stats.writeErrors++
-      this.stats.lastError = (err as Error).message
+    this.apply(storeBatch(batch, this.render, this.store, wantDelivered))
+  }
+
+  private done(w: WriterThread, m: FromWriter): void {
+    const n = w.inFlight.get(m.id)
+    if (n !== undefined) {
+      w.inFlight.delete(m.id)
+      this.inFlightItems -= n
     }
-    const delivered = rows.map((r, i) => ({
-      time: r.time,
-      region: regions[i]!,
-      eventSource: r.eventSource,
-      json: r.json,
-    }))
-    for (const fn of this.subscribers) {
+    this.stats.evicted = m.evicted
+    this.apply(m.result)
+  }
+
+  /** Takes the writer's answers that wait, synchronously. */
+  private drain(w: WriterThread): void {
+    for (;;) {
+      const m = receiveMessageOnPort(w.port)
+      if (m === undefined) break
+      this.done(w, m.message as FromWriter)
+    }
+  }
+
+  private apply(r: BatchResult): void {
+    this.stats.recorded += r.recorded
+    this.stats.renderErrors += r.renderErrors
+    this.stats.writeErrors += r.writeErrors
+    if (r.lastError !== null) this.stats.lastError = r.lastError
+    if (r.delivered.length === 0) return
+    for (const s of this.subscribers) {
       try {
-        fn(delivered)
+        s.fn(r.delivered)
       } catch (err) {
         this.stats.lastError = `deliver: ${(err as Error).message}`
       }
     }
   }
 
-  /** Calls waiting for the next pass. */
-  get waiting(): number {
-    return this.pending.length
-  }
-
-  /** Stores what waits and stops taking calls. */
-  close(): void {
-    this.flush()
-    if (this.immediate !== null) clearImmediate(this.immediate)
-    this.immediate = null
-    this.closed = true
+  private workerFailed(err: unknown, w?: WriterThread): void {
+    this.stats.workerFailures++
+    this.stats.lastError = `writer thread: ${(err as Error).message}`
+    if (w === undefined || this.writer !== w) return
+    this.writer = null
+    // What it had not stored is lost: counted, and the log goes on in this thread.
+    this.drain(w)
+    this.stats.dropped += this.inFlightItems
+    this.inFlightItems = 0
+    w.inFlight.clear()
+    w.port.close()
+    void w.worker.terminate()
   }
 }

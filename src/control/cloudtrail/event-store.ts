@@ -129,6 +129,8 @@ export interface EventStoreOptions {
 export class EventStore {
   /** The database file, or ':memory:'. */
   readonly path: string
+  /** The data directory the file is in (undefined in memory). */
+  readonly dir: string | undefined
   readonly maxEvents: number
   readonly maxAgeMs: number
   /** Events evicted since start (cap or age). */
@@ -141,6 +143,7 @@ export class EventStore {
   constructor(dataDir: string | undefined, opts: EventStoreOptions = {}) {
     this.maxEvents = opts.maxEvents ?? MAX_EVENTS
     this.maxAgeMs = (opts.maxAgeDays ?? MAX_AGE_DAYS) * 86_400_000
+    this.dir = dataDir
     try {
       if (dataDir === undefined) {
         this.path = ':memory:'

@@ -13,7 +13,17 @@ export { CLOUDTRAIL_ERRORS } from './errors.ts'
 export { EVENT_VERSION } from './model.ts'
 export type { CloudTrailRecord, EventResource, Trail, UserIdentity } from './model.ts'
 export { EventStore, MAX_AGE_DAYS, MAX_EVENTS, type LookupKey, type StoredEvent } from './event-store.ts'
-export { EventLog, type DeliveredEvent, type EventLogStats, type RenderedEvent } from './event-log.ts'
+export {
+  EventLog,
+  storeBatch,
+  type DeliveredEvent,
+  type EventLogStats,
+  type EventRenderer,
+  type FromWriter,
+  type RenderedEvent,
+  type ToWriter,
+  type WriterData,
+} from './event-log.ts'
 export { TRAILS_MAX, Trails, checkTrailName, type CreateTrailInput } from './trails.ts'
 export {
   DELIVERY_INTERVAL_MS,

@@ -46,6 +46,7 @@ export interface UserIdentity {
   userName?: string
   sessionContext?: {
     sessionIssuer?: { type: string; principalId: string; arn: string; accountId: string; userName: string }
+    webIdFederationData?: Record<string, never>
     attributes: { creationDate: string; mfaAuthenticated: string }
   }
 }

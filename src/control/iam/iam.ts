@@ -10,6 +10,17 @@
  * @module
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import {
+  appendFileSync,
+  chmodSync,
+  closeSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
+import { join } from 'node:path'
 import { ApiError, truncate } from '../core/errors.ts'
 import type { Ledger } from '../core/ledger.ts'
 import type { AccessKey, AccessKeyRole, Tag } from '../core/model.ts'
@@ -52,7 +63,14 @@ export interface TemporaryCredentials {
   roleName: string
   roleId: string
   sessionName: string
+  /** When they were issued, ms since the epoch (absent in sessions kept before it was recorded). */
+  createdAt?: number
 }
+
+/** Who an access key belongs to, as CloudTrail names a caller (no policies: see {@link Iam.principalOf}). */
+export type Caller =
+  | { type: 'IAMUser'; user: IamUser; accessKeyId: string }
+  | { type: 'AssumedRole'; role: IamRole; session: TemporaryCredentials; accessKeyId: string }
 
 /** Who signed a request, and the policies that say what they may do. */
 export interface Principal {
@@ -118,11 +136,48 @@ export function checkPath(value: string | undefined): string {
   return value
 }
 
+/** The key encrypting EC2's authorization failure messages, in the data directory. */
+export const MESSAGE_KEY_FILE = 'authz-message.key'
+/** STS temporary credentials in force, one JSON line each (appended; compacted at start and when long). */
+export const SESSIONS_FILE = 'sts-sessions.jsonl'
+
+/** What {@link Iam.persistIn} keeps, and what went wrong keeping it. */
+export interface IamPersistence {
+  dir: string
+  /** Lines in the sessions file (compacted past 2 × SESSIONS_MAX). */
+  lines: number
+  errors: number
+  lastError: string | null
+}
+
+function isSession(v: unknown): v is TemporaryCredentials {
+  const s = v as TemporaryCredentials
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.accessKeyId === 'string' &&
+    /^ASIA[A-Z2-7]{16}$/.test(s.accessKeyId) &&
+    typeof s.secretAccessKey === 'string' &&
+    typeof s.sessionToken === 'string' &&
+    typeof s.expiration === 'number' &&
+    typeof s.roleName === 'string' &&
+    typeof s.roleId === 'string' &&
+    typeof s.sessionName === 'string'
+  )
+}
+
 export class Iam {
   private readonly l: Ledger
   private readonly keys = new Map<string, AccessKey>()
   private readonly sessions = new Map<string, TemporaryCredentials>()
   private _generation = 0
+  /**
+   * The AES-256 key of EC2's encoded authorization failure messages: random per process, or kept
+   * in the data directory by {@link persistIn} (a message then decodes after a restart).
+   */
+  messageKey: Buffer = randomBytes(32)
+  /** Where the message key and the sessions are kept (undefined: memory only). */
+  persistence: IamPersistence | undefined
 
   constructor(l: Ledger) {
     this.l = l
@@ -673,9 +728,102 @@ export class Iam {
       roleName: role.name,
       roleId: role.id,
       sessionName,
+      createdAt: now,
     }
     this.sessions.set(creds.accessKeyId, creds)
+    this.keepSession(creds)
     return creds
+  }
+
+  /**
+   * Keeps the message key and the temporary credentials in `dir` (files of mode 0600) so that a
+   * restart ends neither: the key is read (made at the first start), the sessions still in force
+   * are loaded, and each AssumeRole appends its credentials. A file that cannot be read or written
+   * (ENOSPC, EACCES, …) is counted in {@link persistence}; the server goes on in memory.
+   */
+  persistIn(dir: string, now = Date.now()): void {
+    const p: IamPersistence = { dir, lines: 0, errors: 0, lastError: null }
+    this.persistence = p
+    const keyFile = join(dir, MESSAGE_KEY_FILE)
+    try {
+      const k = readFileSync(keyFile)
+      if (k.length !== 32) throw new Error(`${keyFile} is not a 32-byte key`)
+      this.messageKey = k
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        try {
+          const fd = openSync(keyFile, 'wx', 0o600)
+          try {
+            writeSync(fd, this.messageKey)
+          } finally {
+            closeSync(fd)
+          }
+        } catch (e) {
+          this.persistFailed(e)
+        }
+      } else this.persistFailed(err)
+    }
+    const file = join(dir, SESSIONS_FILE)
+    let text = ''
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.persistFailed(err)
+    }
+    for (const line of text.split('\n')) {
+      if (line.length === 0 || line.length > 4096) continue
+      let s: unknown
+      try {
+        s = JSON.parse(line)
+      } catch {
+        continue // a line cut by a crash
+      }
+      if (isSession(s) && s.expiration > now) {
+        this.sessions.delete(s.accessKeyId)
+        this.sessions.set(s.accessKeyId, s)
+      }
+    }
+    while (this.sessions.size > SESSIONS_MAX) this.sessions.delete(this.sessions.keys().next().value!)
+    this.compactSessions(now)
+  }
+
+  private persistFailed(err: unknown): void {
+    const p = this.persistence
+    if (p === undefined) return
+    p.errors++
+    p.lastError = (err as Error).message
+  }
+
+  /** Rewrites the sessions file with the sessions in force (atomically: a new file renamed over). */
+  private compactSessions(now = Date.now()): void {
+    const p = this.persistence
+    if (p === undefined) return
+    const file = join(p.dir, SESSIONS_FILE)
+    const live = [...this.sessions.values()].filter((s) => s.expiration > now)
+    try {
+      const tmp = `${file}.tmp`
+      writeFileSync(tmp, live.map((s) => JSON.stringify(s) + '\n').join(''), { mode: 0o600 })
+      chmodSync(tmp, 0o600)
+      renameSync(tmp, file)
+      p.lines = live.length
+    } catch (err) {
+      this.persistFailed(err)
+    }
+  }
+
+  private keepSession(s: TemporaryCredentials): void {
+    const p = this.persistence
+    if (p === undefined) return
+    if (p.lines >= 2 * SESSIONS_MAX) {
+      this.compactSessions()
+      return
+    }
+    try {
+      appendFileSync(join(p.dir, SESSIONS_FILE), JSON.stringify(s) + '\n', { mode: 0o600 })
+      p.lines++
+    } catch (err) {
+      this.persistFailed(err)
+    }
   }
 
   /** The temporary credentials of an ASIA key id, if they exist (expired or not). */
@@ -711,6 +859,20 @@ export class Iam {
     const out: { source: string; document: PolicyDocument }[] = []
     this.documents(r, 'role', r.name, out)
     return out
+  }
+
+  /** The IAM user or assumed role an access key stands for; undefined when unknown. */
+  callerOf(accessKeyId: string): Caller | undefined {
+    const k = this.keys.get(accessKeyId)
+    if (k !== undefined) {
+      const user = k.userName === undefined ? undefined : this.findUser(k.userName)
+      return user === undefined ? undefined : { type: 'IAMUser', user, accessKeyId }
+    }
+    const session = this.sessions.get(accessKeyId)
+    if (session === undefined) return undefined
+    const role = this.findRole(session.roleName)
+    if (role === undefined || role.id !== session.roleId) return undefined
+    return { type: 'AssumedRole', role, session, accessKeyId }
   }
 
   /**

@@ -3,21 +3,22 @@
  * The audit recorder: the server calls {@link AuditRecorder.record} once per API call, after its
  * answer is known (success or failure, authentication failures included), and the call becomes a
  * CloudTrail management event. The call site does only what must be done at once — resolve the
- * caller's identity, take the time and the request's references — and the rest (parameters, answer,
- * resources, JSON) is rendered by the event log's next batch (control/cloudtrail/event-log.ts), so
- * that auditing costs the request path next to nothing.
+ * caller's identity (remembered per access key), take the time and the request's raw facts as one
+ * plain {@link RawCall} — and hands it to the event log's bounded buffer. Everything else
+ * (parameters, answer, resources, event id, JSON, the store's insert) is done by the event log's
+ * writer in batches (control/cloudtrail/event-log.ts), in a worker thread of its own when the store
+ * is on disk (writer-worker.ts), so that auditing costs the request path next to nothing.
  *
  * What is recorded: every call signed with an access key (known or not) to a service endpoint.
  * Requests without any credentials are not (nobody to name, and a stranger could fill the trail);
  * nor are the agents' desired-state long polls (not an API call).
  * @module
  */
-import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import type { ApiError, ControlPlane, EventResource, UserIdentity } from '../../../control/index.ts'
-import { EVENT_VERSION, isoSeconds, type RenderedEvent } from '../../../control/index.ts'
-import { JSON_WIRE_CODES } from '../../protocols/json-1.1/index.ts'
-import { renderRequest, renderResponse, type RenderProtocol } from './render.ts'
+import { isoSeconds, type ApiError, type ControlPlane, type UserIdentity } from '../../../control/index.ts'
+import { startWorker } from '../../../entry-points.ts'
+import { encodeCall, renderCall, type RawCall } from './call.ts'
+import { MAX_RENDERED_BYTES, type RenderProtocol } from './render.ts'
 
 /** Resolves an access key to the identity CloudTrail names (IAM may replace the default). */
 export type PrincipalResolver = (accessKeyId: string) => UserIdentity | undefined
@@ -38,37 +39,6 @@ const READ_ONLY = /^(?:Describe|Get|List|Lookup|Search|Filter|Test|Decode)/
 const ACTION = /^[A-Za-z][A-Za-z0-9]{0,127}$/
 const KEY_ID = /^[A-Z0-9]{16,128}$/
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/
-/** Ids of the EC2 resources mirrorflow serves, and their CloudFormation-style types. */
-const EC2_ID = /^(vpc|subnet|eni|i|tmt|tmfr|tmf|tms|fl|sg|sgr|acl)-(?:[0-9a-f]{8}|[0-9a-f]{17})$/
-const EC2_TYPE: Record<string, string> = {
-  vpc: 'AWS::EC2::VPC',
-  subnet: 'AWS::EC2::Subnet',
-  eni: 'AWS::EC2::NetworkInterface',
-  i: 'AWS::EC2::Instance',
-  tmt: 'AWS::EC2::TrafficMirrorTarget',
-  tmf: 'AWS::EC2::TrafficMirrorFilter',
-  tmfr: 'AWS::EC2::TrafficMirrorFilterRule',
-  tms: 'AWS::EC2::TrafficMirrorSession',
-  fl: 'AWS::EC2::FlowLog',
-  sg: 'AWS::EC2::SecurityGroup',
-  sgr: 'AWS::EC2::SecurityGroupRule',
-  acl: 'AWS::EC2::NetworkAcl',
-}
-/** Members that name a resource by name, per service. */
-const NAMED: Record<string, Record<string, string>> = {
-  iam: {
-    userName: 'AWS::IAM::User',
-    groupName: 'AWS::IAM::Group',
-    roleName: 'AWS::IAM::Role',
-    policyArn: 'AWS::IAM::Policy',
-    accessKeyId: 'AWS::IAM::AccessKey',
-  },
-  sts: { roleArn: 'AWS::IAM::Role' },
-  logs: { logGroupName: 'AWS::Logs::LogGroup', logStreamName: 'AWS::Logs::LogStream' },
-  cloudtrail: { name: 'AWS::CloudTrail::Trail', trailName: 'AWS::CloudTrail::Trail' },
-  guardduty: { detectorId: 'AWS::GuardDuty::Detector' },
-}
-const MAX_RESOURCES = 20
 /** Failures of authentication: the body's signature was not checked, so the body is not parsed. */
 const AUTH_FAILURES = new Set([
   'MissingAuthenticationToken',
@@ -84,6 +54,8 @@ const AUTH_FAILURES = new Set([
   'RequestEntityTooLarge',
   'RequestTimeout',
 ])
+/** Identities remembered (an access key's identity never changes; the cache is emptied when full). */
+const MAX_CACHED_IDENTITIES = 10_000
 
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name]
@@ -117,51 +89,44 @@ export function claimedCredential(req: FastifyRequest): { accessKeyId: string; r
   return { accessKeyId: parts[0]!, region: parts[2]! }
 }
 
-/** The default identity of an access key: its IAM user if IAM knows one, else the key's role. */
+/**
+ * The identity CloudTrail names for an access key: its IAM user (`IAMUser`: the user's id, ARN and
+ * name), or the role it assumed (`AssumedRole`: `AROA…:session`, the `sts` assumed-role ARN, and
+ * the role as `sessionContext.sessionIssuer` with the session's creation time). A key IAM does not
+ * know (deleted, or expired temporary credentials forgotten) has none.
+ */
 export function defaultPrincipals(cp: ControlPlane): PrincipalResolver {
   return (accessKeyId) => {
-    const key = cp.iam.get(accessKeyId)
-    if (key === undefined) return undefined
-    const role = cp.iam.roleOf(key)
-    const userName =
-      role === 'admin'
-        ? 'mirrorflow-admin'
-        : role === 'agent'
-          ? `mirrorflow-agent-${key.instanceId ?? 'unbound'}`
-          : `mirrorflow-user-${accessKeyId.slice(-6).toLowerCase()}`
-    return {
-      type: 'IAMUser',
-      principalId: `AIDA${createHash('sha256').update(accessKeyId).digest('hex').slice(0, 17).toUpperCase()}`,
-      arn: `arn:aws:iam::${cp.accountId}:user/${userName}`,
-      accountId: cp.accountId,
-      accessKeyId,
-      userName,
-    }
-  }
-}
-
-function resourcesOf(service: string, values: unknown[]): EventResource[] {
-  const out: EventResource[] = []
-  const seen = new Set<string>()
-  const named = NAMED[service]
-  const visit = (v: unknown, key: string, depth: number): void => {
-    if (out.length >= MAX_RESOURCES || depth > 16) return
-    if (typeof v === 'string') {
-      let type: string | undefined
-      const m = v.length <= 30 ? EC2_ID.exec(v) : null
-      if (m !== null) type = EC2_TYPE[m[1]!]
-      else if (named !== undefined) type = named[key]
-      if (type !== undefined && v.length <= 2048 && !seen.has(`${type}|${v}`)) {
-        seen.add(`${type}|${v}`)
-        out.push({ type, name: v })
+    const c = cp.iam.callerOf(accessKeyId)
+    if (c === undefined) return undefined
+    const accountId = cp.accountId
+    if (c.type === 'IAMUser') {
+      return {
+        type: 'IAMUser',
+        principalId: c.user.id,
+        arn: c.user.arn,
+        accountId,
+        accessKeyId,
+        userName: c.user.name,
       }
-    } else if (Array.isArray(v)) for (const x of v) visit(x, key, depth + 1)
-    else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) visit(x, k, depth + 1)
+    }
+    const { role, session } = c
+    return {
+      type: 'AssumedRole',
+      principalId: `${role.id}:${session.sessionName}`,
+      arn: `arn:aws:sts::${accountId}:assumed-role/${role.name}/${session.sessionName}`,
+      accountId,
+      accessKeyId,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', principalId: role.id, arn: role.arn, accountId, userName: role.name },
+        webIdFederationData: {},
+        attributes: {
+          creationDate: isoSeconds(session.createdAt ?? session.expiration - 3_600_000),
+          mfaAuthenticated: 'false',
+        },
+      },
     }
   }
-  for (const v of values) visit(v, '', 0)
-  return out
 }
 
 export class AuditRecorder {
@@ -169,13 +134,29 @@ export class AuditRecorder {
   /** Who an access key is; IAM's users and roles plug in here. */
   principals: PrincipalResolver
 
+  /**
+   * False only in the benchmark that measures the trail's cost (`MIRRORFLOW_BENCH_AUDIT=off`, see
+   * bench/api/trail.bench.ts): the server then records nothing.
+   */
+  readonly enabled: boolean
+
+  /** IAM users' identities by access key, with their JSON (what an encoded call carries). */
+  private readonly identities = new Map<string, { identity: UserIdentity; json: string }>()
+
   constructor(cp: ControlPlane, principals?: PrincipalResolver) {
     this.cp = cp
     this.principals = principals ?? defaultPrincipals(cp)
+    this.enabled = process.env.MIRRORFLOW_BENCH_AUDIT !== 'off'
+    cp.cloudtrail.log.useRenderer(renderCall)
+    // On disk, rendering and storing run in a thread of their own.
+    cp.cloudtrail.log.useWorker((workerData, transferList) =>
+      startWorker('trail-writer', { workerData, transferList }),
+    )
   }
 
   /** Records one answered call (never throws). */
   record(req: FastifyRequest, outcome: CallOutcome): void {
+    if (!this.enabled) return
     try {
       this.take(req, outcome)
     } catch {
@@ -187,11 +168,18 @@ export class AuditRecorder {
     const cred = claimedCredential(req)
     if (cred === undefined || o.action === 'MirrorflowGetDesiredState') return
     const cp = this.cp
-    const now = Date.now()
-    const identity: UserIdentity = this.principals(cred.accessKeyId) ?? {
-      type: 'Unknown',
-      accountId: cp.accountId,
-      accessKeyId: cred.accessKeyId,
+    let who = this.identities.get(cred.accessKeyId)
+    // A user's key names the same user as long as it exists (a user cannot be renamed, nor deleted
+    // while it has keys); an assumed role's is resolved at each call.
+    if (who !== undefined && cp.iam.get(cred.accessKeyId) === undefined) who = undefined
+    if (who === undefined) {
+      const known = this.principals(cred.accessKeyId)
+      const identity = known ?? { type: 'Unknown', accountId: cp.accountId, accessKeyId: cred.accessKeyId }
+      who = { identity, json: JSON.stringify(identity) }
+      if (known?.type === 'IAMUser') {
+        if (this.identities.size >= MAX_CACHED_IDENTITIES) this.identities.clear()
+        this.identities.set(cred.accessKeyId, who)
+      }
     }
     let action = o.action
     if (!ACTION.test(action)) {
@@ -200,63 +188,36 @@ export class AuditRecorder {
       const dot = target.lastIndexOf('.')
       action = ACTION.test(target.slice(dot + 1)) ? target.slice(dot + 1) : 'unknown'
     }
-    const region = o.service === 'iam' ? 'us-east-1' : REGION.test(cred.region) ? cred.region : cp.region
     const ip = req.socket.remoteAddress ?? ''
-    const sourceIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip
-    const userAgent = (header(req, 'user-agent') ?? '').slice(0, 1024)
-    const requestId = req.id
     const error = o.error
     const verified = error === undefined || !AUTH_FAILURES.has(error.awsCode)
     const url = req.raw.url ?? ''
     const q = url.indexOf('?')
-    const query = q < 0 || !verified ? '' : url.slice(q + 1)
     const body = verified && Buffer.isBuffer(req.body) ? req.body : undefined
-    const response = o.response
-    const readOnly = READ_ONLY.test(action)
-    const service = o.service
-    const protocol = o.protocol
-    cp.cloudtrail.log.add((): RenderedEvent => {
-      // Parameters are only rendered for a body whose signature was checked (or a failure after it).
-      const requestParameters = renderRequest(protocol, query, body)
-      const responseElements =
-        response === undefined || readOnly
-          ? null
-          : renderResponse(protocol, response.contentType, response.body)
-      const record = {
-        eventVersion: EVENT_VERSION,
-        userIdentity: identity,
-        eventTime: isoSeconds(now),
-        eventSource: `${service}.amazonaws.com`,
-        eventName: action,
-        awsRegion: region,
-        sourceIPAddress: sourceIp,
-        userAgent,
-        ...(error === undefined
-          ? {}
-          : {
-              errorCode:
-                protocol === 'ec2-query'
-                  ? `${error.httpStatus >= 500 ? 'Server' : 'Client'}.${error.awsCode}`
-                  : protocol === 'json-1.1'
-                    ? (JSON_WIRE_CODES[error.awsCode] ?? error.awsCode)
-                    : error.awsCode,
-              errorMessage: error.message.slice(0, 2048),
-            }),
-        requestParameters,
-        responseElements,
-        requestID: requestId,
-        eventID: randomUUID(),
-        readOnly,
-        eventType: 'AwsApiCall' as const,
-        managementEvent: true as const,
-        recipientAccountId: cp.accountId,
-        eventCategory: 'Management' as const,
-      }
-      return {
-        record,
-        resources: resourcesOf(service, [requestParameters, responseElements]),
-        username: identity.userName ?? identity.sessionContext?.sessionIssuer?.userName,
-      }
-    })
+    // Parameters above the rendering bound are not rendered at all (null), the query included.
+    const rendered = body === undefined || body.length <= MAX_RENDERED_BYTES
+    const call: RawCall = {
+      identity: who.identity,
+      time: Date.now(),
+      service: o.service,
+      protocol: o.protocol,
+      action,
+      region: o.service === 'iam' ? 'us-east-1' : REGION.test(cred.region) ? cred.region : cp.region,
+      sourceIp: ip.startsWith('::ffff:') ? ip.slice(7) : ip,
+      userAgent: (header(req, 'user-agent') ?? '').slice(0, 1024),
+      requestId: req.id,
+      accountId: cp.accountId,
+      readOnly: READ_ONLY.test(action),
+      query: q < 0 || !verified || !rendered ? '' : url.slice(q + 1),
+      // Its bytes as a latin1 string (a copy without decoding; the writer takes the bytes back).
+      body: body === undefined || !rendered ? undefined : body.toString('latin1'),
+      error:
+        error === undefined
+          ? undefined
+          : { awsCode: error.awsCode, httpStatus: error.httpStatus, message: error.message.slice(0, 2048) },
+      response:
+        o.response === undefined || o.response.body.length > MAX_RENDERED_BYTES ? undefined : o.response,
+    }
+    cp.cloudtrail.log.add(encodeCall(call, who.json))
   }
 }

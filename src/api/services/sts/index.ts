@@ -114,7 +114,7 @@ function actions(opts: StsOptions): [string, AwsQueryHandler][] {
       (ctx) => {
         const msg = ctx.p.str('EncodedMessage') ?? ''
         ctx.ready()
-        const decoded = decodeAuthorizationMessage(msg)
+        const decoded = decodeAuthorizationMessage(ctx.cp.iam.messageKey, msg)
         if (decoded === undefined)
           throw new ApiError(
             'InvalidAuthorizationMessageException',

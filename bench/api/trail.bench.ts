@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * bench/api: what writing the CloudTrail trail costs the create rate, both measured in ONE run.
+ *
+ * Two servers run as child processes, side by side: one as shipped (every call recorded into the
+ * trail), one started with `MIRRORFLOW_BENCH_AUDIT=off` (the recorder returns at once: the server
+ * without a trail). Each is seeded with the interfaces and targets it needs (not measured); then, in
+ * BENCH_ROUNDS (default 4) rounds, each server in turn (the order alternating, so the load of a busy
+ * machine falls on both alike) takes BENCH_PER_ROUND (default 1,000) CreateTrafficMirrorFilter,
+ * as many CreateTrafficMirrorFilterRule and CreateTrafficMirrorSession calls with BENCH_CONCURRENCY
+ * (default 32) in flight, signed before the clock starts.
+ *
+ * The trail side has a logging trail (with log file validation) delivering to a local bucket, so its
+ * cost is the whole of "writing the trail": recording, the event store, and the gzip log files.
+ *
+ * Figures per server: creates/s (wall clock: what the issue's goal names); the server process's
+ * CPU time per 1,000 creates (user + system from /proc, read after a pause that lets the trail's
+ * deferred batch finish, so the recording's whole cost is counted, the writer thread's included);
+ * and the API thread's alone (/proc/PID/task/PID: what limits the create rate when the writer
+ * thread has a core — the figure to trust on a loaded machine, where wall clock is noise). The
+ * summary prints the three costs in percent; the goal (10 %) is on the rate.
+ *
+ * Run: `npm run bench:trail`.
+ * @module
+ */
+import { execSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  child,
+  httpClient,
+  parseXml,
+  readCredentials,
+  signRequest,
+  spawnServer,
+  type ChildServer,
+  type RawRequest,
+} from '../../test/helpers/api-server.ts'
+import { REPO_ROOT } from '../../test/helpers/shared.ts'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4)
+const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 1_000)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
+const REGION = 'us-east-1'
+/** Pause after each phase before CPU time is read (the trail flushes every 250 ms). */
+const SETTLE_MS = 600
+const CLK_TCK = 100
+
+type Params = Record<string, string>
+
+function commit(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim()
+  } catch {
+    return 'uncommitted'
+  }
+}
+
+function emit(o: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ ...o, node: process.version, commit: commit() }) + '\n')
+}
+
+/** CPU seconds (user + system) a process has used, or its main thread (the API's) alone. */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+interface Side {
+  name: 'trail' | 'no-trail'
+  server: ChildServer
+  dir: string
+  sign: (p: Params) => Promise<RawRequest>
+  send: (r: RawRequest) => Promise<string>
+  close: () => void
+  enis: string[]
+  targets: string[]
+  creates: number
+  seconds: number
+  cpu: number
+  mainCpu: number
+}
+
+async function start(name: Side['name']): Promise<Side> {
+  const dir = mkdtempSync(join(tmpdir(), `mf-bench-trail-${name}-`))
+  const prev = process.env.MIRRORFLOW_BENCH_AUDIT
+  if (name === 'no-trail') process.env.MIRRORFLOW_BENCH_AUDIT = 'off'
+  else delete process.env.MIRRORFLOW_BENCH_AUDIT
+  const server = await spawnServer(dir, ['--region', REGION])
+  if (prev === undefined) delete process.env.MIRRORFLOW_BENCH_AUDIT
+  else process.env.MIRRORFLOW_BENCH_AUDIT = prev
+  const credentials = readCredentials(dir)
+  const client = httpClient(server.url, CONCURRENCY)
+  const side: Side = {
+    name,
+    server,
+    dir,
+    sign: (p) => signRequest(server.url, { Version: '2016-11-15', ...p }, { credentials, region: REGION }),
+    send: async (r) => {
+      const res = await client.request(r)
+      if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}: ${res.body.slice(0, 400)}`)
+      return res.body
+    },
+    close: () => client.close(),
+    enis: [],
+    targets: [],
+    creates: 0,
+    seconds: 0,
+    cpu: 0,
+    mainCpu: 0,
+  }
+  return side
+}
+
+async function pool<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++
+        out[i] = await fn(items[i]!)
+      }
+    }),
+  )
+  return out
+}
+
+function text(xml: string, ...path: string[]): string {
+  let el: ReturnType<typeof parseXml> | undefined = parseXml(xml)
+  for (const p of path) el = el && child(el, p)
+  if (!el) throw new Error(`no ${path.join('/')} in ${xml.slice(0, 200)}`)
+  return el.text
+}
+
+async function seed(s: Side): Promise<void> {
+  const vpc = text(
+    await s.send(await s.sign({ Action: 'CreateVpc', CidrBlock: '10.0.0.0/16' })),
+    'vpc',
+    'vpcId',
+  )
+  const subnet = text(
+    await s.send(await s.sign({ Action: 'CreateSubnet', VpcId: vpc, CidrBlock: '10.0.0.0/17' })),
+    'subnet',
+    'subnetId',
+  )
+  const sources = Math.ceil((ROUNDS * PER_ROUND) / 3)
+  const targets = Math.ceil(sources / 10)
+  const ip = (i: number): string => `10.0.${Math.floor((i + 10) / 250)}.${((i + 10) % 250) + 1}`
+  const reqs = await Promise.all(
+    Array.from({ length: sources + targets }, (_, i) =>
+      s.sign({ Action: 'MirrorflowRegisterNetworkInterface', SubnetId: subnet, PrivateIpAddress: ip(i) }),
+    ),
+  )
+  const enis = await pool(
+    reqs,
+    async (r) =>
+      (JSON.parse(await s.send(r)) as { NetworkInterface: { NetworkInterfaceId: string } }).NetworkInterface
+        .NetworkInterfaceId,
+  )
+  s.enis = enis.slice(0, sources)
+  const treqs = await Promise.all(
+    enis.slice(sources).map((e) => s.sign({ Action: 'CreateTrafficMirrorTarget', NetworkInterfaceId: e })),
+  )
+  s.targets = await pool(treqs, async (r) =>
+    text(await s.send(r), 'trafficMirrorTarget', 'trafficMirrorTargetId'),
+  )
+}
+
+/** One measured phase: the calls signed first, then sent; wall time, and CPU after the trail settled. */
+async function phase(s: Side, params: Params[], pick: (xml: string) => string): Promise<string[]> {
+  const reqs = await Promise.all(params.map((p) => s.sign(p)))
+  const cpu0 = cpuSeconds(s.server.proc.pid!)
+  const main0 = cpuSeconds(s.server.proc.pid!, true)
+  const t0 = process.hrtime.bigint()
+  const out = await pool(reqs, async (r) => pick(await s.send(r)))
+  s.seconds += Number(process.hrtime.bigint() - t0) / 1e9
+  await sleep(SETTLE_MS)
+  s.cpu += cpuSeconds(s.server.proc.pid!) - cpu0
+  s.mainCpu += cpuSeconds(s.server.proc.pid!, true) - main0
+  s.creates += params.length
+  return out
+}
+
+async function round(s: Side, r: number): Promise<void> {
+  const base = r * PER_ROUND
+  const filters = await phase(
+    s,
+    Array.from({ length: PER_ROUND }, (_, i) => ({
+      Action: 'CreateTrafficMirrorFilter',
+      Description: `bench-${base + i}`,
+      'TagSpecification.1.ResourceType': 'traffic-mirror-filter',
+      'TagSpecification.1.Tag.1.Key': 'Name',
+      'TagSpecification.1.Tag.1.Value': `f${base + i}`,
+    })),
+    (x) => text(x, 'trafficMirrorFilter', 'trafficMirrorFilterId'),
+  )
+  await phase(
+    s,
+    filters.map((f, i) => ({
+      Action: 'CreateTrafficMirrorFilterRule',
+      TrafficMirrorFilterId: f,
+      TrafficDirection: i % 2 === 0 ? 'ingress' : 'egress',
+      RuleNumber: '100',
+      RuleAction: 'accept',
+      Protocol: '6',
+      'DestinationPortRange.FromPort': '443',
+      'DestinationPortRange.ToPort': '443',
+      SourceCidrBlock: '0.0.0.0/0',
+      DestinationCidrBlock: '10.0.0.0/16',
+    })),
+    (x) => text(x, 'trafficMirrorFilterRule', 'trafficMirrorFilterRuleId'),
+  )
+  await phase(
+    s,
+    filters.map((f, i) => ({
+      Action: 'CreateTrafficMirrorSession',
+      NetworkInterfaceId: s.enis[Math.floor((base + i) / 3)]!,
+      TrafficMirrorTargetId: s.targets[Math.floor((base + i) / 30)]!,
+      TrafficMirrorFilterId: f,
+      SessionNumber: String(1 + ((base + i) % 3)),
+    })),
+    (x) => text(x, 'trafficMirrorSession', 'trafficMirrorSessionId'),
+  )
+}
+
+/** The trail side also delivers: a logging trail writing to a local bucket (what "writing the trail" is). */
+async function createTrail(s: Side, credentials: ReturnType<typeof readCredentials>): Promise<void> {
+  mkdirSync(join(s.dir, 's3', 'bench-trail'), { recursive: true })
+  for (const [action, body] of [
+    ['CreateTrail', { Name: 'bench', S3BucketName: 'bench-trail', EnableLogFileValidation: true }],
+    ['StartLogging', { Name: 'bench' }],
+  ] as const) {
+    const r = await signRequest(s.server.url, JSON.stringify(body), {
+      credentials,
+      region: REGION,
+      service: 'cloudtrail',
+      extraHeaders: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${action}`,
+      },
+    })
+    await s.send(r)
+  }
+}
+
+async function main(): Promise<void> {
+  const sides = [await start('trail'), await start('no-trail')]
+  try {
+    if (process.env.BENCH_TRAIL_DELIVERY !== '0') await createTrail(sides[0]!, readCredentials(sides[0]!.dir))
+    for (const s of sides) await seed(s)
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? sides : [...sides].reverse()
+      for (const s of order) await round(s, r)
+    }
+    await sleep(SETTLE_MS)
+    for (const s of sides) {
+      emit({
+        case: `trail/${s.name}`,
+        creates: s.creates,
+        seconds: +s.seconds.toFixed(3),
+        createsPerSec: Math.round(s.creates / s.seconds),
+        serverCpuSeconds: +s.cpu.toFixed(2),
+        cpuMsPer1000Creates: Math.round((s.cpu * 1e6) / s.creates),
+        apiThreadCpuMsPer1000Creates: Math.round((s.mainCpu * 1e6) / s.creates),
+      })
+    }
+    const [on, off] = sides as [Side, Side]
+    const rateOn = on.creates / on.seconds
+    const rateOff = off.creates / off.seconds
+    const rateCost = (1 - rateOn / rateOff) * 100
+    const cpuCost = (on.cpu / on.creates / (off.cpu / off.creates) - 1) * 100
+    const apiThreadCost = (on.mainCpu / on.creates / (off.mainCpu / off.creates) - 1) * 100
+    emit({
+      case: 'trail/summary',
+      createsPerSecWithTrail: Math.round(rateOn),
+      createsPerSecWithoutTrail: Math.round(rateOff),
+      rateCostPercent: +rateCost.toFixed(1),
+      cpuCostPercent: +cpuCost.toFixed(1),
+      apiThreadCpuCostPercent: +apiThreadCost.toFixed(1),
+      target: { maxRateCostPercent: 10 },
+      met: rateCost < 10,
+    })
+  } finally {
+    for (const s of sides) {
+      s.close()
+      s.server.proc.kill('SIGTERM')
+      await s.server.exited
+    }
+    // What the trail side delivered (at 10,000 records and at shutdown): proof it was writing.
+    const bucket = join(sides[0]!.dir, 's3', 'bench-trail')
+    const files = existsSync(bucket) ? readdirSync(bucket, { recursive: true }).map(String) : []
+    emit({
+      case: 'trail/delivered',
+      logFiles: files.filter((f) => f.includes('/CloudTrail/') && f.endsWith('.json.gz')).length,
+      digestFiles: files.filter((f) => f.includes('/CloudTrail-Digest/')).length,
+    })
+    for (const s of sides) rmSync(s.dir, { recursive: true, force: true })
+  }
+}
+
+await main()

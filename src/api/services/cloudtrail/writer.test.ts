@@ -1,0 +1,164 @@
+// test-group: fast
+// SPDX-License-Identifier: Apache-2.0
+// The trail's writer: a call's encoding crosses to the writer thread intact; the thread renders and
+// stores every call, a synchronous flush sees them stored, subscribers get the records, close ends it;
+// callers are named as IAM names them (IAMUser, AssumedRole with its session context).
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import {
+  ControlPlane,
+  EventLog,
+  EventStore,
+  SqliteStore,
+  type DeliveredEvent,
+} from '../../../control/index.ts'
+import { startWorker } from '../../../entry-points.ts'
+import { decodeCall, encodeCall, eventId, renderCall, type RawCall } from './call.ts'
+import { defaultPrincipals } from './recorder.ts'
+
+const identity = {
+  type: 'IAMUser' as const,
+  principalId: 'AIDAEXAMPLEEXAMPLE01',
+  arn: 'arn:aws:iam::123456789012:user/alice',
+  accountId: '123456789012',
+  accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
+  userName: 'alice',
+}
+
+function call(i: number, over: Partial<RawCall> = {}): RawCall {
+  return {
+    identity,
+    time: Date.UTC(2026, 11, 4, 2, 0, i % 60),
+    service: 'ec2',
+    protocol: 'ec2-query',
+    action: i % 2 === 0 ? 'CreateTrafficMirrorFilter' : 'DeleteTrafficMirrorFilter',
+    region: 'eu-west-1',
+    sourceIp: '192.0.2.7',
+    userAgent: 'aws-cli/2 test',
+    requestId: `req-${i}`,
+    accountId: '123456789012',
+    readOnly: false,
+    query: '',
+    body: `Action=CreateTrafficMirrorFilter&Version=2016-11-15&Description=d${i}`,
+    error: undefined,
+    response: {
+      contentType: 'text/xml',
+      body: `<CreateTrafficMirrorFilterResponse><requestId>req-${i}</requestId><trafficMirrorFilter><trafficMirrorFilterId>tmf-${(i + 0x10000000).toString(16)}</trafficMirrorFilterId></trafficMirrorFilter></CreateTrafficMirrorFilterResponse>`,
+    },
+    ...over,
+  }
+}
+
+test('a call survives its encoding: separators, line breaks, non-ASCII and absent fields', () => {
+  const c = call(1, {
+    userAgent: '5:ab-:c\n\u0000é😀',
+    body: Buffer.from('Description=é:1-2', 'utf8').toString('latin1'),
+    error: { awsCode: 'UnauthorizedOperation', httpStatus: 403, message: 'no: you -' },
+    response: undefined,
+    readOnly: true,
+  })
+  const back = decodeCall(encodeCall(c, JSON.stringify(identity)))
+  assert.deepEqual(back, c)
+  assert.throws(() => decodeCall('12:short'), /malformed call/)
+  const ids = new Set(Array.from({ length: 600 }, () => eventId()))
+  assert.equal(ids.size, 600)
+  for (const id of ids)
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+})
+
+test('the writer thread renders and stores every call; flush waits for it; subscribers get the records', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-writer-'))
+  const store = new EventStore(dir)
+  const log = new EventLog(store, { flushMs: 60_000 })
+  try {
+    log.useRenderer(renderCall)
+    const got: DeliveredEvent[] = []
+    log.subscribe((events) => got.push(...events))
+    log.useWorker((workerData, transferList) => startWorker('trail-writer', { workerData, transferList }), 0)
+    const json = JSON.stringify(identity)
+    for (let i = 0; i < 300; i++) log.add(encodeCall(call(i), json))
+    log.flush()
+    assert.equal(log.stats.recorded, 300)
+    assert.equal(log.stats.workerFailures, 0)
+    assert.equal(log.waiting, 0)
+    assert.equal(store.count(), 300)
+    assert.equal(got.length, 300)
+    const [newest] = store.query({ startTime: 0, endTime: Date.now(), limit: 1 })
+    const rec = JSON.parse(newest!.json) as Record<string, unknown>
+    assert.equal(rec.eventName, 'DeleteTrafficMirrorFilter')
+    assert.equal(rec.requestID, 'req-299')
+    assert.equal(rec.awsRegion, 'eu-west-1')
+    assert.deepEqual(rec.userIdentity, identity)
+    assert.deepEqual(rec.requestParameters, { description: 'd299' })
+    assert.deepEqual(newest!.resources, [{ type: 'AWS::EC2::TrafficMirrorFilter', name: 'tmf-1000012b' }])
+    assert.equal(got[299]!.json, newest!.json)
+    // Calls after the flush go the same way; close stores them and ends the thread.
+    for (let i = 300; i < 310; i++) log.add(encodeCall(call(i), json))
+    log.close()
+    assert.equal(log.stats.recorded, 310)
+    assert.equal(store.count(), 310)
+  } finally {
+    log.close()
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a caller is named as AWS names it: an IAM user, an assumed role with its session context', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-who-'))
+  const cp = new ControlPlane(new SqliteStore(dir), { accountId: '123456789012', region: 'us-east-1' })
+  try {
+    const user = cp.iam.createUser('alice', '/team/', [])
+    const key = cp.iam.createAccessKey('alice')
+    const trust = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' },
+      ],
+    })
+    const role = cp.iam.createRole('auditor', '/', trust, '', 3600, [])
+    const t0 = Date.now()
+    const creds = cp.iam.assumeRole(role, 'night-shift', 900)
+    const who = defaultPrincipals(cp)
+    assert.deepEqual(who(key.accessKeyId), {
+      type: 'IAMUser',
+      principalId: user.id,
+      arn: 'arn:aws:iam::123456789012:user/team/alice',
+      accountId: '123456789012',
+      accessKeyId: key.accessKeyId,
+      userName: 'alice',
+    })
+    assert.match(user.id, /^AIDA[A-Z2-7]{17}$/)
+    const assumed = who(creds.accessKeyId)!
+    const created = Date.parse(assumed.sessionContext!.attributes.creationDate)
+    assert.ok(created >= Math.floor(t0 / 1000) * 1000 && created <= Date.now(), String(created))
+    assert.deepEqual(assumed, {
+      type: 'AssumedRole',
+      principalId: `${role.id}:night-shift`,
+      arn: 'arn:aws:sts::123456789012:assumed-role/auditor/night-shift',
+      accountId: '123456789012',
+      accessKeyId: creds.accessKeyId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: role.id,
+          arn: 'arn:aws:iam::123456789012:role/auditor',
+          accountId: '123456789012',
+          userName: 'auditor',
+        },
+        webIdFederationData: {},
+        attributes: {
+          creationDate: assumed.sessionContext!.attributes.creationDate,
+          mfaAuthenticated: 'false',
+        },
+      },
+    })
+    assert.equal(who('AKIAUNKNOWNUNKNOWN00'), undefined)
+  } finally {
+    cp.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
