@@ -1,7 +1,8 @@
 // test-group: process
 // SPDX-License-Identifier: Apache-2.0
 /**
- * CloudWatch Logs driven by the real AWS CLI (/usr/bin/aws logs …), one shared server: every
+ * CloudWatch Logs driven by the real AWS CLI (/usr/bin/aws logs …, every command run by the
+ * unmodified CLI in one Python process: AwsBatch), one shared server: every
  * action's happy path and its documented errors, each pinned to one code; PutLogEvents' batch rules;
  * GetLogEvents' tokens; FilterLogEvents with a flow-log space-delimited pattern and pagination;
  * retention enforced; Logs Insights over flow-log records; and raw JSON 1.1 requests for the
@@ -9,19 +10,22 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { startApiTestServer, type ApiTestServer, type CliResult } from '../helpers/api-server.ts'
+import { cliEnv, startApiTestServer, type ApiTestServer, type CliResult } from '../helpers/api-server.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 
 let srv: ApiTestServer
+/** The real AWS CLI, every command in one Python process (one interpreter start for the file). */
+let cli: AwsBatch
 const NOW = Date.now()
 
 async function ok(...args: string[]): Promise<Record<string, unknown>> {
-  const r = await srv.aws('logs', ...args)
+  const r = await cli.run('logs', ...args)
   assert.equal(r.code, 0, `aws logs ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return (r.json ?? {}) as Record<string, unknown>
 }
 
 async function fails(code: string, ...args: string[]): Promise<string> {
-  const r: CliResult = await srv.aws('logs', ...args)
+  const r: CliResult = await cli.run('logs', ...args)
   assert.equal(r.code, 254, `want exit 254, got ${r.code}: ${r.stderr}${r.stdout}`)
   const m = /An error occurred \(([^)]+)\) when calling the (\w+) operation[^:]*: (.*)/.exec(r.stderr)
   assert.ok(m, r.stderr)
@@ -34,8 +38,10 @@ const flow = (src: string, dport: number, action: string, t: number) =>
 
 before(async () => {
   srv = await startApiTestServer()
+  cli = new AwsBatch(cliEnv(srv.dataDir), srv.url)
 })
 after(async () => {
+  await cli?.close()
   await srv?.close()
 })
 
