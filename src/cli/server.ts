@@ -155,6 +155,7 @@ export function registerServer(program: Command): void {
         dirs: opts.detectDir ?? [join(dataDir, 's3')],
         config: detect,
       })
+      live.registerMetrics(srv.metricsRegistry)
       live.start()
       if (srv.createdCredentials) {
         process.stdout.write(
