@@ -2,7 +2,7 @@
 /**
  * Security groups and network ACLs on the host (npm run bench:security), in namespaces:
  *   1. apply: 1,000 interfaces × 60 inbound + 60 outbound security-group rules (distinct /32 and /24
- *      peers, TCP/UDP port ranges, ICMP) and a 20-entry ACL each way, compiled and applied with one
+ *      peers, TCP/UDP port ranges, ICMP) a 20-entry ACL each way and the source/destination check, compiled and applied with one
  *      `nft -f` into a fresh namespace; then re-applied with one rule changed; then removed.
  *   2. throughput: iperf3 TCP between two namespaces over a veth, without any table, then with the
  *      server interface enforced (its 60 + 60 rules, plus the 999 other interfaces' rules in the same
@@ -78,6 +78,8 @@ function iface(k: number, ifname: string): PolicyInterface {
     egressRules: rules(k, true),
     networkAcl: { networkAclId: 'acl-0123456789abcdef0', ...acl() },
     logGroup: 20001 + k,
+    // The source/destination check is on (AWS's default): one own address per interface.
+    ownAddresses: [k === 0 ? SRV : `10.${128 + ((k >> 8) & 127)}.${k & 255}.1`],
   }
 }
 

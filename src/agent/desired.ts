@@ -221,6 +221,9 @@ export function toPolicyState(
         egress: sec.networkAcl.egress.map(aclEntry),
       },
       logGroup: groups.get(ifname)!,
+      ownAddresses: sec.sourceDestCheck
+        ? [eni.privateIpAddress, ...eni.secondaryPrivateIpAddresses, ...eni.ipv6Addresses]
+        : undefined,
     })),
     mirrorTargets: [...new Set(mirrorTargets)],
     exemptAddresses: [],

@@ -239,3 +239,28 @@ test('no interface: the script only deletes the table; bad input is refused with
     /log group 20001 used twice/,
   )
 })
+
+test('source/destination check: own-address sets and sdc chains only for interfaces that have it on', () => {
+  const off = compilePolicy({ interfaces: [iface()], mirrorTargets: [], exemptAddresses: [] })
+  assert.doesNotMatch(off.ruleset, /sdc/)
+  const on = compilePolicy({
+    interfaces: [iface({ ownAddresses: ['10.0.1.10', 'fd00::10'] })],
+    mirrorTargets: [],
+    exemptAddresses: [],
+  })
+  assert.match(on.ruleset, /set own4 \{ type ifname \. ipv4_addr; elements = \{ "web0" \. 10\.0\.1\.10 \} \}/)
+  assert.match(on.ruleset, /meta nfproto ipv4 iifname \. ip daddr != @own4 iifname vmap @rej_in\n/)
+  assert.match(on.ruleset, /meta nfproto ipv4 oifname \. ip saddr != @own4 oifname vmap @rej_out\n/)
+  // Checked after the exemptions (DHCP, metadata), before the ACL and the groups.
+  assert.match(on.ruleset, /jump exempt_in\n\t\tjump sdc_in\n\t\tiifname vmap @nacl_in\n/)
+  assert.match(on.ruleset, /jump exempt_out\n\t\tjump sdc_out\n\t\tjump sg_out\n/)
+  assert.throws(
+    () =>
+      compilePolicy({
+        interfaces: [iface({ ownAddresses: ['10.0.0.0/24'] })],
+        mirrorTargets: [],
+        exemptAddresses: [],
+      }),
+    /bad own address/,
+  )
+})

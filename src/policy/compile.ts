@@ -381,6 +381,44 @@ function exemptChains(state: PolicyState): string {
   return out
 }
 
+/**
+ * The source/destination check of the interfaces that have it on (`ownAddresses`): an arriving
+ * packet to an address that is not the interface's own, or a leaving one from such an address, goes
+ * to the interface's reject chain (logged, dropped), before the network ACL and the groups. IPv6
+ * link-local and multicast destinations (neighbour discovery, MLD) are not checked. Nothing at all
+ * when no interface has the check on.
+ */
+function sourceDestCheck(ifaces: readonly PolicyInterface[]): {
+  text: string
+  jumpIn: string
+  jumpOut: string
+} {
+  const on = ifaces.filter((i) => i.ownAddresses !== undefined)
+  if (on.length === 0) return { text: '', jumpIn: '', jumpOut: '' }
+  const own = (fam: 4 | 6) =>
+    on.flatMap((i) =>
+      i.ownAddresses!.filter((a) => a.includes(':') === (fam === 6)).map((a) => `"${i.ifname}" . ${a}`),
+    )
+  let text = setDef(
+    'sdc',
+    'ifname',
+    on.map((i) => `"${i.ifname}"`),
+    false,
+  )
+  text += setDef('own4', 'ifname . ipv4_addr', own(4), false)
+  text += setDef('own6', 'ifname . ipv6_addr', own(6), false)
+  for (const dir of ['in', 'out'] as const) {
+    const ifk = dir === 'in' ? 'iifname' : 'oifname'
+    const a = dir === 'in' ? 'daddr' : 'saddr'
+    text +=
+      `\tchain sdc_${dir} {\n\t\t${ifk} != @sdc return\n` +
+      `\t\tmeta nfproto ipv4 ${ifk} . ip ${a} != @own4 ${ifk} vmap @rej_${dir}\n` +
+      `\t\tip6 ${a} { fe80::/10, ff00::/8 } return\n` +
+      `\t\tmeta nfproto ipv6 ${ifk} . ip6 ${a} != @own6 ${ifk} vmap @rej_${dir}\n\t}\n`
+  }
+  return { text, jumpIn: '\t\tjump sdc_in\n', jumpOut: '\t\tjump sdc_out\n' }
+}
+
 function aclKey(i: PolicyInterface): string {
   return JSON.stringify([i.networkAcl.networkAclId, i.networkAcl.ingress, i.networkAcl.egress])
 }
@@ -469,14 +507,16 @@ export function compilePolicy(
   body += `\tmap nacl_in { type ifname : verdict; elements = { ${naclIn.join(', ')} } }\n`
   body += `\tmap nacl_out { type ifname : verdict; elements = { ${naclOut.join(', ')} } }\n`
   body += exemptChains(state)
+  const sdc = sourceDestCheck(ifaces)
+  body += sdc.text
   body += sgChain('in')
   body += sgChain('out')
   body +=
     `\tchain pre {\n\t\ttype filter hook prerouting priority ${POLICY_PRIORITY}; policy accept;\n` +
-    '\t\tiifname != @ifs return\n\t\tjump exempt_in\n\t\tiifname vmap @nacl_in\n\t\tjump sg_in\n\t}\n'
+    `\t\tiifname != @ifs return\n\t\tjump exempt_in\n${sdc.jumpIn}\t\tiifname vmap @nacl_in\n\t\tjump sg_in\n\t}\n`
   body +=
     `\tchain post {\n\t\ttype filter hook postrouting priority ${POLICY_PRIORITY}; policy accept;\n` +
-    '\t\toifname != @ifs return\n\t\tjump exempt_out\n\t\tjump sg_out\n\t\toifname vmap @nacl_out\n\t}\n'
+    `\t\toifname != @ifs return\n\t\tjump exempt_out\n${sdc.jumpOut}\t\tjump sg_out\n\t\toifname vmap @nacl_out\n\t}\n`
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 32)
   const ruleset = `table inet ${t} {\n\tcomment "mirrorflow-policy:${hash}"\n${body}}\n`
   return { table: t, script: `table inet ${t}\ndelete table inet ${t}\n${ruleset}`, ruleset, hash, elements }

@@ -64,6 +64,12 @@ export interface PolicyInterface {
    * user-space mirror worker so that it never mirrors them (absent: the interface is not mirrored).
    */
   mirrorLogGroup?: number | undefined
+  /**
+   * The interface's own addresses when its source/destination check is on (AWS's default): an
+   * arriving packet to any other address, or a leaving one from any other address, is dropped and
+   * logged like a rule's drop (absent: the check is off, as for a NAT or router instance).
+   */
+  ownAddresses?: string[] | undefined
 }
 
 /** Everything enforced in one network namespace. */
@@ -90,6 +96,7 @@ export const POLICY_LIMITS = {
   rulesPerInterface: 16 * 1000,
   blocksPerRule: 4096,
   aclEntries: 1000,
+  ownAddresses: 256,
 } as const
 
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/
@@ -145,6 +152,15 @@ export function validatePolicyState(s: PolicyState): void {
     if (!int(i.logGroup, 1, 65535)) bad(`${w}: log group must be 1-65535`)
     if (groups.has(i.logGroup)) bad(`${w}: log group ${i.logGroup} used twice`)
     groups.add(i.logGroup)
+    if (i.ownAddresses !== undefined) {
+      if (!Array.isArray(i.ownAddresses) || i.ownAddresses.length > POLICY_LIMITS.ownAddresses)
+        bad(`${w}: at most ${POLICY_LIMITS.ownAddresses} own addresses`)
+      for (const a of i.ownAddresses) {
+        const c = typeof a === 'string' ? tryParseCidr(a) : undefined
+        if (c === undefined || c.prefixLength !== (c.family === 4 ? 32 : 128))
+          bad(`${w}: bad own address ${JSON.stringify(a)}`)
+      }
+    }
     if (i.mirrorLogGroup !== undefined) {
       if (!int(i.mirrorLogGroup, 1, 65535)) bad(`${w}: mirror log group must be 1-65535`)
       if (groups.has(i.mirrorLogGroup)) bad(`${w}: log group ${i.mirrorLogGroup} used twice`)

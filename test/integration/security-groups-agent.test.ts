@@ -137,6 +137,12 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   // netdev ingress hook would copy the frame before the security group decides).
   assert.deepEqual([st.mirror.kernelSources, st.mirror.userspaceSources], [[], [eni]])
 
+  // The monitor consumes the mirror copies as a target appliance does: with nothing listening on
+  // UDP 4789 its kernel would answer each with an ICMP port unreachable, which quotes the copy (and
+  // the packet inside it) and, arriving at the mirrored interface, is mirrored in turn.
+  await nsExec(monitor.ns, ['nft', 'add table inet mfsga_sink'])
+  await nsExec(monitor.ns, ['nft', 'add chain inet mfsga_sink in { type filter hook input priority 0; }'])
+  await nsExec(monitor.ns, ['nft', 'add rule inet mfsga_sink in udp dport 4789 drop'])
   const pcap = join(L.dir, 'attacker.pcap')
   const mirrored = join(L.dir, 'monitor.pcap')
   const td = await tcpdump(attacker.ns, pcap, 'ip')
@@ -145,7 +151,7 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   await nsExec(attacker.ns, ['ping', '-c', '3', '-i', '0.2', '-W', '1', web.address]).catch(() => undefined)
   const ssh = await nsExec(attacker.ns, [
     'timeout',
-    '2',
+    '5',
     'bash',
     '-c',
     `echo > /dev/tcp/${web.address}/22`,
@@ -175,6 +181,7 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   // The mirror: what the group let in or out, nothing it dropped on the way in. (The outer source is
   // the web server and the outer destination the monitor, so inner addresses are told apart by the
   // attacker's address.)
+  assert.equal(await count(mirrored, 'icmp.type == 3'), 0, 'no ICMP error quoting a copy')
   assert.equal(await count(mirrored, `vxlan && icmp.type == 8 && ip.src == ${attacker.address}`), 0)
   assert.equal(await count(mirrored, `vxlan && tcp.dstport == 22`), 0)
   assert.equal(await count(mirrored, `vxlan && icmp.type == 8 && ip.dst == ${attacker.address}`), webRequests)
