@@ -34,6 +34,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
 import { ControlPlane, SqliteStore, type AccessKey, type LogsQuotas, type Quotas } from '../control/index.ts'
 import { credentialFileHolds, writeCredentialFiles } from './auth/credentials.ts'
 import { buildServer, type MetricsAccess } from './server.ts'
@@ -124,6 +125,8 @@ export interface RunningServer {
   createdCredentials: boolean
   /** The control plane (live detection stores findings in its GuardDuty). */
   cp: ControlPlane
+  /** The registry behind `/metrics` (live detection adds its counters). */
+  metricsRegistry: Registry
   close(): Promise<void>
 }
 
@@ -140,6 +143,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const made = madeBy(opts.dataDir)
   let cp: ControlPlane | undefined
   let app: FastifyInstance | undefined
+  let metricsRegistry: Registry | undefined
   let created = false
   let admin: AccessKey | undefined
   try {
@@ -176,7 +180,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (created || !credentialFileHolds(opts.dataDir, admin.accessKeyId)) {
       writeCredentialFiles(opts.dataDir, admin, regions[0]!)
     }
-    app = buildServer({
+    const built = buildServer({
       cp,
       regions,
       logger: opts.logger ?? false,
@@ -185,7 +189,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       ...(opts.requestTimeoutMs !== undefined ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
       ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
       analytics: opts.analytics,
-    }).app
+    })
+    app = built.app
+    metricsRegistry = built.metrics.registry
     await app.listen({ port: opts.port ?? 4566, host })
   } catch (err) {
     try {
@@ -212,6 +218,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     credentialsFile,
     createdCredentials: created,
     cp: running.cp,
+    metricsRegistry: metricsRegistry!,
     close: async () => {
       if (closed) return
       closed = true

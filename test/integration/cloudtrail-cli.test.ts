@@ -95,6 +95,8 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
+// Each CLI run costs about a CPU-second: error paths the unit tests pin (TrailAlreadyExists,
+// TrailNotFound, InvalidTimeRange) are not repeated here.
 test('aws cloudtrail manages a trail: create, describe, start logging, status', async () => {
   const c = await aws(
     'cloudtrail',
@@ -115,9 +117,6 @@ test('aws cloudtrail manages a trail: create, describe, start logging, status', 
     LogFileValidationEnabled: true,
     IsOrganizationTrail: false,
   })
-  const dup = await aws('cloudtrail', 'create-trail', '--name', 'audit', '--s3-bucket-name', 'audit-logs')
-  assert.equal(dup.code, 254)
-  assert.match(dup.stderr, /\(TrailAlreadyExistsException\) when calling the CreateTrail operation/)
   assert.equal((await aws('cloudtrail', 'start-logging', '--name', 'audit')).code, 0)
   const d = await aws('cloudtrail', 'describe-trails')
   assert.equal(
@@ -126,9 +125,6 @@ test('aws cloudtrail manages a trail: create, describe, start logging, status', 
   )
   const s = await aws('cloudtrail', 'get-trail-status', '--name', 'audit')
   assert.equal((s.json as { IsLogging: boolean }).IsLogging, true)
-  const missing = await aws('cloudtrail', 'get-trail-status', '--name', 'nope')
-  assert.equal(missing.code, 254)
-  assert.match(missing.stderr, /\(TrailNotFoundException\)/)
 })
 
 test('lookup-events finds a failed call with its error code and the caller ARN', async () => {
@@ -248,16 +244,6 @@ test('a successful create is recorded with its parameters and answer; LookupEven
   )
   assert.equal(two.code, 254)
   assert.match(two.stderr, /\(InvalidLookupAttributesException\) when calling the LookupEvents operation/)
-  const range = await aws(
-    'cloudtrail',
-    'lookup-events',
-    '--start-time',
-    '2030-01-02T00:00:00Z',
-    '--end-time',
-    '2030-01-01T00:00:00Z',
-  )
-  assert.equal(range.code, 254)
-  assert.match(range.stderr, /\(InvalidTimeRangeException\)/)
   const paged = await aws('cloudtrail', 'lookup-events', '--max-items', '2')
   assert.equal((paged.json as { Events: unknown[] }).Events.length, 2)
 })

@@ -224,6 +224,20 @@ test('a delivered scan and SSH guessing: findings within seconds, through list-f
     return ids.length >= 5 ? ids : undefined
   })
   assert.ok(Date.now() - started < 10_000)
+  // The server's own measure, independent of the CLI's start-up: from the object landing to its
+  // findings being stored (GuardDuty's goal here: 10 s), and the live detection counters.
+  const metrics = await (await fetch(`${url}/metrics`)).text()
+  const metric = (name: string): number => {
+    const line = metrics.split('\n').find((l) => l.startsWith(`${name} `))
+    assert.ok(line !== undefined, `${name} in /metrics`)
+    return Number(line.slice(name.length + 1))
+  }
+  assert.equal(metric('mirrorflow_detect_objects_total'), 1)
+  assert.equal(metric('mirrorflow_detect_records_total'), lines.length)
+  assert.equal(metric('mirrorflow_detect_unreadable_total'), 0)
+  assert.equal(metric('mirrorflow_detect_findings_changed_total'), 5)
+  const latency = metric('mirrorflow_detect_last_latency_seconds')
+  assert.ok(latency >= 0 && latency < 10, `latency ${latency} s`)
   const got = await ok('guardduty', 'get-findings', '--detector-id', detectorId, '--finding-ids', ...ids)
   const findings = got.Findings as {
     Type: string

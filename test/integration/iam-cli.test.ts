@@ -4,9 +4,19 @@
 // only ec2:Describe* lists sessions but cannot create one; a tag condition lets a team manage only
 // its own sessions; an explicit deny beats an allow; an assumed role's key works until it expires;
 // get-caller-identity names the caller; the AWS documentation's policy examples for traffic
-// mirroring and flow logs; malformed policies; decode-authorization-message.
+// mirroring and flow logs; malformed policies; decode-authorization-message. Each CLI run costs about
+// a CPU-second: set-up that no assertion is about (resources, most users) goes through the SDK or
+// the signed API; every assertion of the issue's list is a real `aws` run.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import {
+  CreateSubnetCommand,
+  CreateTrafficMirrorFilterCommand,
+  CreateTrafficMirrorSessionCommand,
+  CreateTrafficMirrorTargetCommand,
+  CreateVpcCommand,
+  DeleteTrafficMirrorSessionCommand,
+} from '@aws-sdk/client-ec2'
 import {
   AWS_CLI,
   cliEnv,
@@ -70,8 +80,39 @@ async function fails(
   return m[3]!
 }
 
-/** A user with an inline policy (and managed ones), and its access key. */
-async function userWith(name: string, policy: object | undefined, managed: string[] = []): Promise<Key> {
+/** An IAM Query call signed by the admin, without the CLI (set-up that no assertion is about). */
+async function iamCall(params: Record<string, string>): Promise<string> {
+  const r = await srv.signed({ Version: '2010-05-08', ...params }, { service: 'iam' })
+  assert.equal(r.status, 200, r.body)
+  return r.body
+}
+
+/**
+ * A user with an inline policy (and managed ones), and its access key: through `aws iam` when `cli`
+ * (once, for the first user), else through the same API without a CLI process.
+ */
+async function userWith(
+  name: string,
+  policy: object | undefined,
+  managed: string[] = [],
+  cli = false,
+): Promise<Key> {
+  if (!cli) {
+    await iamCall({ Action: 'CreateUser', UserName: name })
+    if (policy !== undefined)
+      await iamCall({
+        Action: 'PutUserPolicy',
+        UserName: name,
+        PolicyName: 'p',
+        PolicyDocument: JSON.stringify(policy),
+      })
+    for (const arn of managed) await iamCall({ Action: 'AttachUserPolicy', UserName: name, PolicyArn: arn })
+    const body = await iamCall({ Action: 'CreateAccessKey', UserName: name })
+    return {
+      AccessKeyId: /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(body)![1]!,
+      SecretAccessKey: /<SecretAccessKey>([^<]+)<\/SecretAccessKey>/.exec(body)![1]!,
+    }
+  }
   await ok(undefined, 'iam', 'create-user', '--user-name', name)
   if (policy !== undefined)
     await ok(
@@ -89,6 +130,25 @@ async function userWith(name: string, policy: object | undefined, managed: strin
     await ok(undefined, 'iam', 'attach-user-policy', '--user-name', name, '--policy-arn', arn)
   const k = await ok(undefined, 'iam', 'create-access-key', '--user-name', name)
   return k.AccessKey as Key
+}
+
+/** A session the admin makes (set-up), through the SDK. */
+async function adminSession(number: number, team: string, networkInterface: string): Promise<string> {
+  const r = await srv.ec2.send(
+    new CreateTrafficMirrorSessionCommand({
+      NetworkInterfaceId: networkInterface,
+      TrafficMirrorTargetId: target,
+      TrafficMirrorFilterId: filter,
+      SessionNumber: number,
+      TagSpecifications: [{ ResourceType: 'traffic-mirror-session', Tags: [{ Key: 'team', Value: team }] }],
+    }),
+  )
+  return r.TrafficMirrorSession!.TrafficMirrorSessionId!
+}
+
+async function adminDelete(...ids: string[]): Promise<void> {
+  for (const id of ids)
+    await srv.ec2.send(new DeleteTrafficMirrorSessionCommand({ TrafficMirrorSessionId: id }))
 }
 
 function session(
@@ -123,10 +183,12 @@ const sessionId = (r: CliResult): string => {
 
 before(async () => {
   srv = await startApiTestServer({ prefix: 'mf-iam-cli', clock: () => Date.now() + skew })
-  const vpc = await ok(undefined, 'ec2', 'create-vpc', '--cidr-block', '10.7.0.0/16')
-  const vpcId = (vpc.Vpc as { VpcId: string }).VpcId
-  const sub = await ok(undefined, 'ec2', 'create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.7.1.0/24')
-  const subnetId = (sub.Subnet as { SubnetId: string }).SubnetId
+  // Set-up through the SDK: the CLI runs below are the assertions.
+  const vpc = await srv.ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }))
+  const sub = await srv.ec2.send(
+    new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '10.7.1.0/24' }),
+  )
+  const subnetId = sub.Subnet!.SubnetId!
   const enis = await Promise.all(
     ['10.7.1.10', '10.7.1.11', '10.7.1.20', '10.7.1.21'].map((ip) =>
       registerInterfaceApi(srv, { subnetId, privateIp: ip }),
@@ -134,24 +196,13 @@ before(async () => {
   )
   eni = enis[0]!.NetworkInterfaceId
   eni2 = enis[1]!.NetworkInterfaceId
-  const t = await ok(
-    undefined,
-    'ec2',
-    'create-traffic-mirror-target',
-    '--network-interface-id',
-    enis[2]!.NetworkInterfaceId,
-  )
-  target = (t.TrafficMirrorTarget as { TrafficMirrorTargetId: string }).TrafficMirrorTargetId
-  const t2 = await ok(
-    undefined,
-    'ec2',
-    'create-traffic-mirror-target',
-    '--network-interface-id',
-    enis[3]!.NetworkInterfaceId,
-  )
-  target2 = (t2.TrafficMirrorTarget as { TrafficMirrorTargetId: string }).TrafficMirrorTargetId
-  const f = await ok(undefined, 'ec2', 'create-traffic-mirror-filter')
-  filter = (f.TrafficMirrorFilter as { TrafficMirrorFilterId: string }).TrafficMirrorFilterId
+  const newTarget = async (e: string): Promise<string> =>
+    (await srv.ec2.send(new CreateTrafficMirrorTargetCommand({ NetworkInterfaceId: e }))).TrafficMirrorTarget!
+      .TrafficMirrorTargetId!
+  target = await newTarget(enis[2]!.NetworkInterfaceId)
+  target2 = await newTarget(enis[3]!.NetworkInterfaceId)
+  filter = (await srv.ec2.send(new CreateTrafficMirrorFilterCommand({}))).TrafficMirrorFilter!
+    .TrafficMirrorFilterId!
 })
 
 after(async () => {
@@ -172,10 +223,12 @@ test('get-caller-identity names the caller: the admin key is the IAM user admin'
 })
 
 test('a user allowed only ec2:Describe* lists sessions but cannot create one; the message decodes for the admin only', async () => {
-  const reader = await userWith('reader', {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }],
-  })
+  const reader = await userWith(
+    'reader',
+    { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }] },
+    [],
+    true,
+  )
   const id = await ok(reader, 'sts', 'get-caller-identity')
   assert.equal(id.Arn, `arn:aws:iam::${ACCOUNT}:user/reader`)
   const d = await ok(reader, 'ec2', 'describe-traffic-mirror-sessions')
@@ -332,8 +385,8 @@ test('a tag condition lets a team manage only the sessions tagged with its name'
     '--tag-specifications',
     'ResourceType=traffic-mirror-session,Tags=[{Key=team,Value=blue},{Key=owner,Value=x}]',
   )
-  const mine = sessionId(await session(undefined, 20, '{Key=team,Value=team-blue}', eni2))
-  const theirs = sessionId(await session(undefined, 21, '{Key=team,Value=team-red}', eni2))
+  const mine = await adminSession(20, 'team-blue', eni2)
+  const theirs = await adminSession(21, 'team-red', eni2)
   await ok(
     blue,
     'ec2',
@@ -362,8 +415,7 @@ test('a tag condition lets a team manage only the sessions tagged with its name'
     own,
   )
   await ok(blue, 'ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', mine)
-  await ok(undefined, 'ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', theirs)
-  await ok(undefined, 'ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', own)
+  await adminDelete(theirs, own)
 })
 
 test('an explicit deny beats an allow, from a group too', async () => {
@@ -409,7 +461,7 @@ test('an explicit deny beats an allow, from a group too', async () => {
     (groups.Groups as { GroupName: string }[]).map((g) => g.GroupName),
     ['no-iam'],
   )
-  await ok(undefined, 'ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', s)
+  await adminDelete(s)
 })
 
 test("an assumed role's temporary key works until it expires", async () => {
@@ -573,7 +625,7 @@ test("the AWS documentation's traffic mirroring example: sessions only to one ta
     msg,
     new RegExp(`on resource: arn:aws:ec2:us-east-1:${ACCOUNT}:traffic-mirror-target/${target2} because`),
   )
-  await ok(undefined, 'ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', s)
+  await adminDelete(s)
 })
 
 test("the AWS documentation's flow-log examples: the delivery role's policy and trust, a user's flow-log policy, the region restriction", async () => {
@@ -668,7 +720,6 @@ test("the AWS documentation's flow-log examples: the delivery role's policy and 
   )
   const ids = created.FlowLogIds as string[]
   assert.equal(ids.length, 1, JSON.stringify(created))
-  await ok(fl, 'ec2', 'describe-flow-logs')
   await fails(fl, 'UnauthorizedOperation', 'CreateTrafficMirrorFilter', 'ec2', 'create-traffic-mirror-filter')
   await ok(fl, 'ec2', 'delete-flow-logs', '--flow-log-ids', ids[0]!)
   // The EC2 guide's region restriction: ec2:* in eu-central-1 only.
@@ -776,4 +827,49 @@ test('malformed policy documents get MalformedPolicyDocument with the reason; ma
   )
   const listed = await ok(undefined, 'iam', 'list-access-keys', '--user-name', 'reader')
   assert.equal((listed.AccessKeyMetadata as { Status: string }[])[0]!.Status, 'Inactive')
+})
+
+test('the List… actions answer what exists, by path prefix and by user (signed API, no CLI)', async () => {
+  await iamCall({
+    Action: 'CreateUser',
+    UserName: 'lister',
+    Path: '/ops/',
+    'Tags.member.1.Key': 'team',
+    'Tags.member.1.Value': 'blue',
+  })
+  await iamCall({ Action: 'CreateGroup', GroupName: 'listers', Path: '/ops/' })
+  await iamCall({ Action: 'AddUserToGroup', GroupName: 'listers', UserName: 'lister' })
+  await iamCall({
+    Action: 'CreateRole',
+    RoleName: 'list-role',
+    Path: '/ops/',
+    AssumeRolePolicyDocument: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    }),
+  })
+  const names = (body: string, tag: string): string[] =>
+    [...body.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]!)
+  assert.deepEqual(names(await iamCall({ Action: 'ListUsers', PathPrefix: '/ops/' }), 'UserName'), ['lister'])
+  assert.deepEqual(names(await iamCall({ Action: 'ListGroups', PathPrefix: '/ops/' }), 'GroupName'), [
+    'listers',
+  ])
+  assert.deepEqual(names(await iamCall({ Action: 'ListRoles', PathPrefix: '/ops/' }), 'RoleName'), [
+    'list-role',
+  ])
+  assert.deepEqual(names(await iamCall({ Action: 'ListGroupsForUser', UserName: 'lister' }), 'GroupName'), [
+    'listers',
+  ])
+  const tags = await iamCall({ Action: 'ListUserTags', UserName: 'lister' })
+  assert.deepEqual([names(tags, 'Key'), names(tags, 'Value')], [['team'], ['blue']])
+  assert.match(tags, /<IsTruncated>false<\/IsTruncated>/)
+  const one = await iamCall({ Action: 'ListUsers', MaxItems: '1' })
+  assert.equal(names(one, 'UserName').length, 1)
+  assert.match(one, /<IsTruncated>true<\/IsTruncated><Marker>1<\/Marker>/)
+  const missing = await srv.signed(
+    { Version: '2010-05-08', Action: 'ListUserTags', UserName: 'nobody' },
+    { service: 'iam' },
+  )
+  assert.equal(missing.status, 404)
+  assert.match(missing.body, /<Code>NoSuchEntity<\/Code>/)
 })

@@ -5,7 +5,9 @@
  * MalformedPolicyDocument / LimitExceeded, never another failure, and every accepted one evaluates;
  * (2) random signed IAM and STS requests (FUZZ_COUNT, default 2,000; seed FUZZ_SEED) with hostile
  * values — every answer is an AWS Query `<ErrorResponse>` with a 4xx status or a well-formed
- * success, never a 5xx, and the server answers afterwards.
+ * success, never a 5xx, and the server answers afterwards; (3) random signed CloudTrail JSON requests
+ * (FUZZ_COUNT / 2) with hostile members and bodies — a 4xx JSON error or a JSON success, never a 5xx —
+ * and the trail recorded them (LookupEvents finds them).
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -222,5 +224,113 @@ test(
     const who = await srv.signed({ Action: 'GetCallerIdentity', Version: '2011-06-15' }, { service: 'sts' })
     assert.equal(who.status, 200)
     assert.match(who.body, /<Arn>arn:aws:iam::123456789012:user\/admin<\/Arn>/)
+  },
+)
+
+const CT_ACTIONS = [
+  'LookupEvents',
+  'CreateTrail',
+  'DescribeTrails',
+  'GetTrail',
+  'GetTrailStatus',
+  'StartLogging',
+  'StopLogging',
+  'DeleteTrail',
+  'ListPublicKeys',
+  'Nope',
+]
+const CT_MEMBERS = [
+  'Name',
+  'S3BucketName',
+  'S3KeyPrefix',
+  'IsMultiRegionTrail',
+  'IncludeGlobalServiceEvents',
+  'EnableLogFileValidation',
+  'LookupAttributes',
+  'StartTime',
+  'EndTime',
+  'MaxResults',
+  'NextToken',
+  'EventCategory',
+  'trailNameList',
+  'includeShadowTrails',
+  'SnsTopicName',
+  'Bogus',
+]
+
+test(
+  `fuzz: ${Math.ceil(COUNT / 2)} random signed CloudTrail JSON requests answer 4xx JSON errors or JSON successes; the trail records them`,
+  { timeout: 600_000 },
+  async () => {
+    const rnd = prng(SEED + 13)
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!
+    const scalar = (): unknown => {
+      const r = rnd()
+      if (r < 0.2)
+        return pick(['audit', 'fz-trail', 'fz-bucket', 'EventName', 'Username', 'ResourceName', 'insight'])
+      if (r < 0.3) return 'x'.repeat(Math.floor(rnd() * 5000))
+      if (r < 0.45) return Math.floor(rnd() * 2e10) - 1e9
+      if (r < 0.5) return pick([1e308, -0, 0.5, Number.MAX_SAFE_INTEGER + 2])
+      if (r < 0.6) return rnd() < 0.5
+      if (r < 0.65) return null
+      if (r < 0.75) return '\u0000<&>"\'\ufffd\ud800'
+      return Array.from({ length: Math.floor(rnd() * 20) }, () =>
+        String.fromCharCode(Math.floor(rnd() * 0x3000)),
+      ).join('')
+    }
+    const member = (depth: number): unknown => {
+      const r = rnd()
+      if (depth < 2 && r < 0.15)
+        return Array.from({ length: Math.floor(rnd() * 4) }, () =>
+          rnd() < 0.7 ? { AttributeKey: scalar(), AttributeValue: scalar() } : member(depth + 1),
+        )
+      if (depth < 2 && r < 0.25) return { [pick(CT_MEMBERS)]: member(depth + 1) }
+      return scalar()
+    }
+    let fivexx = 0
+    const n = Math.ceil(COUNT / 2)
+    for (let i = 0; i < n; i++) {
+      const action = pick(CT_ACTIONS)
+      let body: string
+      if (rnd() < 0.08) body = pick(['', '{', '[]', 'null', '"x"', '{"Name":', '\u0000', '{"a":'.repeat(200)])
+      else {
+        const o: Record<string, unknown> = {}
+        const m = Math.floor(rnd() * 5)
+        for (let j = 0; j < m; j++) o[pick(CT_MEMBERS)] = member(0)
+        body = JSON.stringify(o)
+      }
+      const r = await srv.signed(body, {
+        service: 'cloudtrail',
+        extraHeaders: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${action}`,
+        },
+      })
+      if (r.status >= 500) fivexx++
+      const parsed = JSON.parse(r.body) as Record<string, unknown>
+      assert.ok(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed), r.body)
+      if (r.status !== 200) {
+        assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}: ${r.body}`)
+        assert.match(String(parsed.__type), /^[A-Za-z]+$/, r.body)
+        assert.equal(typeof parsed.message, 'string', r.body)
+      }
+    }
+    assert.equal(fivexx, 0)
+    // Every call above was recorded (the writer thread starts past 500): the newest lookups find them.
+    const look = await srv.signed(
+      JSON.stringify({
+        LookupAttributes: [{ AttributeKey: 'EventSource', AttributeValue: 'cloudtrail.amazonaws.com' }],
+      }),
+      {
+        service: 'cloudtrail',
+        extraHeaders: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents',
+        },
+      },
+    )
+    assert.equal(look.status, 200, look.body)
+    const events = (JSON.parse(look.body) as { Events: { EventName: string }[] }).Events
+    assert.equal(events.length, 50)
   },
 )

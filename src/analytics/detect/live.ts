@@ -14,6 +14,7 @@
  * @module
  */
 import { readdir, stat } from 'node:fs/promises'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import { join } from 'node:path'
 import type { ControlPlane, NetworkInterface } from '../../control/index.ts'
 import type { DetectConfig } from './config.ts'
@@ -61,6 +62,12 @@ export class LiveDetection {
   private timer: NodeJS.Timeout | null = null
   private running = false
   private stopped = false
+  private metrics: {
+    objects: Counter
+    records: Counter
+    unreadable: Counter
+    findings: Counter
+  } | null = null
 
   constructor(opts: LiveDetectionOptions) {
     this.opts = opts
@@ -75,6 +82,37 @@ export class LiveDetection {
       this.timer.unref()
     }
     tick()
+  }
+
+  /**
+   * Registers the live detection's Prometheus metrics (the server's `/metrics`): objects and records
+   * read, unreadable objects, findings made or updated, and the seconds from the last object with
+   * findings landing to its findings being stored.
+   */
+  registerMetrics(registry: Registry): void {
+    const counter = (name: string, help: string): Counter =>
+      new Counter({ name, help, registers: [registry] })
+    this.metrics = {
+      objects: counter('mirrorflow_detect_objects_total', 'Flow-log objects read by live detection'),
+      records: counter('mirrorflow_detect_records_total', 'Flow-log records analysed by live detection'),
+      unreadable: counter(
+        'mirrorflow_detect_unreadable_total',
+        'Flow-log objects live detection could not read (skipped)',
+      ),
+      findings: counter(
+        'mirrorflow_detect_findings_changed_total',
+        'Findings made or updated by live detection (each change once)',
+      ),
+    }
+    const stats = this.stats
+    new Gauge({
+      name: 'mirrorflow_detect_last_latency_seconds',
+      help: 'Seconds from the last flow-log object with findings landing to its findings being stored',
+      registers: [registry],
+      collect() {
+        if (stats.lastLatencySeconds !== null) this.set(stats.lastLatencySeconds)
+      },
+    })
   }
 
   stop(): void {
@@ -111,17 +149,23 @@ export class LiveDetection {
       }
       const engine = this.engine
       const read: ReadStats = { files: 0, lines: 0, records: 0, skippedStatus: 0, malformed: 0 }
+      const m = this.metrics
       for (const f of files) {
+        const before = read.records
         try {
           await readFlowLogFile(f.path, (r) => engine.add(r), read)
           this.stats.objects++
+          m?.objects.inc()
         } catch (err) {
           this.stats.unreadable++
+          m?.unreadable.inc()
           this.stats.lastError = (err as Error).message.slice(0, 300)
         }
+        m?.records.inc(read.records - before)
         const changed = engine.drain()
         if (changed.length > 0) {
           gd.upsertFindings(changed)
+          m?.findings.inc(changed.length)
           this.stats.lastLatencySeconds = (Date.now() - f.mtimeMs) / 1000
         }
       }

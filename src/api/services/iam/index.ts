@@ -137,6 +137,27 @@ function page<T>(
   )
 }
 
+/** A List… action over every entity of a kind under a path prefix (ListUsers, ListGroups, ListRoles). */
+function listByPath<T>(
+  all: (ctx: AwsQueryContext, pathPrefix: string) => readonly T[],
+  render: (x: T) => string,
+  listName: string,
+): AwsQueryHandler {
+  return (ctx) => page(ctx, all(ctx, checkPath(ctx.p.str('PathPrefix'))), render, listName)
+}
+
+/** A List… action over what one named user has (ListUserTags, ListGroupsForUser). */
+function listOfUser<T>(
+  items: (ctx: AwsQueryContext, u: IamUser) => readonly T[],
+  render: (x: T) => string,
+  listName: string,
+): AwsQueryHandler {
+  return (ctx) => {
+    const u = ctx.cp.iam.user(checkName(ctx.p.str('UserName'), 'userName', 64))
+    return page(ctx, items(ctx, u), render, listName)
+  }
+}
+
 /** The user an action names, or the caller's own (access-key actions, GetUser). */
 function userNameOf(ctx: AwsQueryContext, optional: boolean): string {
   const given = ctx.p.str('UserName')
@@ -267,8 +288,11 @@ const ACTIONS: [string, AwsQueryHandler][] = [
   ],
   [
     'ListUsers',
-    (ctx) =>
-      page(ctx, ctx.cp.iam.users(checkPath(ctx.p.str('PathPrefix'))), (u) => userXml(u, false), 'Users'),
+    listByPath(
+      (ctx, prefix) => ctx.cp.iam.users(prefix),
+      (u) => userXml(u, false),
+      'Users',
+    ),
   ],
   [
     'DeleteUser',
@@ -291,11 +315,11 @@ const ACTIONS: [string, AwsQueryHandler][] = [
   ],
   [
     'ListUserTags',
-    (ctx) => {
-      const name = checkName(ctx.p.str('UserName'), 'userName', 64)
-      const u = ctx.cp.iam.user(name)
-      return page(ctx, u.tags, (t) => el('Key', t.key) + el('Value', t.value), 'Tags')
-    },
+    listOfUser(
+      (_ctx, u) => u.tags,
+      (t) => el('Key', t.key) + el('Value', t.value),
+      'Tags',
+    ),
   ],
   [
     'CreateAccessKey',
@@ -364,23 +388,8 @@ const ACTIONS: [string, AwsQueryHandler][] = [
       )
     },
   ],
-  [
-    'ListGroups',
-    (ctx) => page(ctx, ctx.cp.iam.groups(checkPath(ctx.p.str('PathPrefix'))), groupXml, 'Groups'),
-  ],
-  [
-    'ListGroupsForUser',
-    (ctx) => {
-      const name = checkName(ctx.p.str('UserName'), 'userName', 64)
-      const u = ctx.cp.iam.user(name)
-      return page(
-        ctx,
-        u.groups.map((n) => ctx.cp.iam.group(n)),
-        groupXml,
-        'Groups',
-      )
-    },
-  ],
+  ['ListGroups', listByPath((ctx, prefix) => ctx.cp.iam.groups(prefix), groupXml, 'Groups')],
+  ['ListGroupsForUser', listOfUser((ctx, u) => u.groups.map((n) => ctx.cp.iam.group(n)), groupXml, 'Groups')],
   [
     'AddUserToGroup',
     (ctx) => {
@@ -429,8 +438,11 @@ const ACTIONS: [string, AwsQueryHandler][] = [
   ],
   [
     'ListRoles',
-    (ctx) =>
-      page(ctx, ctx.cp.iam.roles(checkPath(ctx.p.str('PathPrefix'))), (r) => roleXml(r, false), 'Roles'),
+    listByPath(
+      (ctx, prefix) => ctx.cp.iam.roles(prefix),
+      (r) => roleXml(r, false),
+      'Roles',
+    ),
   ],
   [
     'CreatePolicy',
