@@ -43,7 +43,7 @@ test('mirrorflow demo --duration 15 --json --console', { timeout: 300_000 }, asy
   let err = ''
   // What the demo said, when the test does not pass (a timeout shows nothing else).
   report = () => {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    if (child.exitCode === null) child.kill('SIGTERM') // the demo tears its lab down on SIGTERM
     return err
   }
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
