@@ -89,7 +89,7 @@ export function isFlowLogObjectName(path: string): boolean {
 }
 
 /** Whether an object in a bucket directory is a VPC flow-log object. */
-function isStoreFlowLog(path: string): boolean {
+export function isStoreFlowLog(path: string): boolean {
   return (
     (path.includes('/vpcflowlogs/') || path.includes('/aws-service=vpcflowlogs/')) &&
     (path.endsWith('.log.gz') || path.endsWith('.parquet'))

@@ -67,6 +67,8 @@ export type {
 } from './traffic.ts'
 export { AnalyticsStore } from './store.ts'
 export { flowLogStore } from './console-store.ts'
+export { FlowRollup, ROLLUP_REFRESH_MS } from './console-rollup.ts'
+export type { RollupStats } from './console-rollup.ts'
 export type { AnalyticsStoreOptions } from './store.ts'
 export { rerenderFlowLogs } from './rerender.ts'
 export type { RerenderOptions, RerenderStats } from './rerender.ts'

@@ -11,7 +11,7 @@ import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
 import { join } from 'node:path'
-import { detectConfig, FindingsDelivery, LiveDetection } from '../analytics/index.ts'
+import { detectConfig, FindingsDelivery, flowLogStore, LiveDetection } from '../analytics/index.ts'
 
 interface ServerOptions {
   dataDir?: string
@@ -34,6 +34,7 @@ interface ServerOptions {
   webhook?: string[]
   findingsJsonl?: string
   listsRoot?: string
+  flowLogsStore?: string[]
 }
 
 export function registerServer(program: Command): void {
@@ -145,6 +146,7 @@ export function registerServer(program: Command): void {
         trailDigestIntervalSeconds: trailDigestInterval,
         trailMaxEvents,
         ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
+        ...(opts.flowLogsStore !== undefined ? { analytics: flowLogStore(opts.flowLogsStore) } : {}),
       })
       // Live detection: flow-log objects delivered into the bucket directories → findings → delivery.
       srv.cp.guardduty.onFindings((changed) => delivery.deliver(changed))

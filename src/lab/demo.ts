@@ -37,7 +37,7 @@ import { countRejects, createDemoGroups, type DemoSecurity } from './demo-securi
 import { DemoError } from './errors.ts'
 import { detectConfig, flowLogStore, LiveDetection } from '../analytics/index.ts'
 import { demoFindings, type DemoFinding } from './demo-findings.ts'
-import { nsArgv, run, stopProcess } from './netns.ts'
+import { nsArgv, stopProcess } from './netns.ts'
 import { LAB_SUBNETS, LAB_VPC_CIDR, VpcLab, type LabHost, type LabTrafficReport } from './vpc-lab.ts'
 
 /** The port of the target's packets-on-demand service (on the monitor's address). */
@@ -232,6 +232,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     log(`created ${vpcId} with subnets ${subnetIds.join(', ')}`)
 
     const monitor = lab.host('monitor')
+    // The server (on the host) reaches the appliance's packet service through the lab's router, which
+    // forwards its management address's port to the monitor (no route to a lab address on the host:
+    // labs run side by side with the same VPC addresses).
+    const pcapApiHost = await lab.forwardTcp('monitor', PCAP_API_PORT)
     const target = start(monitor.ns, 'target', [
       'target',
       '--listen',
@@ -240,9 +244,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       join(dataDir, 'target'),
       '--account-id',
       '123456789012',
-      // Packets on demand: the server fetches a flow's frames from the rings (routed below).
+      // Packets on demand: the server fetches a flow's frames from the rings.
       '--pcap-api',
       `${monitor.address}:${PCAP_API_PORT}`,
+      '--pcap-api-advertise',
+      pcapApiHost,
       '--server',
       endpoint,
       '--credentials-file',
@@ -251,19 +257,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       'demo-monitor',
     ])
     procs.push(target)
-    await waitFor(target, 'receiving VXLAN', 20_000)
-    // The server (on the host) reaches the appliance through the lab's router.
-    const [ma, mb, mc, md] = lab.mgmtAddress.split('.').map(Number) as [number, number, number, number]
-    await run([
-      'ip',
-      'route',
-      'replace',
-      `${monitor.address}/32`,
-      'via',
-      `${ma}.${mb}.${mc}.${md + 1}`,
-      'dev',
-      lab.mgmtIfname,
-    ])
+    await waitFor(target, 'receiving VXLAN', 60_000)
     log(`mirror target receiving VXLAN on ${monitor.address}:4789 (in ${monitor.ns})`)
 
     const agents = new Map<LabHost['name'], Proc>()
@@ -300,7 +294,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       agents.set(h.name, a)
       procs.push(a)
     }
-    for (const a of agents.values()) await waitFor(a, 'registered', 30_000)
+    for (const a of agents.values()) await waitFor(a, 'registered', 60_000)
     const enis = await ec2.send(new DescribeNetworkInterfacesCommand({}))
     const instances: DemoSummary['instances'] = {}
     for (const h of lab.hosts) {

@@ -76,6 +76,8 @@ export class VpcLab {
   mgmtAddress = ''
   /** Host-side interface of the management link. */
   mgmtIfname = ''
+  /** The router's end of the management link (the host reaches forwarded ports here). */
+  routerMgmtAddress = ''
   private procs: ChildProcess[] = []
   private exitHook: (() => void) | null = null
 
@@ -149,12 +151,27 @@ export class VpcLab {
     await run(['ip', 'link', 'add', this.mgmtIfname, 'type', 'veth', 'peer', 'name', 'mgmt', 'netns', rt])
     await run(['ip', 'addr', 'add', `${this.mgmtAddress}/30`, 'dev', this.mgmtIfname])
     await run(['ip', 'link', 'set', this.mgmtIfname, 'up'])
-    await nsExec(rt, ['ip', 'addr', 'add', `${a}.${b}.${c}.${d + 2}/30`, 'dev', 'mgmt'])
+    this.routerMgmtAddress = `${a}.${b}.${c}.${d + 2}`
+    await nsExec(rt, ['ip', 'addr', 'add', `${this.routerMgmtAddress}/30`, 'dev', 'mgmt'])
     await nsExec(rt, ['ip', 'link', 'set', 'mgmt', 'up'])
     await nsExec(rt, ['nft', '-f', '-'], {
       input:
         'table ip mflab {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "mgmt" masquerade\n }\n}\n',
     })
+  }
+
+  /**
+   * Lets the host reach TCP `port` of a lab host at `routerMgmtAddress:port`: the router forwards
+   * (DNAT) what comes in on the management link to that port to the host's VPC address, keeping the
+   * caller's source address. A route to a VPC address in the host's own namespace would not do: every
+   * lab uses the same VPC addresses, and labs run side by side.
+   */
+  async forwardTcp(name: LabHost['name'], port: number): Promise<string> {
+    const h = this.host(name)
+    await nsExec(this.routerNs, ['nft', '-f', '-'], {
+      input: `table ip mflabfwd {\n chain pre {\n  type nat hook prerouting priority -100;\n  iifname "mgmt" ip daddr ${this.routerMgmtAddress} tcp dport ${port} dnat to ${h.address}:${port}\n }\n}\n`,
+    })
+    return this.routerMgmtAddress
   }
 
   /** Removes the lab, synchronously, when the process exits (even on an uncaught error). */

@@ -523,13 +523,20 @@ export class LogStore {
       )
       .raw(true)
     let left = max
+    // The index range starts at the cursor's time (not the query's start): each chunk reads only
+    // its own rows, and a later-inserted event older than the cursor is not seen twice.
     while (cursor.g < gids.length) {
       const gid = gids[cursor.g]!
       const want = Math.min(left, 1 << 30)
       let n = 0
-      for (const r of this.scanStmt.iterate(gid, start, end, cursor.ts, cursor.id, want) as Iterable<
-        [number, string, number, number, number]
-      >) {
+      for (const r of this.scanStmt.iterate(
+        gid,
+        Math.max(start, cursor.ts),
+        end,
+        cursor.ts,
+        cursor.id,
+        want,
+      ) as Iterable<[number, string, number, number, number]>) {
         n++
         cursor.ts = r[0]
         cursor.id = r[4]

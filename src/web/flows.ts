@@ -14,6 +14,8 @@ import { field, fmtBytes, formValues, h, table } from './ui.ts'
 type J = Record<string, unknown>
 
 const PAGE = 50
+/** Seconds the packets range of a flow reaches past the record's end (the mirror path's delay). */
+export const PACKETS_SLACK_SECONDS = 2
 const SORTS = [
   'start',
   'srcaddr',
@@ -145,8 +147,14 @@ export async function renderFlows(root: HTMLElement, q: URLSearchParams): Promis
     {
       label: 'packets link',
       get: () => '',
+      // `end` is a whole second; the target stamps a mirrored copy when it arrives, a little after
+      // the original was seen: the range reaches PACKETS_SLACK_SECONDS past the record's end.
       render: (f: J) =>
-        h('a', { href: packetsHref(flowSpec(f), iso(f.start), iso(Number(f.end) + 1)) }, 'Packets'),
+        h(
+          'a',
+          { href: packetsHref(flowSpec(f), iso(f.start), iso(Number(f.end) + 1 + PACKETS_SLACK_SECONDS)) },
+          'Packets',
+        ),
     },
   ]
   const exportQ = new URLSearchParams(params)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // test-group: namespace
-// `mirrorflow demo --duration 15 --json` runs the whole system in namespaces and exits 0 with a
-// summary that shows mirrored packets, flow-log records and the findings of the attacker's scan and
-// SSH guessing, and leaves nothing behind.
+// `mirrorflow demo --duration 15 --json --console` runs the whole system in namespaces; after the
+// traffic it prints the web console's address and a sign-in key and stays up (the console answers,
+// the key signs in) until Ctrl-C (SIGINT); then it exits 0 with a summary that shows mirrored packets,
+// flow-log records and the findings of the attacker's scan and SSH guessing, and leaves nothing behind.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -16,8 +17,12 @@ import { REPO_ROOT } from '../helpers/shared.ts'
 const dir = mkdtempSync(join(tmpdir(), 'mf-demo-test-'))
 const prefix = `mfdt${process.pid % 1000}`
 after(() => rmSync(dir, { recursive: true, force: true }))
+let report: (() => string) | null = null
+after(() => {
+  if (report !== null) process.stderr.write(`the demo's standard error:\n${report()}\n`)
+})
 
-test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
+test('mirrorflow demo --duration 15 --json --console', { timeout: 300_000 }, async () => {
   const child = spawn(
     process.execPath,
     [
@@ -30,14 +35,43 @@ test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
       join(dir, 'data'),
       '--prefix',
       prefix,
+      '--console',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let out = ''
   let err = ''
+  // What the demo said, when the test does not pass (a timeout shows nothing else).
+  report = () => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    return err
+  }
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+  // --console: the address and a key, then the demo waits for Ctrl-C.
+  const up =
+    /the web console is up at (http:\/\/\S+)\n\s+Access key ID:\s+(\S+)\n\s+Secret access key:\s+(\S+)\n/
+  for (let i = 0; up.exec(err) === null; i++) {
+    assert.equal(child.exitCode, null, `the demo exited before its console phase: ${err}`)
+    assert.ok(i < 2400, 'the console phase starts within 240 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const [, consoleUrl, keyId, secret] = up.exec(err)!
+  const page = await fetch(consoleUrl!)
+  assert.equal(page.status, 200)
+  assert.match(await page.text(), /<title>mirrorflow console<\/title>/)
+  const signIn = await fetch(new URL('/console/api/session', consoleUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ accessKeyId: keyId, secretAccessKey: secret }),
+  })
+  assert.equal(signIn.status, 200, await signIn.clone().text())
+  assert.match(signIn.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/)
+  await new Promise((r) => setTimeout(r, 1000))
+  assert.equal(child.exitCode, null, 'the demo stays up until Ctrl-C')
+  child.kill('SIGINT')
+  const code = await exited
   assert.equal(code, 0, err)
   const s = JSON.parse(out) as DemoSummary
   assert.equal(s.mirror.sessions.length, 1)
@@ -90,4 +124,5 @@ test('mirrorflow demo --duration 15 --json', { timeout: 150_000 }, async () => {
     [`${web}:22`, `${web}:22`],
   )
   assert.deepEqual(await listNamespaces(prefix), [])
+  report = null
 })

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ControlPlane, SqliteStore } from '../../control/index.ts'
 import { buildServer } from '../server.ts'
+import { MAX_FAILED_SIGN_INS, SIGN_IN_WINDOW_MS, SignInLimiter } from './routes.ts'
 import { ConsoleSessions, IDLE_MS, MAX_AGE_MS } from './sessions.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'mf-console-'))
@@ -24,10 +25,12 @@ after(async () => {
 async function signIn(
   id: string,
   secret: string,
+  remoteAddress = '127.0.0.1',
 ): Promise<{ status: number; cookie: string; csrf: string; body: Record<string, unknown> }> {
   const r = await app.inject({
     method: 'POST',
     url: '/console/api/session',
+    remoteAddress,
     headers: { 'content-type': 'application/json', host: 'h:1' },
     payload: JSON.stringify({ accessKeyId: id, secretAccessKey: secret }),
   })
@@ -71,6 +74,30 @@ describe('console sign-in and the signed pass-through', () => {
     assert.equal(r.cookie, '')
     const u = await signIn('AKIAUNKNOWN000000000', admin.secretAccessKey)
     assert.equal(u.status, 401)
+  })
+
+  it('refuses an address after too many failed sign-ins with 429 TooManySignInAttempts, even with the right key', async () => {
+    for (let i = 0; i < MAX_FAILED_SIGN_INS; i++)
+      assert.equal((await signIn(admin.accessKeyId, `wrong-${i}`, '192.0.2.7')).status, 401)
+    const r = await signIn(admin.accessKeyId, admin.secretAccessKey, '192.0.2.7')
+    assert.equal(r.status, 429)
+    assert.equal((r.body.error as { code: string }).code, 'TooManySignInAttempts')
+    assert.equal(r.cookie, '')
+    // Another address is not affected.
+    assert.equal((await signIn(admin.accessKeyId, admin.secretAccessKey, '192.0.2.8')).status, 200)
+  })
+
+  it('forgets failures once the window has passed, and at most a bounded number of addresses', () => {
+    const l = new SignInLimiter(2, 1000, 3)
+    l.failed('a', 0)
+    l.failed('a', 10)
+    assert.equal(l.waitMs('a', 500), 500)
+    assert.equal(l.waitMs('a', 1000), 0)
+    l.failed('b', 2000)
+    l.failed('b', 2001)
+    for (const x of ['c', 'd', 'e']) l.failed(x, 2002)
+    assert.equal(l.waitMs('b', 2003), 0, 'the oldest address was forgotten')
+    assert.equal(SIGN_IN_WINDOW_MS, 300_000)
   })
 
   it('signs in with an HttpOnly, SameSite=Strict, expiring cookie', async () => {

@@ -29,6 +29,53 @@ export const COOKIE = 'mirrorflow_console'
 export const CSRF_HEADER = 'x-mirrorflow-csrf'
 /** Largest JSON body the console's API accepts (bytes). */
 export const CONSOLE_BODY_LIMIT = 256 * 1024
+/** Failed sign-ins from one address within {@link SIGN_IN_WINDOW_MS} before it must wait. */
+export const MAX_FAILED_SIGN_INS = 10
+/** The window of failed sign-ins (ms): an address that reached the limit waits until it has passed. */
+export const SIGN_IN_WINDOW_MS = 5 * 60_000
+/** Addresses whose failures are remembered; beyond this the oldest is forgotten. */
+export const MAX_SIGN_IN_ADDRESSES = 10_000
+
+/**
+ * Failed sign-ins per source address: after {@link MAX_FAILED_SIGN_INS} within the window the
+ * address is refused (429, before the key is even looked at) until the window from its first
+ * failure has passed. Bounded: the least recently started windows are forgotten first.
+ */
+export class SignInLimiter {
+  private readonly failures = new Map<string, { first: number; count: number }>()
+  private readonly max: number
+  private readonly windowMs: number
+  private readonly maxAddresses: number
+  constructor(max = MAX_FAILED_SIGN_INS, windowMs = SIGN_IN_WINDOW_MS, maxAddresses = MAX_SIGN_IN_ADDRESSES) {
+    this.max = max
+    this.windowMs = windowMs
+    this.maxAddresses = maxAddresses
+  }
+
+  /** Milliseconds the address must still wait, or 0. */
+  waitMs(address: string, now = Date.now()): number {
+    const f = this.failures.get(address)
+    if (f === undefined) return 0
+    if (now - f.first >= this.windowMs) {
+      this.failures.delete(address)
+      return 0
+    }
+    return f.count >= this.max ? this.windowMs - (now - f.first) : 0
+  }
+
+  failed(address: string, now = Date.now()): void {
+    const f = this.failures.get(address)
+    if (f !== undefined && now - f.first < this.windowMs) {
+      f.count++
+      return
+    }
+    this.failures.delete(address)
+    while (this.failures.size >= this.maxAddresses)
+      this.failures.delete(this.failures.keys().next().value as string)
+    this.failures.set(address, { first: now, count: 1 })
+  }
+}
+
 /** The host name the console's signed requests carry (they never leave the process). */
 const INTERNAL_HOST = 'console.mirrorflow.internal'
 
@@ -36,6 +83,7 @@ export interface ConsoleConfig {
   cp: ControlPlane
   regions: readonly string[]
   sessions?: ConsoleSessions
+  signIns?: SignInLimiter
 }
 
 const PAGE = indexHtml()
@@ -127,6 +175,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 export function registerConsole(app: FastifyInstance, cfg: ConsoleConfig): ConsoleSessions {
   const { cp, regions } = cfg
   const sessions = cfg.sessions ?? new ConsoleSessions()
+  const signIns = cfg.signIns ?? new SignInLimiter()
   const open = { config: { open: true } }
 
   function fail(reply: FastifyReply, err: unknown): FastifyReply {
@@ -249,6 +298,16 @@ export function registerConsole(app: FastifyInstance, cfg: ConsoleConfig): Conso
   app.post('/console/api/session', open, async (req, reply) => {
     try {
       checkOrigin(req)
+      const from = req.socket.remoteAddress ?? ''
+      const wait = signIns.waitMs(from)
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)))
+        throw new ConsoleError(
+          429,
+          'TooManySignInAttempts',
+          `Too many failed sign-ins from this address: try again in ${Math.ceil(wait / 1000)} s.`,
+        )
+      }
       const b = jsonBody(req)
       const id = str(b, 'accessKeyId', 128, true)!.trim()
       const secret = str(b, 'secretAccessKey', 128, true)!.trim()
@@ -256,6 +315,7 @@ export function registerConsole(app: FastifyInstance, cfg: ConsoleConfig): Conso
       // One comparison whether or not the key exists, so that the timing says nothing of which it was.
       const ok =
         constantTimeEqual(known ?? '\u0000'.repeat(secret.length || 1), secret) && known !== undefined
+      if (!ok) signIns.failed(from)
       if (!ok)
         throw new ConsoleError(
           401,

@@ -64,7 +64,21 @@ const NUM = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
 
 function toNum(v: Value): number {
   if (typeof v === 'number') return v
-  if (typeof v === 'string' && v.length < 64 && NUM.test(v)) return Number(v)
+  if (typeof v === 'string') {
+    // Flow-log counters are plain digits: read them without the regular expression.
+    const len = v.length
+    if (len > 0 && len <= 15) {
+      let x = 0
+      let k = 0
+      for (; k < len; k++) {
+        const d = v.charCodeAt(k) - 48
+        if (d < 0 || d > 9) break
+        x = x * 10 + d
+      }
+      if (k === len) return x
+    }
+    if (len < 64 && NUM.test(v)) return Number(v)
+  }
   if (typeof v === 'boolean') return v ? 1 : 0
   return NaN
 }
