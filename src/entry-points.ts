@@ -56,14 +56,20 @@ export function nodeArgv(entry: EntryPoint): string[] {
 
 /**
  * Starts `entry` as a worker thread of this process: the compiled file when built, else the source
- * with tsx registered in the thread first.
+ * through bin/source-worker.mjs (tsx registered in the thread first). From the sources, `workerData`
+ * must be an object: it gains the member `mirrorflowSource`.
  */
 export function startWorker(entry: EntryPoint, opts: WorkerOptions): Worker {
   if (BUILT) return new Worker(new URL(`./${DIST_FILES[entry]}`, import.meta.url), opts)
-  const tsx = import.meta.resolve('tsx/esm/api')
-  const file = new URL(SOURCE_FILES[entry], import.meta.url).href
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}) })`
-  return new Worker(code, { ...opts, eval: true })
+  // A file worker, not an eval'd one: only a file worker runs the process's --import preloads.
+  const source = new URL(SOURCE_FILES[entry], import.meta.url).href
+  const data: unknown = opts.workerData ?? {}
+  if (typeof data !== 'object' || data === null)
+    throw new TypeError('a source worker takes an object as workerData')
+  return new Worker(new URL('../bin/source-worker.mjs', import.meta.url), {
+    ...opts,
+    workerData: { ...data, mirrorflowSource: source },
+  })
 }
 
 /** `s` as one shell word: unchanged when it is plainly safe, else in single quotes. */

@@ -131,7 +131,10 @@ export interface WriterData {
   dataDir: string
   maxEvents: number
   maxAgeDays: number
-  /** Int32Array over it: [0] the last batch id done, [1] 1 once closed. */
+  /**
+   * Int32Array over it: [0] the last batch id done, [1] 1 once closed, [2] 1 once the thread has
+   * opened its store (until then, and for good if it never does, calls are stored in the API's thread).
+   */
   progress: SharedArrayBuffer
   port: MessagePort
 }
@@ -210,7 +213,7 @@ export class EventLog {
     const start = this.starter
     if (start === null || this.closed || this.writer !== null || this.taken < this.startAfter) return
     this.starter = null
-    const progress = new SharedArrayBuffer(8)
+    const progress = new SharedArrayBuffer(12)
     const { port1, port2 } = new MessageChannel()
     let worker: Worker
     try {
@@ -297,6 +300,11 @@ export class EventLog {
     this.drain(w)
   }
 
+  /** True when a writer thread has opened its store and takes the batches. */
+  get threaded(): boolean {
+    return this.writer !== null && Atomics.load(this.writer.progress, 2) === 1
+  }
+
   /** Calls waiting for the next pass or being written. */
   get waiting(): number {
     return this.pending.length + this.inFlightItems
@@ -312,7 +320,11 @@ export class EventLog {
     this.closed = true
     const w = this.writer
     this.writer = null
-    if (w !== null) {
+    if (w !== null && Atomics.load(w.progress, 2) !== 1) {
+      // It never took a batch (still starting, or failed to): nothing to wait for.
+      w.port.close()
+      void w.worker.terminate()
+    } else if (w !== null) {
       w.worker.postMessage({ type: 'close', id: w.sent } satisfies ToWriter)
       const deadline = Date.now() + FLUSH_WAIT_MS
       while (Atomics.load(w.progress, 1) === 0 && Date.now() < deadline)
@@ -333,7 +345,9 @@ export class EventLog {
     const w = this.writer
     let wantDelivered = false
     for (const s of this.subscribers) if (s.wanted()) wantDelivered = true
-    if (w !== null) {
+    // A thread that has not opened its store yet (or never will: a module that fails to load) gets
+    // nothing; what it would have had is stored here, so its failure never loses or delays a call.
+    if (w !== null && Atomics.load(w.progress, 2) === 1) {
       const id = ++w.sent
       try {
         w.worker.postMessage({ type: 'batch', id, items: batch, wantDelivered } satisfies ToWriter)

@@ -21,6 +21,8 @@ const data = workerData as WriterData
 const progress = new Int32Array(data.progress)
 const store = new EventStore(data.dataDir, { maxEvents: data.maxEvents, maxAgeDays: data.maxAgeDays })
 const port = data.port
+// From now on the API's thread sends its batches here.
+Atomics.store(progress, 2, 1)
 
 // Batches come on the worker's own channel (parentPort); answers go back on `port`.
 parentPort!.on('message', (m: ToWriter) => {

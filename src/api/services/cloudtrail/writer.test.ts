@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
 import {
   ControlPlane,
   EventLog,
@@ -69,7 +71,7 @@ test('a call survives its encoding: separators, line breaks, non-ASCII and absen
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
 })
 
-test('the writer thread renders and stores every call; flush waits for it; subscribers get the records', () => {
+test('the writer thread renders and stores every call; flush waits for it; subscribers get the records', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mf-trail-writer-'))
   const store = new EventStore(dir)
   const log = new EventLog(store, { flushMs: 60_000 })
@@ -78,6 +80,10 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
     const got: DeliveredEvent[] = []
     log.subscribe((events) => got.push(...events))
     log.useWorker((workerData, transferList) => startWorker('trail-writer', { workerData, transferList }), 0)
+    // Until the thread has opened its store, calls are stored here; wait for it to take them.
+    const until = Date.now() + 20_000
+    while (!log.threaded && Date.now() < until) await delay(20)
+    assert.equal(log.threaded, true, log.stats.lastError ?? 'the writer thread did not start')
     const json = JSON.stringify(identity)
     for (let i = 0; i < 300; i++) log.add(encodeCall(call(i), json))
     log.flush()
@@ -100,6 +106,39 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
     log.close()
     assert.equal(log.stats.recorded, 310)
     assert.equal(store.count(), 310)
+  } finally {
+    log.close()
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a writer thread that fails to start loses and delays nothing: its calls are stored here', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-fail-'))
+  const store = new EventStore(dir)
+  const log = new EventLog(store, { flushMs: 60_000 })
+  try {
+    log.useRenderer(renderCall)
+    let worker: Worker | undefined
+    log.useWorker(() => (worker = new Worker('throw new Error("no native module here")', { eval: true })), 0)
+    assert.ok(worker !== undefined)
+    const json = JSON.stringify(identity)
+    for (let i = 0; i < 300; i++) log.add(encodeCall(call(i), json))
+    const t0 = Date.now()
+    log.flush()
+    assert.ok(Date.now() - t0 < 2_000, `flush took ${Date.now() - t0} ms`)
+    assert.equal(store.count(), 300)
+    assert.equal(log.stats.recorded, 300)
+    // The log unrefs its thread: poll (a pending timer keeps this test's loop alive) until it reports.
+    const until = Date.now() + 20_000
+    while (log.stats.workerFailures === 0 && Date.now() < until) await delay(20)
+    assert.equal(log.stats.workerFailures, 1)
+    assert.equal(log.threaded, false)
+    assert.match(log.stats.lastError ?? '', /no native module here/)
+    for (let i = 300; i < 310; i++) log.add(encodeCall(call(i), json))
+    log.close()
+    assert.equal(store.count(), 310)
+    assert.equal(log.stats.dropped, 0)
   } finally {
     log.close()
     store.close()
