@@ -39,7 +39,7 @@
  * {@link RollupStats} and the server's `/metrics`.
  * @module
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -323,7 +323,9 @@ export class FlowRollup implements FlowAnalytics {
   private async refresh(): Promise<void> {
     const started = Date.now()
     const db = await this.engine()
-    const found = this.roots.length === 0 ? [] : await discoverFiles(this.roots, { accept: isStoreFlowLog })
+    // A bucket's directory appears with its first delivery: until then it holds nothing.
+    const roots = this.roots.filter((r) => existsSync(r))
+    const found = roots.length === 0 ? [] : await discoverFiles(roots, { accept: isStoreFlowLog })
     const seen = new Set<string>()
     const fresh: Array<{ path: string; size: number; mtimeMs: number }> = []
     const drop: number[] = []

@@ -93,6 +93,11 @@ export const EC2_ERRORS = defineErrors({
   SecurityGroupLimitExceeded: 400,
   SecurityGroupsPerInterfaceLimitExceeded: 400,
   VPCIdNotSpecified: 400,
+  // Managed prefix lists.
+  InvalidPrefixListModification: 400,
+  PrefixListMaxEntriesExceeded: 400,
+  PrefixListVersionMismatch: 400,
+  ResourceLimitExceeded: 400,
   // Network ACLs.
   'InvalidAssociationID.NotFound': 400,
   'InvalidNetworkAclEntry.NotFound': 400,

@@ -30,6 +30,8 @@ export { validateTags } from './tags.ts'
 export type * from './security/desired.ts'
 export type { IpPermissionInput, PeerInput, RuleRequestInput } from './security/groups.ts'
 export { defaultGroupIdOf } from './security/groups.ts'
+export type { CreatePrefixListInput, ModifyPrefixListInput } from './security/prefix-lists.ts'
+export { PREFIX_LIST_ENTRIES_PER_REQUEST, PREFIX_LIST_MAX_ENTRIES } from './security/prefix-lists.ts'
 export type { CreateInterfaceInput, InterfaceAttributeChange } from './security/interfaces.ts'
 export {
   STAR_RULE_NUMBER,

@@ -28,6 +28,8 @@ export interface Quotas {
   rulesPerSecurityGroup: number
   /** Security groups per network interface (AWS: 5). */
   securityGroupsPerInterface: number
+  /** Customer-managed prefix lists of the region (AWS: 100). */
+  prefixListsPerRegion: number
   /** Network ACLs per VPC (AWS: 200). */
   networkAclsPerVpc: number
   /** Entries per network ACL, inbound and outbound each (AWS: 20). */
@@ -50,6 +52,7 @@ export const DEFAULT_QUOTAS: Quotas = {
   securityGroupsPerRegion: 2500,
   rulesPerSecurityGroup: 60,
   securityGroupsPerInterface: 5,
+  prefixListsPerRegion: 100,
   networkAclsPerVpc: 200,
   entriesPerNetworkAcl: 20,
 }

@@ -112,6 +112,31 @@ export interface SecurityGroupRule extends Base {
   description?: string
 }
 
+/** One entry of a managed prefix list: a CIDR block of the list's family. */
+export interface PrefixListEntry {
+  cidr: string
+  description?: string
+}
+
+/**
+ * A customer-managed prefix list: a named, versioned set of CIDR blocks of one family that
+ * security-group rules reference. Adding or removing entries makes a new version.
+ */
+export interface ManagedPrefixList extends Base {
+  kind: 'prefix-list'
+  prefixListName: string
+  addressFamily: 'IPv4' | 'IPv6'
+  maxEntries: number
+  version: number
+  state: 'create-complete' | 'modify-complete' | 'modify-failed'
+  /** Why the last modification failed (state `modify-failed`). */
+  stateMessage?: string
+  /** The current version's entries, in the order they were added. */
+  entries: PrefixListEntry[]
+  /** Earlier versions' entries (GetManagedPrefixListEntries' TargetVersion), oldest first, bounded. */
+  history: Array<{ version: number; entries: PrefixListEntry[] }>
+}
+
 export interface NetworkAclEntry {
   ruleNumber: number
   egress: boolean
@@ -241,6 +266,7 @@ export type Ec2Resource =
   | SecurityGroupRule
   | NetworkAcl
   | NetworkAclAssociation
+  | ManagedPrefixList
 
 declare module '../core/model.ts' {
   interface ResourceKinds {
@@ -258,5 +284,6 @@ declare module '../core/model.ts' {
     'security-group-rule': SecurityGroupRule
     'network-acl': NetworkAcl
     'network-acl-association': NetworkAclAssociation
+    'prefix-list': ManagedPrefixList
   }
 }

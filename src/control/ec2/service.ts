@@ -2,8 +2,8 @@
 /**
  * The EC2 service of the control plane: its families wired over one ledger, lowest first — tags
  * (validation, Create/DeleteTags), network (VPCs, subnets, instances and interfaces), traffic
- * mirroring (targets, filters and rules, sessions), flow logs, security (security groups, network
- * ACLs, interfaces as the API manages them) — and each instance's desired state on top.
+ * mirroring (targets, filters and rules, sessions), flow logs, security (prefix lists, security
+ * groups, network ACLs, interfaces as the API manages them) — and each instance's desired state on top.
  * @module
  */
 import type { Ledger } from '../core/ledger.ts'
@@ -19,6 +19,7 @@ import { Ec2Schema } from './schema.ts'
 import { SecurityGroups } from './security/groups.ts'
 import { Interfaces } from './security/interfaces.ts'
 import { NetworkAcls } from './security/nacls.ts'
+import { PrefixLists } from './security/prefix-lists.ts'
 import { Tags } from './tags.ts'
 
 export class Ec2 {
@@ -36,6 +37,8 @@ export class Ec2 {
   readonly sessions: Sessions
   readonly flowLogs: FlowLogs
   readonly securityGroups: SecurityGroups
+  /** Customer-managed prefix lists (security-group rules reference them). */
+  readonly prefixLists: PrefixLists
   readonly networkAcls: NetworkAcls
   /** Interfaces as the API manages them (create, attach, groups, attributes). */
   readonly interfaces: Interfaces
@@ -53,7 +56,8 @@ export class Ec2 {
     this.filters = new Filters(ledger, this.index, this.quotas, this.tags)
     this.sessions = new Sessions(ledger, this.index, this.quotas, this.tags, this.targets, this.filters)
     this.flowLogs = new FlowLogs(ledger, this.index, this.quotas, this.tags)
-    this.securityGroups = new SecurityGroups(ledger, this.quotas, this.tags)
+    this.prefixLists = new PrefixLists(ledger, this.quotas, this.tags)
+    this.securityGroups = new SecurityGroups(ledger, this.quotas, this.tags, this.prefixLists)
     this.networkAcls = new NetworkAcls(ledger, this.quotas, this.tags)
     this.interfaces = new Interfaces(
       ledger,

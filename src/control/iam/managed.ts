@@ -26,6 +26,7 @@ const VPC_READ = [
   'ec2:DescribeAvailabilityZones',
   'ec2:DescribeFlowLogs',
   'ec2:DescribeInstances',
+  'ec2:DescribeManagedPrefixLists',
   'ec2:DescribeNetworkAcls',
   'ec2:DescribeNetworkInterfaceAttribute',
   'ec2:DescribeNetworkInterfaces',
@@ -40,6 +41,8 @@ const VPC_READ = [
   'ec2:DescribeTrafficMirrorTargets',
   'ec2:DescribeVpcAttribute',
   'ec2:DescribeVpcs',
+  'ec2:GetManagedPrefixListAssociations',
+  'ec2:GetManagedPrefixListEntries',
 ]
 
 const VPC_WRITE = [
@@ -47,6 +50,7 @@ const VPC_WRITE = [
   'ec2:AuthorizeSecurityGroupEgress',
   'ec2:AuthorizeSecurityGroupIngress',
   'ec2:CreateFlowLogs',
+  'ec2:CreateManagedPrefixList',
   'ec2:CreateNetworkAcl',
   'ec2:CreateNetworkAclEntry',
   'ec2:CreateNetworkInterface',
@@ -56,6 +60,7 @@ const VPC_WRITE = [
   'ec2:CreateTags',
   'ec2:CreateVpc',
   'ec2:DeleteFlowLogs',
+  'ec2:DeleteManagedPrefixList',
   'ec2:DeleteNetworkAcl',
   'ec2:DeleteNetworkAclEntry',
   'ec2:DeleteNetworkInterface',
@@ -63,6 +68,7 @@ const VPC_WRITE = [
   'ec2:DeleteSubnet',
   'ec2:DeleteTags',
   'ec2:DeleteVpc',
+  'ec2:ModifyManagedPrefixList',
   'ec2:ModifyNetworkInterfaceAttribute',
   'ec2:ModifySubnetAttribute',
   'ec2:ModifyVpcAttribute',

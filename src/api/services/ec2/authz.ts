@@ -23,6 +23,7 @@ const CREATES: ReadonlyMap<string, string> = new Map([
   ['CreateFlowLogs', 'vpc-flow-log'],
   ['CreateSecurityGroup', 'security-group'],
   ['CreateNetworkAcl', 'network-acl'],
+  ['CreateManagedPrefixList', 'prefix-list'],
   ['CreateNetworkInterface', 'network-interface'],
   ['CreateRouteTable', 'route-table'],
 ])

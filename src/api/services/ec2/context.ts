@@ -84,12 +84,14 @@ export function describe<R extends Resource>(
     /** DescribeInstances refuses ids together with MaxResults. */
     idsWithMaxResults?: boolean
     extra?: (p: Params) => (r: R) => boolean
+    /** The action's MaxResults bounds (default 5–1000). */
+    maxResults?: [number, number]
   },
 ): string {
   const p = ctx.p
   const ids = p.list(o.idParam)
   const filters = readFilters(p, new Set(Object.keys(o.fields)))
-  const paging = readPaging(p, ctx.action)
+  const paging = readPaging(p, ctx.action, ...(o.maxResults ?? [5, 1000]))
   const extra = o.extra?.(p)
   ctx.ready()
   if (o.idsWithMaxResults === false && ids.length > 0 && paging.maxResults !== undefined) {

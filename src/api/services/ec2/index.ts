@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The EC2 service's actions, by family: network (VPCs, subnets, interfaces, instances, their
- * attributes), traffic mirroring, flow logs, tags, security groups, network ACLs, region and
+ * attributes), traffic mirroring, flow logs, tags, security groups, managed prefix lists, network ACLs, region and
  * account (zones, regions, account attributes, main route tables). Each family exports its handlers and its Describe filter tables; this
  * file puts them in one table, in the EC2 Query protocol's handler shape.
  * @module
@@ -12,6 +12,7 @@ import { FLOW_LOG_ACTIONS } from './flow-logs.ts'
 import { MIRRORING_ACTIONS } from './mirroring.ts'
 import { NETWORK_ACL_ACTIONS } from './network-acls.ts'
 import { NETWORK_ACTIONS } from './network.ts'
+import { PREFIX_LIST_ACTIONS } from './prefix-lists.ts'
 import { REGION_ACTIONS } from './region.ts'
 import { SECURITY_GROUP_ACTIONS } from './security-groups.ts'
 import { TAG_ACTIONS } from './tags.ts'
@@ -28,6 +29,7 @@ export const ACTIONS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...FLOW_LOG_ACTIONS,
   ...TAG_ACTIONS,
   ...SECURITY_GROUP_ACTIONS,
+  ...PREFIX_LIST_ACTIONS,
   ...NETWORK_ACL_ACTIONS,
   ...REGION_ACTIONS,
 ])

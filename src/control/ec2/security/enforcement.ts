@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Computes what an agent enforces on an interface (`DesiredInterfaceSecurity`): the rules of its
- * groups with referenced groups resolved to their members' addresses, and its subnet's ACL entries
+ * groups with referenced groups resolved to their members' addresses and prefix lists to their
+ * current entries, and its subnet's ACL entries
  * in evaluation order, closed by the `*` deny.
  * @module
  */
@@ -60,7 +61,7 @@ function naclEntry(e: NetworkAclEntry): DesiredNetworkAclEntry {
 }
 
 /**
- * Group id → its members' address blocks, valid for one state version: every agent's desired
+ * Group id (or `pl|` + prefix-list id) → its address blocks, valid for one state version: every agent's desired
  * state computed after one change (the long-poll flush computes them all) shares it, so a group
  * that thousands of interfaces reference is resolved once per change, not once per instance.
  */
@@ -101,6 +102,17 @@ export class EnforcementView {
     return m
   }
 
+  /** A prefix list's current entries (a list is never deleted while a rule references it). */
+  private listBlocks(prefixListId: string): string[] {
+    const key = `pl|${prefixListId}`
+    let m = this.members.get(key)
+    if (m === undefined) {
+      m = this.l.state.get('prefix-list', prefixListId)?.entries.map((e) => e.cidr) ?? []
+      this.members.set(key, m)
+    }
+    return m
+  }
+
   private rule(r: SecurityGroupRule): DesiredSecurityGroupRule {
     const protocol = protocolOfName(r.ipProtocol)
     return {
@@ -112,7 +124,9 @@ export class EnforcementView {
       cidrBlocks:
         r.referencedGroupId !== undefined
           ? [...this.memberBlocks(r.referencedGroupId)]
-          : [r.cidrIpv4 ?? r.cidrIpv6].filter((c): c is string => c !== undefined),
+          : r.prefixListId !== undefined
+            ? [...this.listBlocks(r.prefixListId)]
+            : [r.cidrIpv4 ?? r.cidrIpv6].filter((c): c is string => c !== undefined),
       referencedGroupId: r.referencedGroupId ?? null,
       prefixListId: r.prefixListId ?? null,
     }

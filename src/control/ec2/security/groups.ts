@@ -4,18 +4,20 @@
  * (ingress and egress, by permission or by rule id), ModifySecurityGroupRules and the rule
  * descriptions, with AWS's rules — a `default` group per VPC (ingress from itself, egress to
  * everywhere) that a user cannot delete, a new group's egress-to-everywhere rule, one rule per peer
- * (CIDR block or referenced group), duplicate rules refused, the per-group rule quota per direction.
+ * (CIDR block, referenced group or prefix list), duplicate rules refused, the per-group rule quota
+ * per direction (a rule by prefix list weighs the list's `MaxEntries`, as in AWS).
  * @module
  */
 import { createHash } from 'node:crypto'
 import { ApiError, charLength, invalidValue, truncate } from '../../core/errors.ts'
-import { isIdOf, newId } from '../../core/ids.ts'
+import { newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Resource, Tag } from '../../core/model.ts'
 import type { Index } from '../../core/state.ts'
 import type { SecurityGroup, SecurityGroupRule, Vpc } from '../model.ts'
 import type { Quotas } from '../limits.ts'
 import type { Tags } from '../tags.ts'
+import type { PrefixLists } from './prefix-lists.ts'
 import { hasPorts, isIcmp, protocolName, protocolNumber, protocolOfName, ruleCidr } from './protocol.ts'
 
 /** Group names and descriptions: at most 255 characters. */
@@ -122,15 +124,18 @@ export class SecurityGroups {
   private readonly l: Ledger
   private readonly q: Quotas
   private readonly tags: Tags
+  private readonly prefixLists: PrefixLists
   readonly groupsByVpc: Index<SecurityGroup>
   readonly rulesByGroup: Index<SecurityGroupRule>
   /** Rules referencing a group, by the referenced group's id. */
   readonly rulesByReferencedGroup: Index<SecurityGroupRule>
 
-  constructor(l: Ledger, q: Quotas, tags: Tags) {
+  constructor(l: Ledger, q: Quotas, tags: Tags, prefixLists: PrefixLists) {
     this.l = l
     this.q = q
     this.tags = tags
+    this.prefixLists = prefixLists
+    prefixLists.groupRules = (groupId, isEgress) => this.rulesOf(groupId, isEgress)
     l.defineKind('security-group', {
       prefix: 'sg',
       malformed: 'InvalidGroupId.Malformed',
@@ -372,15 +377,8 @@ export class SecurityGroups {
       )
     if (peer.cidrIp !== undefined) spec.cidrIpv4 = ruleCidr(peer.cidrIp, 4, 'cidrIp').text
     else if (peer.cidrIpv6 !== undefined) spec.cidrIpv6 = ruleCidr(peer.cidrIpv6, 6, 'cidrIpv6').text
-    else if (peer.prefixListId !== undefined) {
-      // mirrorflow keeps no prefix lists: every id is unknown.
-      if (!isIdOf('pl', peer.prefixListId))
-        throw new ApiError('InvalidPrefixListId.Malformed', `Invalid id: "${truncate(peer.prefixListId)}"`)
-      throw new ApiError(
-        'InvalidPrefixListID.NotFound',
-        `The prefix list '${peer.prefixListId}' does not exist.`,
-      )
-    } else {
+    else if (peer.prefixListId !== undefined) spec.prefixListId = this.prefixLists.list(peer.prefixListId).id
+    else {
       if (peer.userId !== undefined && peer.userId !== this.l.accountId)
         throw new ApiError(
           'InvalidGroup.NotFound',
@@ -414,9 +412,20 @@ export class SecurityGroups {
     return out
   }
 
-  private checkQuota(g: SecurityGroup, isEgress: boolean, adding: number): void {
-    const have = this.rulesOf(g.id, isEgress).length
-    if (have + adding > this.q.rulesPerSecurityGroup)
+  /**
+   * The quota of one direction: each rule weighs 1, a rule by prefix list the list's `MaxEntries`
+   * (`rules` replaces the direction's rules when given: ModifySecurityGroupRules).
+   */
+  private checkQuota(
+    g: SecurityGroup,
+    isEgress: boolean,
+    adding: readonly Pick<SecurityGroupRule, 'prefixListId'>[],
+    rules: readonly Pick<SecurityGroupRule, 'prefixListId'>[] = this.rulesOf(g.id, isEgress),
+  ): void {
+    let weight = 0
+    for (const r of rules) weight += this.prefixLists.weightOf(r)
+    for (const r of adding) weight += this.prefixLists.weightOf(r)
+    if (weight > this.q.rulesPerSecurityGroup)
       throw new ApiError(
         'RulesPerSecurityGroupLimitExceeded',
         'The maximum number of rules per security group has been reached.',
@@ -451,7 +460,7 @@ export class SecurityGroups {
         ),
       )
     }
-    this.checkQuota(g, isEgress, rules.length)
+    this.checkQuota(g, isEgress, rules)
     this.l.commit(rules)
     return rules
   }
@@ -531,8 +540,10 @@ export class SecurityGroups {
       changed.set(old.id, next)
     }
     const keys = new Set<string>()
+    const after: SecurityGroupRule[] = []
     for (const r of this.rulesOf(g.id)) {
       const now = changed.get(r.id) ?? r
+      after.push(now)
       const k = ruleKey(now)
       if (keys.has(k))
         throw new ApiError(
@@ -541,6 +552,14 @@ export class SecurityGroups {
         )
       keys.add(k)
     }
+    // A rule turned into a rule by prefix list may break the quota (each direction on its own).
+    for (const isEgress of [false, true])
+      this.checkQuota(
+        g,
+        isEgress,
+        [],
+        after.filter((r) => r.isEgress === isEgress),
+      )
     this.l.commit([...changed.values()])
   }
 
