@@ -26,7 +26,7 @@
  * is a new pair costs about a tenth of its records' size.
  * @module
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FlowAnalytics, FlowFilter, FlowPage, FlowSearch, TrafficAnswer } from '../api/index.ts'
@@ -217,7 +217,9 @@ export class FlowRollup implements FlowAnalytics {
   private async refresh(): Promise<void> {
     const started = Date.now()
     const db = await this.engine()
-    const found = this.roots.length === 0 ? [] : await discoverFiles(this.roots, { accept: isStoreFlowLog })
+    // A bucket's directory appears with its first delivery: until then it holds nothing.
+    const roots = this.roots.filter((r) => existsSync(r))
+    const found = roots.length === 0 ? [] : await discoverFiles(roots, { accept: isStoreFlowLog })
     const seen = new Set<string>()
     const fresh: Array<{ path: string; size: number; mtimeMs: number }> = []
     const drop: number[] = []
