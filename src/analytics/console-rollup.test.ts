@@ -3,23 +3,31 @@
 // The console's roll-up answers exactly what the same questions over every record answer: traffic
 // series and top-N (ranges on and off minute edges, filters), flow search pages sorted by time (both
 // orders, several pages) and by another column, exports; and it follows objects that arrive, change
-// and disappear.
+// and disappear. Over its row cap it evicts the oldest objects and still answers exactly.
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { after, test } from 'node:test'
+import { Registry } from 'prom-client'
 import type { FlowFilter, FlowSearch } from '../api/index.ts'
 import { FlowRollup } from './console-rollup.ts'
 import { QueryEngine, sqlString } from './engine.ts'
 import { openAnalytics } from './session.ts'
 import { exportFlows, searchFlows, topN, trafficSeries } from './traffic.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'mf-rollup-'))
-after(() => rmSync(root, { recursive: true, force: true }))
-const dir = join(root, 'b', 'AWSLogs', '123456789012', 'vpcflowlogs', 'us-east-1', '2026', '12', '03')
-mkdirSync(dir, { recursive: true })
+const base = mkdtempSync(join(tmpdir(), 'mf-rollup-'))
+after(() => rmSync(base, { recursive: true, force: true }))
+/** The bucket root of the test running (each test its own), and its objects' directory. */
+let root = ''
+let dir = ''
+function useRoot(name: string): void {
+  resetReference()
+  root = join(base, name)
+  dir = join(root, 'b', 'AWSLogs', '123456789012', 'vpcflowlogs', 'us-east-1', '2026', '12', '03')
+  mkdirSync(dir, { recursive: true })
+}
 const T0 = Date.UTC(2026, 11, 3, 10) / 1000 // 10:00:00
 
 /** A deterministic pseudo-random sequence. */
@@ -140,6 +148,7 @@ async function refSearch(q: FlowSearch): Promise<unknown> {
 }
 
 test('the roll-up answers exactly as the records do, and follows the objects', async () => {
+  useRoot('follow')
   textObject('a', 1, 400, T0, 600) // 10:00–10:10
   textObject('b', 2, 300, T0 + 420, 600) // 10:07–10:17 (overlaps a)
   const pq = await parquetObject('c', 2000, T0 + 900, 900) // 10:15–10:30
@@ -213,6 +222,63 @@ test('the roll-up answers exactly as the records do, and follows the objects', a
     assert.equal(after.records, 750)
     const f = { from: T0 + 5, to: T0 + 1795 }
     assert.deepEqual(await store.traffic(f, undefined, 5), await refTraffic(f, 5))
+  } finally {
+    store.close()
+  }
+})
+
+test('over its row cap the roll-up evicts the oldest objects and still answers exactly', async () => {
+  useRoot('cap')
+  textObject('old', 4, 200, T0, 600) // 10:00–10:10
+  textObject('mid', 5, 200, T0 + 300, 600) // 10:05–10:15 (overlaps old)
+  textObject('new', 6, 200, T0 + 720, 600) // 10:12–10:22
+  const store = new FlowRollup([root], { refreshMs: 60_000, background: false, maxRows: 450 })
+  const registry = new Registry()
+  store.registerMetrics(registry)
+  try {
+    // Read in one batch: the oldest object is never inserted.
+    const stats = await store.caughtUp()
+    assert.equal(stats.objects, 3)
+    assert.equal(stats.records, 600)
+    assert.equal(stats.maxRows, 450)
+    assert.equal(stats.evictedObjects, 1)
+    assert.equal(stats.evictedRecords, 200)
+    assert.equal(stats.evictions, 1)
+    assert.ok(stats.rollupRows > 0 && stats.rollupRows <= 450, `${stats.rollupRows} rows`)
+
+    // A newer object arrives: the next oldest, already rolled up, leaves (its rows are deleted).
+    textObject('newer', 7, 200, T0 + 1500, 300) // 10:25–10:30
+    const after = await store.caughtUp()
+    assert.equal(after.objects, 4)
+    assert.equal(after.evictedObjects, 2)
+    assert.equal(after.evictedRecords, 400)
+    assert.equal(after.evictions, 2)
+    assert.ok(after.rollupRows <= 450, `${after.rollupRows} rows`)
+
+    // Rows left behind by either eviction would count twice: the answers equal the records'.
+    {
+      const whole = { from: T0, to: T0 + 1800 } // whole minutes: the roll-up would rank alone
+      const edges = { from: T0 + 17, to: T0 + 1333, dstPorts: [443] }
+      for (const f of [whole, edges])
+        assert.deepEqual(await store.traffic(f, undefined, 5), await refTraffic(f, 5), JSON.stringify(f))
+      const searches: FlowSearch[] = [
+        { ...whole, sort: 'start', order: 'desc', pageSize: 7, pageToken: '100' },
+        { ...edges, sort: 'start', order: 'asc', pageSize: 7 },
+        { ...whole, sort: 'bytes', order: 'desc', pageSize: 7 },
+      ]
+      for (const q of searches) {
+        const got = await store.search(q)
+        assert.deepEqual(
+          { rows: got.rows, total: got.total, nextToken: got.nextToken },
+          await refSearch(q),
+          JSON.stringify(q),
+        )
+      }
+    }
+    const text = await registry.metrics()
+    assert.match(text, /^mirrorflow_console_rollup_evicted_objects 2$/m)
+    assert.match(text, /^mirrorflow_console_rollup_evictions_total 2$/m)
+    assert.match(text, /^mirrorflow_console_rollup_max_rows 450$/m)
   } finally {
     store.close()
   }

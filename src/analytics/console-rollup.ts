@@ -24,9 +24,23 @@
  * Memory: the roll-up holds one row per (object, minute, interface, action, pair, port); traffic that
  * repeats the same pairs (the usual case) rolls up by orders of magnitude; traffic where every record
  * is a new pair costs about a tenth of its records' size.
+ *
+ * **The cap.** Flow records are made by whoever sends packets (spoofed sources included), so the rows
+ * are capped: at most `maxRows` ({@link ROLLUP_MAX_ROWS} by default). A row costs about 170 bytes of
+ * DuckDB memory when every row is distinct (measured: `node --expose-gc --import tsx
+ * bench/web/rollup-memory.ts` — 2,000,000 distinct rows take 320 MB with IPv4 pairs, 335 MB with
+ * IPv6), so the default cap holds the roll-up to about 340 MB. When an object read would take the
+ * rows over the cap, the objects with the oldest last minute (the newest object read last among equals)
+ * leave the roll-up — their rows are deleted, or never inserted — until the rest fit. An evicted object
+ * stays known with its minute range, and every question whose range meets its minutes reads its
+ * records for the whole range (as for the partial minutes at a range's ends), so the answers stay
+ * exactly those of the records: only slower. An evicted object returns to the roll-up only when it
+ * changes (it is read again and placed by its last minute like any other). Evictions are counted in
+ * {@link RollupStats} and the server's `/metrics`.
  * @module
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FlowAnalytics, FlowFilter, FlowPage, FlowSearch, TrafficAnswer } from '../api/index.ts'
@@ -59,6 +73,8 @@ import { AnalyticsArgumentError } from './errors.ts'
 const INGEST_BATCH = 64
 /** Default seconds between two listings of the bucket directories. */
 export const ROLLUP_REFRESH_MS = 3000
+/** Default cap on the roll-up's rows (about 340 MB of memory when every row is distinct). */
+export const ROLLUP_MAX_ROWS = 2_000_000
 
 interface StoredObject {
   id: number
@@ -68,16 +84,43 @@ interface StoredObject {
   firstMinute: number | null
   lastMinute: number | null
   records: number
+  /** Its rows in the roll-up (while not evicted). */
+  rows: number
+  /** Out of the roll-up (over the cap): its minutes are answered from its records. */
+  evicted: boolean
+}
+
+export interface RollupOptions {
+  /** Milliseconds between two listings of the roots; default {@link ROLLUP_REFRESH_MS}. */
+  refreshMs?: number
+  /** List and roll up on a timer (default), not only before questions. */
+  background?: boolean
+  /** The most rows the roll-up holds; default {@link ROLLUP_MAX_ROWS}. */
+  maxRows?: number
 }
 
 export interface RollupStats {
+  /** Objects known (rolled up or evicted). */
   objects: number
+  /** Their records. */
   records: number
   rollupRows: number
+  /** The cap on `rollupRows`. */
+  maxRows: number
+  /** Objects now out of the roll-up (answered from their records), and their records. */
+  evictedObjects: number
+  evictedRecords: number
+  /** Objects evicted since the start, in all (one evicted again after a change counts again). */
+  evictions: number
   skipped: number
   /** Seconds spent reading objects into the roll-up, in all. */
   ingestSeconds: number
 }
+
+/** The roll-up table (bench/web/rollup-memory.ts measures its memory a row). */
+export const ROLLUP_TABLE_SQL = `CREATE TABLE rollup (file INTEGER, minute BIGINT, interface_id VARCHAR,
+  action VARCHAR, srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol BIGINT, bytes DOUBLE,
+  packets DOUBLE, flows BIGINT, records BIGINT)`
 
 /** Columns of a roll-up row, in order (the ingestion writes them, the questions read them). */
 const ROW_COLUMNS =
@@ -146,12 +189,20 @@ export class FlowRollup implements FlowAnalytics {
   private closed = false
   private timer: NodeJS.Timeout | null = null
   private ingestSeconds = 0
+  private readonly maxRows: number
+  /** Rows in the roll-up table (the sum of the rolled-up objects' rows). */
+  private rows = 0
+  private evictions = 0
+  private evictionCounter: Counter | null = null
   /** Messages about objects skipped (the latest 100). */
   readonly warnings: string[] = []
 
-  constructor(roots: readonly string[], opts: { refreshMs?: number; background?: boolean } = {}) {
+  constructor(roots: readonly string[], opts: RollupOptions = {}) {
     this.roots = roots
     this.refreshMs = opts.refreshMs ?? ROLLUP_REFRESH_MS
+    this.maxRows = opts.maxRows ?? ROLLUP_MAX_ROWS
+    if (!Number.isSafeInteger(this.maxRows) || this.maxRows < 0)
+      throw new RangeError(`maxRows must be a whole number, got ${opts.maxRows}`)
     this.staging = mkdtempSync(join(tmpdir(), 'mirrorflow-rollup-'))
     if (opts.background !== false) {
       // Kept as logs arrive: the listing runs on its own, not only when a question comes.
@@ -169,17 +220,74 @@ export class FlowRollup implements FlowAnalytics {
   }
 
   private async stats(): Promise<RollupStats> {
-    const db = await this.engine()
-    const r = await db.query('SELECT count(*) FROM rollup')
+    await this.engine()
+    return this.currentStats()
+  }
+
+  /** The figures as they stand (without waiting for a refresh). */
+  currentStats(): RollupStats {
     let records = 0
-    for (const o of this.objects.values()) records += o.records
+    let evictedObjects = 0
+    let evictedRecords = 0
+    for (const o of this.objects.values()) {
+      records += o.records
+      if (o.evicted) {
+        evictedObjects++
+        evictedRecords += o.records
+      }
+    }
     return {
       objects: this.objects.size,
       records,
-      rollupRows: Number(r.rows[0]![0]),
+      rollupRows: this.rows,
+      maxRows: this.maxRows,
+      evictedObjects,
+      evictedRecords,
+      evictions: this.evictions,
       skipped: this.skipped.size,
       ingestSeconds: this.ingestSeconds,
     }
+  }
+
+  /**
+   * Registers the roll-up's Prometheus metrics (the server's `/metrics`): its rows and cap, the
+   * objects known, evicted (now and in all) and skipped.
+   */
+  registerMetrics(registry: Registry): void {
+    const gauge = (name: string, help: string, value: (s: RollupStats) => number): void => {
+      const stats = (): RollupStats => this.currentStats()
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(value(stats()))
+        },
+      })
+    }
+    gauge('mirrorflow_console_rollup_rows', "Rows in the console's flow-log roll-up", (s) => s.rollupRows)
+    gauge('mirrorflow_console_rollup_max_rows', "The cap on the roll-up's rows", (s) => s.maxRows)
+    gauge(
+      'mirrorflow_console_rollup_objects',
+      'Flow-log objects known to the console store',
+      (s) => s.objects,
+    )
+    gauge(
+      'mirrorflow_console_rollup_evicted_objects',
+      'Flow-log objects out of the roll-up over its cap (answered from their records)',
+      (s) => s.evictedObjects,
+    )
+    gauge(
+      'mirrorflow_console_rollup_skipped_objects',
+      'Flow-log objects the console store could not read (skipped until they change)',
+      (s) => s.skipped,
+    )
+    this.evictionCounter = new Counter({
+      name: 'mirrorflow_console_rollup_evictions_total',
+      help: 'Flow-log objects evicted from the roll-up over its cap, in all',
+      registers: [registry],
+    })
+    if (this.evictions > 0) this.evictionCounter.inc(this.evictions)
   }
 
   /** Runs `fn` after the calls before it, with the roll-up refreshed when due (or `force`). */
@@ -200,9 +308,7 @@ export class FlowRollup implements FlowAnalytics {
     try {
       await db.exec("SET TimeZone = 'UTC'")
       for (const s of macroStatements()) await db.exec(s)
-      await db.exec(`CREATE TABLE rollup (file INTEGER, minute BIGINT, interface_id VARCHAR, action VARCHAR,
-        srcaddr VARCHAR, dstaddr VARCHAR, dstport INTEGER, protocol BIGINT, bytes DOUBLE, packets DOUBLE,
-        flows BIGINT, records BIGINT)`)
+      await db.exec(ROLLUP_TABLE_SQL)
       // The roll-up engine reads nothing but the staging files the ingestion writes.
       await db.seal([], [this.staging])
     } catch (err) {
@@ -236,7 +342,7 @@ export class FlowRollup implements FlowAnalytics {
       if (known !== undefined && known.size === st.size && known.mtimeMs === st.mtimeMs) continue
       if (skip !== undefined && skip.size === st.size && skip.mtimeMs === st.mtimeMs) continue
       if (known !== undefined) {
-        drop.push(known.id)
+        this.forget(known, drop)
         this.objects.delete(f.path)
       }
       this.skipped.delete(f.path)
@@ -244,7 +350,7 @@ export class FlowRollup implements FlowAnalytics {
     }
     for (const [path, o] of this.objects)
       if (!seen.has(path)) {
-        drop.push(o.id)
+        this.forget(o, drop)
         this.objects.delete(path)
       }
     for (const path of this.skipped.keys()) if (!seen.has(path)) this.skipped.delete(path)
@@ -253,6 +359,13 @@ export class FlowRollup implements FlowAnalytics {
       await this.ingest(db, fresh.slice(i, i + INGEST_BATCH))
     if (fresh.length > 0) this.ingestSeconds += (Date.now() - started) / 1000
     this.refreshedAt = Date.now()
+  }
+
+  /** Notes an object's rows for deletion (an evicted one has none left). */
+  private forget(o: StoredObject, drop: number[]): void {
+    if (o.evicted) return
+    drop.push(o.id)
+    this.rows -= o.rows
   }
 
   private warn(msg: string): void {
@@ -322,39 +435,97 @@ export class FlowRollup implements FlowAnalytics {
       engine.close()
     }
     try {
-      await db.exec(`INSERT INTO rollup SELECT * FROM read_parquet(${sqlString(out)})`)
       const r = await db.query(
-        `SELECT file, min(minute), max(minute), sum(records) FROM read_parquet(${sqlString(out)}) GROUP BY file`,
+        `SELECT file, min(minute), max(minute), sum(records), count(*) FROM read_parquet(${sqlString(out)}) GROUP BY file`,
       )
       const stats = new Map(r.rows.map((row) => [Number(row[0]), row]))
+      const added: Array<[string, StoredObject]> = []
       for (const f of batch) {
         const id = ids.get(f.path)
         if (id === undefined) continue
         const row = stats.get(id)
-        this.objects.set(f.path, {
-          id,
-          size: f.size,
-          mtimeMs: f.mtimeMs,
-          firstMinute: row?.[1] === null || row === undefined ? null : Number(row[1]),
-          lastMinute: row?.[2] === null || row === undefined ? null : Number(row[2]),
-          records: row === undefined ? 0 : Number(row[3]),
-        })
+        added.push([
+          f.path,
+          {
+            id,
+            size: f.size,
+            mtimeMs: f.mtimeMs,
+            firstMinute: row?.[1] === null || row === undefined ? null : Number(row[1]),
+            lastMinute: row?.[2] === null || row === undefined ? null : Number(row[2]),
+            records: row === undefined ? 0 : Number(row[3]),
+            rows: row === undefined ? 0 : Number(row[4]),
+            evicted: false,
+          },
+        ])
+      }
+      // Over the cap: the oldest objects leave (rolled-up ones are deleted, new ones never inserted).
+      const fresh = added.map(([, o]) => o)
+      const someEvicted = await this.evict(db, fresh)
+      const keep = fresh.filter((o) => !o.evicted).map((o) => o.id)
+      if (keep.length > 0) {
+        const where = someEvicted ? ` WHERE file IN (${keep.join(', ')})` : ''
+        await db.exec(`INSERT INTO rollup SELECT * FROM read_parquet(${sqlString(out)})${where}`)
+      }
+      for (const [path, o] of added) {
+        if (!o.evicted) this.rows += o.rows
+        this.objects.set(path, o)
       }
     } finally {
       rmSync(out, { force: true })
     }
   }
 
-  /** Objects with records whose minutes meet `[from, to)`. */
-  private objectsIn(from: number, to: number, only?: ReadonlySet<number>): string[] {
+  /**
+   * Marks objects evicted, oldest last minute first, until the rolled-up objects and `fresh` (read,
+   * not yet inserted) fit in the cap; deletes the rows of the rolled-up ones. Whether any of `fresh`
+   * was evicted.
+   */
+  private async evict(db: QueryEngine, fresh: StoredObject[]): Promise<boolean> {
+    let total = this.rows
+    for (const o of fresh) total += o.rows
+    if (total <= this.maxRows) return false
+    const isFresh = new Set(fresh)
+    const candidates = [...fresh]
+    for (const o of this.objects.values()) if (!o.evicted) candidates.push(o)
+    const last = (o: StoredObject): number => o.lastMinute ?? -Infinity
+    candidates.sort((x, y) => last(x) - last(y) || x.id - y.id)
+    const gone: StoredObject[] = []
+    for (const o of candidates) {
+      if (total <= this.maxRows) break
+      if (o.rows === 0) continue
+      gone.push(o)
+      total -= o.rows
+    }
+    const inTable = gone.filter((o) => !isFresh.has(o))
+    if (inTable.length > 0)
+      await db.exec(`DELETE FROM rollup WHERE file IN (${inTable.map((o) => o.id).join(', ')})`)
+    for (const o of gone) {
+      o.evicted = true
+      if (!isFresh.has(o)) this.rows -= o.rows
+    }
+    this.evictions += gone.length
+    this.evictionCounter?.inc(gone.length)
+    this.warn(
+      `roll-up over ${this.maxRows} rows: ${gone.length} object(s) evicted (answered from their records)`,
+    )
+    return gone.some((o) => isFresh.has(o))
+  }
+
+  /** Objects with records whose minutes meet `[from, to)` (those `pick` accepts). */
+  private objectsIn(from: number, to: number, pick?: (o: StoredObject) => boolean): string[] {
     const out: string[] = []
     for (const [path, o] of this.objects) {
       if (o.firstMinute === null || o.lastMinute === null) continue
       if (o.lastMinute + 60 <= from || o.firstMinute >= to) continue
-      if (only !== undefined && !only.has(o.id)) continue
+      if (pick !== undefined && !pick(o)) continue
       out.push(path)
     }
     return out.sort()
+  }
+
+  /** Evicted objects whose minutes meet `[from, to)`: read whole, not from the roll-up. */
+  private evictedIn(from: number, to: number): string[] {
+    return this.objectsIn(from, to, (o) => o.evicted)
   }
 
   /** A sealed session over these objects' records (`vpc_flow_logs`), closed after `fn`. */
@@ -371,10 +542,15 @@ export class FlowRollup implements FlowAnalytics {
   }
 
   /**
-   * Rows of `sql(source)` over the roll-up for the whole minutes of the range and over the records of
-   * its partial ends; `source` is a subquery of roll-up rows.
+   * Rows of `sql(source)` over the roll-up for the whole minutes of the range, over the records of
+   * its partial ends, and over the records of the evicted objects in the range (the whole range: they
+   * have no rows); `source` is a subquery of roll-up rows.
    */
-  private async both(f: FlowFilter, sql: (source: string) => string): Promise<CellValue[][]> {
+  private async both(
+    f: FlowFilter,
+    sql: (source: string) => string,
+    readers: RecordReaders,
+  ): Promise<CellValue[][]> {
     const db = await this.engine()
     const dims = dimsSql(f)
     const { a, b, edges } = split(f.from, f.to)
@@ -387,12 +563,18 @@ export class FlowRollup implements FlowAnalytics {
       )
       rows.push(...r.rows)
     }
+    const evicted = this.evictedIn(f.from, f.to)
+    if (evicted.length > 0) {
+      const where = filterSql(toTraffic(f))
+      const s = await readers.get(evicted)
+      rows.push(...(await s.query(sql(recordRows(where)), undefined, 10_000_000)).rows)
+    }
     for (const [from, to] of edges) {
-      const paths = this.objectsIn(from, to)
+      const paths = this.objectsIn(from, to, (o) => !o.evicted)
       if (paths.length === 0) continue
       const where = filterSql({ ...toTraffic(f), from, to })
-      const r = await this.withRecords(paths, (s) => s.query(sql(recordRows(where)), undefined, 10_000_000))
-      rows.push(...r.rows)
+      const s = await readers.get(paths)
+      rows.push(...(await s.query(sql(recordRows(where)), undefined, 10_000_000)).rows)
     }
     return rows
   }
@@ -406,63 +588,83 @@ export class FlowRollup implements FlowAnalytics {
         return this.trafficFromRecords(f, bucketSeconds, n)
       if (bucket > 7 * 86400) bad(`bucketSeconds must be a whole number from 60 to ${7 * 86400}`)
       filterSql(toTraffic(f)) // the same argument checks as the records' questions
-      const first = Math.floor(f.from / bucket) * bucket
-      const count = Math.ceil((f.to - first) / bucket)
-      if (count > MAX_BUCKETS) bad(`${count} buckets: at most ${MAX_BUCKETS} (choose a larger bucketSeconds)`)
-      const key = `coalesce(nullif(action, '-'), 'unknown')`
-      const seriesRows = await this.both(
-        f,
-        (src) => `SELECT ${key} AS k, CAST((minute - ${first}) // ${bucket} AS BIGINT) AS b,
+      // The series and the three top lists read the same objects' records: one session each set.
+      const readers = new RecordReaders()
+      try {
+        return await this.rolledTraffic(f, bucket, n, readers)
+      } finally {
+        await readers.close()
+      }
+    })
+  }
+
+  /** The Overview's answer from the roll-up (and the records it does not cover). */
+  private async rolledTraffic(
+    f: FlowFilter,
+    bucket: number,
+    n: number,
+    readers: RecordReaders,
+  ): Promise<TrafficAnswer> {
+    const first = Math.floor(f.from / bucket) * bucket
+    const count = Math.ceil((f.to - first) / bucket)
+    if (count > MAX_BUCKETS) bad(`${count} buckets: at most ${MAX_BUCKETS} (choose a larger bucketSeconds)`)
+    const key = `coalesce(nullif(action, '-'), 'unknown')`
+    const seriesRows = await this.both(
+      f,
+      (src) => `SELECT ${key} AS k, CAST((minute - ${first}) // ${bucket} AS BIGINT) AS b,
           CAST(coalesce(sum(bytes), 0) AS DOUBLE), CAST(coalesce(sum(packets), 0) AS DOUBLE),
           CAST(coalesce(sum(flows), 0) AS BIGINT)
           FROM (${src}) WHERE minute IS NOT NULL GROUP BY ALL`,
+      readers,
+    )
+    const series = buildSeries(seriesRows, count)
+    const top = async (
+      by: 'srcaddr' | 'dstport',
+      metric: 'bytes' | 'flows',
+      extra: FlowFilter,
+    ): Promise<CellValue[][]> => {
+      const keys = by === 'srcaddr' ? ['srcaddr'] : ['dstport', 'protocol']
+      const keySel = keys.map(sqlIdent).join(', ')
+      const notDash = keys
+        .map((k) => `${sqlIdent(k)} IS NOT NULL${k === 'srcaddr' ? ` AND ${sqlIdent(k)} <> '-'` : ''}`)
+        .join(' AND ')
+      const { edges } = split(extra.from, extra.to)
+      const agg = `CAST(coalesce(sum(bytes), 0) AS DOUBLE) AS bytes, CAST(coalesce(sum(packets), 0) AS DOUBLE) AS packets, CAST(coalesce(sum(flows), 0) AS BIGINT) AS flows`
+      // Without partial minutes or evicted objects the roll-up ranks alone; with them every group
+      // is merged here.
+      const alone = edges.length === 0 && this.evictedIn(extra.from, extra.to).length === 0
+      const limit = alone ? ` ORDER BY ${metric} DESC, ${keySel} LIMIT ${n}` : ''
+      const rows = await this.both(
+        extra,
+        (src) =>
+          `SELECT ${keySel}, ${agg} FROM (${src}) WHERE flows > 0 AND ${notDash} GROUP BY ${keySel}${limit}`,
+        readers,
       )
-      const series = buildSeries(seriesRows, count)
-      const top = async (
-        by: 'srcaddr' | 'dstport',
-        metric: 'bytes' | 'flows',
-        extra: FlowFilter,
-      ): Promise<CellValue[][]> => {
-        const keys = by === 'srcaddr' ? ['srcaddr'] : ['dstport', 'protocol']
-        const keySel = keys.map(sqlIdent).join(', ')
-        const notDash = keys
-          .map((k) => `${sqlIdent(k)} IS NOT NULL${k === 'srcaddr' ? ` AND ${sqlIdent(k)} <> '-'` : ''}`)
-          .join(' AND ')
-        const { edges } = split(extra.from, extra.to)
-        const agg = `CAST(coalesce(sum(bytes), 0) AS DOUBLE) AS bytes, CAST(coalesce(sum(packets), 0) AS DOUBLE) AS packets, CAST(coalesce(sum(flows), 0) AS BIGINT) AS flows`
-        // Without partial minutes the roll-up ranks alone; with them every group is merged here.
-        const limit = edges.length === 0 ? ` ORDER BY ${metric} DESC, ${keySel} LIMIT ${n}` : ''
-        const rows = await this.both(
-          extra,
-          (src) =>
-            `SELECT ${keySel}, ${agg} FROM (${src}) WHERE flows > 0 AND ${notDash} GROUP BY ${keySel}${limit}`,
-        )
-        return rankTop(rows, keys.length, metric, n)
-      }
-      const talkers = await top('srcaddr', 'bytes', f)
-      const ports = await top('dstport', 'bytes', f)
-      const rejected = f.action === 'ACCEPT' ? [] : await top('srcaddr', 'flows', { ...f, action: 'REJECT' })
-      const addr = (r: CellValue[]): { address: string; bytes: number; packets: number; flows: number } => ({
-        address: String(r[0]),
-        bytes: Number(r[1]),
-        packets: Number(r[2]),
-        flows: Number(r[3]),
-      })
-      return {
-        bucketSeconds: bucket,
-        buckets: Array.from({ length: count }, (_, i) => first + i * bucket),
-        series,
-        talkers: talkers.map(addr),
-        ports: ports.map((r) => ({
-          port: Number(r[0]),
-          protocol: Number(r[1]),
-          bytes: Number(r[2]),
-          packets: Number(r[3]),
-          flows: Number(r[4]),
-        })),
-        rejectedSources: rejected.map(addr),
-      }
+      return rankTop(rows, keys.length, metric, n)
+    }
+    const talkers = await top('srcaddr', 'bytes', f)
+    const ports = await top('dstport', 'bytes', f)
+    const rejected = f.action === 'ACCEPT' ? [] : await top('srcaddr', 'flows', { ...f, action: 'REJECT' })
+    const addr = (r: CellValue[]): { address: string; bytes: number; packets: number; flows: number } => ({
+      address: String(r[0]),
+      bytes: Number(r[1]),
+      packets: Number(r[2]),
+      flows: Number(r[3]),
     })
+    return {
+      bucketSeconds: bucket,
+      buckets: Array.from({ length: count }, (_, i) => first + i * bucket),
+      series,
+      talkers: talkers.map(addr),
+      ports: ports.map((r) => ({
+        port: Number(r[0]),
+        protocol: Number(r[1]),
+        bytes: Number(r[2]),
+        packets: Number(r[3]),
+        flows: Number(r[4]),
+      })),
+      rejectedSources: rejected.map(addr),
+    }
   }
 
   /** The Overview's answer from the records of the objects in range (filters the roll-up lacks). */
@@ -511,17 +713,27 @@ export class FlowRollup implements FlowAnalytics {
 
   /** Matching records per minute (whole minutes from the roll-up, partial ones from records). */
   private async perMinute(f: FlowFilter): Promise<Map<number, number>> {
-    const rows = await this.both(
-      f,
-      (src) =>
-        `SELECT minute, CAST(sum(records) AS BIGINT) FROM (${src}) WHERE minute IS NOT NULL GROUP BY minute`,
-    )
+    const readers = new RecordReaders()
+    let rows: CellValue[][]
+    try {
+      rows = await this.both(
+        f,
+        (src) =>
+          `SELECT minute, CAST(sum(records) AS BIGINT) FROM (${src}) WHERE minute IS NOT NULL GROUP BY minute`,
+        readers,
+      )
+    } finally {
+      await readers.close()
+    }
     const out = new Map<number, number>()
     for (const [m, c] of rows) out.set(Number(m), (out.get(Number(m)) ?? 0) + Number(c))
     return out
   }
 
-  /** Ids of the objects holding a record that matches (whole minutes; partial ones: by time only). */
+  /**
+   * The objects holding a record that matches (whole minutes; partial ones and evicted objects: by
+   * time only).
+   */
   private async holding(f: FlowFilter): Promise<string[]> {
     const db = await this.engine()
     const { a, b, edges } = split(f.from, f.to)
@@ -534,7 +746,7 @@ export class FlowRollup implements FlowAnalytics {
       )
       for (const [id] of r.rows) ids.add(Number(id))
     }
-    const paths = new Set(this.objectsIn(f.from, f.to, ids))
+    const paths = new Set(this.objectsIn(f.from, f.to, (o) => ids.has(o.id) || o.evicted))
     for (const [from, to] of edges) for (const p of this.objectsIn(from, to)) paths.add(p)
     return [...paths].sort()
   }
@@ -623,6 +835,26 @@ export class FlowRollup implements FlowAnalytics {
     }
     // After the call running, if any (its engine is in use).
     void this.queue.then(done, done)
+  }
+}
+
+/** Sealed sessions over objects' records, opened once a set for one question; closed after it. */
+class RecordReaders {
+  private readonly open = new Map<string, Promise<AnalyticsSession>>()
+
+  get(paths: readonly string[]): Promise<AnalyticsSession> {
+    const key = paths.join('\n')
+    let s = this.open.get(key)
+    if (s === undefined) {
+      s = openAnalytics({ inputs: { vpc_flow_logs: paths } })
+      this.open.set(key, s)
+    }
+    return s
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.open.values()) (await s.catch(() => null))?.close()
+    this.open.clear()
   }
 }
 

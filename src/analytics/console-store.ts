@@ -8,12 +8,15 @@
  * @module
  */
 import type { FlowAnalytics } from '../api/index.ts'
-import { FlowRollup, ROLLUP_REFRESH_MS } from './console-rollup.ts'
+import { FlowRollup, type RollupOptions } from './console-rollup.ts'
 
-/** A store over these bucket roots; new objects are rolled up within `refreshMs`. */
+/**
+ * A store over these bucket roots; new objects are rolled up within `refreshMs`, and the roll-up
+ * holds at most `maxRows` rows (console-rollup.ts: the oldest objects are evicted over it).
+ */
 export function flowLogStore(
   roots: readonly string[],
-  refreshMs = ROLLUP_REFRESH_MS,
+  opts: Pick<RollupOptions, 'refreshMs' | 'maxRows'> = {},
 ): FlowRollup & FlowAnalytics {
-  return new FlowRollup(roots, { refreshMs })
+  return new FlowRollup(roots, opts)
 }

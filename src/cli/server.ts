@@ -11,7 +11,13 @@ import { METRICS_ACCESS, startServer, type MetricsAccess } from '../api/index.ts
 import { DEFAULT_ACCOUNT_ID } from '../flowlogs/index.ts'
 import { UsageError } from '../errors.ts'
 import { join } from 'node:path'
-import { detectConfig, FindingsDelivery, flowLogStore, LiveDetection } from '../analytics/index.ts'
+import {
+  detectConfig,
+  FindingsDelivery,
+  flowLogStore,
+  LiveDetection,
+  ROLLUP_MAX_ROWS,
+} from '../analytics/index.ts'
 
 interface ServerOptions {
   dataDir?: string
@@ -35,6 +41,7 @@ interface ServerOptions {
   findingsJsonl?: string
   listsRoot?: string
   flowLogsStore?: string[]
+  flowLogsMaxRows: string
 }
 
 export function registerServer(program: Command): void {
@@ -51,6 +58,11 @@ export function registerServer(program: Command): void {
       '--flow-logs-store <dir>',
       'local bucket root(s) where agents deliver flow logs (<dir>/<bucket>/AWSLogs/…): what the console and MirrorflowQueryTraffic/MirrorflowSearchFlows query (repeatable)',
       (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--flow-logs-max-rows <n>',
+      "most rows in the console's flow-log roll-up (1000 to 1000000000; ~170 bytes each); over it the oldest objects are answered from their records",
+      String(ROLLUP_MAX_ROWS),
     )
     .option('--body-limit <bytes>', 'largest request body accepted (1024 to 67108864)', '1048576')
     .option(
@@ -116,6 +128,9 @@ export function registerServer(program: Command): void {
       const trailMaxEvents = Number(opts.trailMaxEvents)
       if (!/^\d+$/.test(opts.trailMaxEvents) || trailMaxEvents < 1000 || trailMaxEvents > 100_000_000)
         throw new UsageError(`--trail-max-events must be 1000 to 100000000, got ${opts.trailMaxEvents}`)
+      const flowLogsMaxRows = Number(opts.flowLogsMaxRows)
+      if (!/^\d+$/.test(opts.flowLogsMaxRows) || flowLogsMaxRows < 1000 || flowLogsMaxRows > 1_000_000_000)
+        throw new UsageError(`--flow-logs-max-rows must be 1000 to 1000000000, got ${opts.flowLogsMaxRows}`)
       const dataDir = opts.dataDir ?? process.env.MIRRORFLOW_DATA_DIR ?? '.mirrorflow'
       const detect = detectConfig(opts.detectSet ?? [])
       let delivery: FindingsDelivery
@@ -129,25 +144,36 @@ export function registerServer(program: Command): void {
       } catch (err) {
         throw new UsageError(`--webhook: ${(err as Error).message}`)
       }
-      const srv = await startServer({
-        dataDir,
-        port,
-        host: opts.host,
-        region: opts.region,
-        accountId: opts.accountId,
-        logger: opts.log === true,
-        bodyLimit,
-        metricsAccess: opts.metricsAccess as MetricsAccess,
-        requestTimeoutMs: requestTimeout * 1000,
-        agentTimeoutSeconds: agentTimeout,
-        ...(opts.trailS3Dir === undefined ? {} : { trailS3Dir: opts.trailS3Dir }),
-        ...(opts.trailS3Endpoint === undefined ? {} : { trailS3Endpoint: opts.trailS3Endpoint }),
-        trailIntervalSeconds: trailInterval,
-        trailDigestIntervalSeconds: trailDigestInterval,
-        trailMaxEvents,
-        ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
-        ...(opts.flowLogsStore !== undefined ? { analytics: flowLogStore(opts.flowLogsStore) } : {}),
-      })
+      const analytics =
+        opts.flowLogsStore !== undefined
+          ? flowLogStore(opts.flowLogsStore, { maxRows: flowLogsMaxRows })
+          : undefined
+      let srv: Awaited<ReturnType<typeof startServer>>
+      try {
+        srv = await startServer({
+          dataDir,
+          port,
+          host: opts.host,
+          region: opts.region,
+          accountId: opts.accountId,
+          logger: opts.log === true,
+          bodyLimit,
+          metricsAccess: opts.metricsAccess as MetricsAccess,
+          requestTimeoutMs: requestTimeout * 1000,
+          agentTimeoutSeconds: agentTimeout,
+          ...(opts.trailS3Dir === undefined ? {} : { trailS3Dir: opts.trailS3Dir }),
+          ...(opts.trailS3Endpoint === undefined ? {} : { trailS3Endpoint: opts.trailS3Endpoint }),
+          trailIntervalSeconds: trailInterval,
+          trailDigestIntervalSeconds: trailDigestInterval,
+          trailMaxEvents,
+          ...(opts.listsRoot !== undefined ? { listsRoot: opts.listsRoot } : {}),
+          ...(analytics !== undefined ? { analytics } : {}),
+        })
+      } catch (err) {
+        analytics?.close()
+        throw err
+      }
+      analytics?.registerMetrics(srv.metricsRegistry)
       // Live detection: flow-log objects delivered into the bucket directories → findings → delivery.
       srv.cp.guardduty.onFindings((changed) => delivery.deliver(changed))
       const live = new LiveDetection({

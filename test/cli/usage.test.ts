@@ -35,6 +35,7 @@ const USAGE: Array<[string[], RegExp]> = [
   [['inspect', '--top'], /option '--top <n>' argument missing/],
   [['inspect', '--top', 'many'], /--top must be a whole number, got many/],
   [['status', '--timeout', '0'], /--timeout must be more than 0 and at most 300 seconds/],
+  [['server', '--flow-logs-max-rows', '10'], /--flow-logs-max-rows must be 1000 to 1000000000, got 10/],
 ]
 
 for (const [args, message] of USAGE) {

@@ -93,6 +93,23 @@ export const AGENT_POLICY_ACTIONS = [
   'logs:Describe*',
 ]
 
+/**
+ * The actions a target key calls: the traffic-mirroring reads, its registration as a packet source
+ * (`mirrorflow target --server --pcap-api`), and the delivery of its flow logs to a log group
+ * (`--log-group`: the stream, the group when missing, the events).
+ */
+export const TARGET_POLICY_ACTIONS = [
+  'ec2:DescribeTrafficMirrorSessions',
+  'ec2:DescribeTrafficMirrorTargets',
+  'ec2:DescribeTrafficMirrorFilters',
+  'ec2:DescribeTrafficMirrorFilterRules',
+  'mirrorflow:DescribeStatus',
+  'mirrorflow:RegisterTargetAppliance',
+  'logs:CreateLogGroup',
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+]
+
 const P = 'arn:aws:iam::aws:policy/'
 
 export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = [
@@ -144,20 +161,9 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = [
     name: 'MirrorflowTargetAccess',
     path: '/mirrorflow/',
     arn: `${P}mirrorflow/MirrorflowTargetAccess`,
-    description: 'What a mirrorflow target (appliance) needs: read its sessions and the server status.',
-    document: doc([
-      {
-        Effect: 'Allow',
-        Action: [
-          'ec2:DescribeTrafficMirrorSessions',
-          'ec2:DescribeTrafficMirrorTargets',
-          'ec2:DescribeTrafficMirrorFilters',
-          'ec2:DescribeTrafficMirrorFilterRules',
-          'mirrorflow:DescribeStatus',
-        ],
-        Resource: '*',
-      },
-    ]),
+    description:
+      'What a mirrorflow target (appliance) needs: read its sessions and the server status, register its packets, deliver its flow logs to a log group.',
+    document: doc([{ Effect: 'Allow', Action: TARGET_POLICY_ACTIONS, Resource: '*' }]),
   },
   {
     name: 'MirrorflowUserAccess',
