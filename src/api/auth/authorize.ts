@@ -160,6 +160,14 @@ export class Authorizer {
       const result = evaluate(who.policies, lower, r.arn, ctx)
       if (result.decision !== 'Allow') throw this.denial(endpoint, who.principal, action, r.arn, result, req)
     }
+    for (const more of authz.also ?? []) {
+      const name = `${more.prefix}:${more.action}`
+      for (const r of more.resources) {
+        ctx.top = undefined
+        const result = evaluate(who.policies, name.toLowerCase(), r.arn, ctx)
+        if (result.decision !== 'Allow') throw this.denial(endpoint, who.principal, name, r.arn, result, req)
+      }
+    }
     return { principal: who.principal, action }
   }
 

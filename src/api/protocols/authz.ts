@@ -37,6 +37,11 @@ export interface AuthzRequest {
   tagKeys?: readonly string[]
   /** Service-specific condition keys (`ec2:Region`…), lower-case names → values. */
   context?: Readonly<Record<string, string | readonly string[]>>
+  /**
+   * Further actions the caller must be allowed for the call to go on, with their resources: AWS's
+   * `iam:PassRole` on the role a CreateFlowLogs hands to the flow-logs service.
+   */
+  also?: readonly { prefix: string; action: string; resources: readonly AuthzResource[] }[]
 }
 
 /**

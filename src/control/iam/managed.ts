@@ -170,13 +170,16 @@ export const BUILTIN_POLICIES: readonly BuiltinPolicy[] = [
     path: '/mirrorflow/',
     arn: `${P}mirrorflow/MirrorflowUserAccess`,
     description:
-      'What a user key made by mirrorflow admin may do: everything but IAM and making or listing access keys.',
+      'What a user key made by mirrorflow admin may do: everything but IAM and making or listing access keys; it may pass a role to a flow log.',
     document: doc([
       {
         Effect: 'Allow',
         NotAction: ['iam:*', 'mirrorflow:CreateAccessKey', 'mirrorflow:ListAccessKeys'],
         Resource: '*',
       },
+      // A flow log to CloudWatch Logs names its delivery role: creating one needs iam:PassRole on it
+      // (a user key made before IAM could create such flow logs, and still can).
+      { Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' },
     ]),
   },
 ]

@@ -77,6 +77,10 @@ export function ec2Authz(cp: ControlPlane): ActionAuthz {
     }
     const out: ReturnType<ActionAuthz> = { context }
     if (resources.length > 0) out!.resources = resources
+    // A flow log delivering to CloudWatch Logs hands its role to the service: iam:PassRole on it.
+    const role = action === 'CreateFlowLogs' ? params.get('DeliverLogsPermissionArn') : undefined
+    if (role !== undefined && role !== '')
+      out!.also = [{ prefix: 'iam', action: 'PassRole', resources: [{ arn: role.slice(0, 2048) }] }]
     const tags = requestTags(action, params)
     if (tags.length > 0) out!.requestTags = tags
     else if (action === 'DeleteTags') {
