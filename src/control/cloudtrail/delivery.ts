@@ -75,7 +75,8 @@ export interface TrailDeliveryOptions {
 interface Gathered {
   trail: Trail
   region: string
-  records: string[]
+  /** Each record's JSON (UTF-8). */
+  records: Uint8Array[]
   bytes: number
   oldest: number
   newest: number
@@ -246,7 +247,7 @@ export class TrailDelivery {
       const t = g.trail
       const st = this.statusOf(t.id)
       const key = logFileKey(t, this.o.accountId, g.region, now, randomName(16))
-      const body = Buffer.from(`{"Records":[${g.records.join(',')}]}`, 'utf8')
+      const body = joinRecords(g.records)
       try {
         await this.spool(t, key, await gz(body))
         if (t.logFileValidationEnabled) {
@@ -388,6 +389,21 @@ export class TrailDelivery {
     await this.digest()
     this.unsubscribe()
   }
+}
+
+const OPEN = Buffer.from('{"Records":[')
+const COMMA = Buffer.from(',')
+const CLOSE = Buffer.from(']}')
+
+/** `{"Records":[r1,r2,…]}` from the records' bytes, in one copy. */
+function joinRecords(records: readonly Uint8Array[]): Buffer {
+  const parts: Uint8Array[] = [OPEN]
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0) parts.push(COMMA)
+    parts.push(records[i]!)
+  }
+  parts.push(CLOSE)
+  return Buffer.concat(parts)
 }
 
 function rank(path: string): number {

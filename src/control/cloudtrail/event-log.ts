@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The audit log's front. The API hands it each call as a small plain record of raw facts (what was
- * known when the call was answered) and returns at once: {@link EventLog.add} only pushes onto a
+ * The audit log's front. The API hands it each call's raw facts (what was known when the call was
+ * answered) as bytes written straight into a pending chunk ({@link EventLog.addBytes}; or as any
+ * item the renderer knows, {@link EventLog.add}) and returns at once: taking a call only adds to a
  * bounded buffer (default 20,000; past it a call is counted in `dropped`, the API is never slowed
  * or blocked by its own audit). Every `flushMs` (default 250 ms), or as soon as `batchSize` calls
  * wait, the buffer goes as one batch to the writer, which renders each call into its CloudTrail
@@ -32,12 +33,101 @@ export interface RenderedEvent {
 /** Turns what {@link EventLog.add} took into its event (undefined: not recorded). */
 export type EventRenderer = (item: unknown) => RenderedEvent | undefined
 
-/** A stored record as subscribers get it: its time and its JSON. */
+/** A stored record as subscribers get it: its time and its JSON (UTF-8; a view that is not copied). */
 export interface DeliveredEvent {
   time: number
   region: string
   eventSource: string
-  json: string
+  json: Uint8Array
+}
+
+/**
+ * Writes one call's bytes into `buf` from `at` (at most the `max` bytes {@link EventLog.addBytes}
+ * was given) and returns where they end.
+ */
+export type CallWriter = (buf: Buffer, at: number) => number
+
+/** Bytes of a pending chunk of encoded calls (each `<u32 LE length><bytes>`); larger calls get their own. */
+export const CHUNK_BYTES = 1 << 20
+/** Emptied chunks kept for reuse at most. */
+const MAX_FREE_CHUNKS = 16
+
+/** The calls a chunk holds, as views into it (no copy). */
+export function chunkItems(chunk: ArrayBuffer, used: number, out: Uint8Array[] = []): Uint8Array[] {
+  const view = new DataView(chunk, 0, used)
+  let at = 0
+  while (at + 4 <= used) {
+    const len = view.getUint32(at, true)
+    if (at + 4 + len > used) throw new Error('malformed chunk')
+    out.push(Buffer.from(chunk, at + 4, len))
+    at += 4 + len
+  }
+  return out
+}
+
+/**
+ * Delivered records as they cross back from the writer thread: their JSON in one transferred
+ * buffer (not one cloned string each), their times, and their regions and sources as indexes
+ * into a small table of names.
+ */
+export interface PackedDelivered {
+  bytes: ArrayBuffer
+  ends: Uint32Array
+  times: Float64Array
+  names: string[]
+  regions: Uint16Array
+  sources: Uint16Array
+}
+
+/** Packs delivered records for the way back (the writer thread's side). */
+export function packDelivered(events: readonly DeliveredEvent[]): PackedDelivered {
+  let total = 0
+  for (const e of events) total += e.json.length
+  const bytes = new ArrayBuffer(total)
+  const all = new Uint8Array(bytes)
+  const n = events.length
+  const ends = new Uint32Array(n)
+  const times = new Float64Array(n)
+  const regions = new Uint16Array(n)
+  const sources = new Uint16Array(n)
+  const names: string[] = []
+  const index = new Map<string, number>()
+  const ix = (name: string): number => {
+    let i = index.get(name)
+    if (i === undefined) {
+      index.set(name, (i = names.length))
+      names.push(name)
+    }
+    return i
+  }
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!
+    all.set(e.json, at)
+    at += e.json.length
+    ends[i] = at
+    times[i] = e.time
+    regions[i] = ix(e.region)
+    sources[i] = ix(e.eventSource)
+  }
+  return { bytes, ends, times, names, regions, sources }
+}
+
+/** The records {@link packDelivered} packed, as views into its buffer. */
+export function unpackDelivered(p: PackedDelivered): DeliveredEvent[] {
+  const out: DeliveredEvent[] = new Array(p.ends.length)
+  let at = 0
+  for (let i = 0; i < p.ends.length; i++) {
+    const end = p.ends[i]!
+    out[i] = {
+      time: p.times[i]!,
+      region: p.names[p.regions[i]!]!,
+      eventSource: p.names[p.sources[i]!]!,
+      json: Buffer.from(p.bytes, at, end - at),
+    }
+    at = end
+  }
+  return out
 }
 
 export interface EventLogOptions {
@@ -115,16 +205,37 @@ export function storeBatch(
       time: r.time,
       region: regions[i]!,
       eventSource: r.eventSource,
-      json: r.json,
+      json: Buffer.from(r.json, 'utf8'),
     }))
   }
   return res
 }
 
-/** Messages of the writer thread's protocol. */
+/**
+ * Messages of the writer thread's protocol. A batch's encoded calls travel in `chunks` (transferred,
+ * not copied; `used` bytes of each hold calls) and come back in `done` to be filled again; its
+ * delivered records come back packed.
+ */
 export type ToWriter =
-  { type: 'batch'; id: number; items: unknown[]; wantDelivered: boolean } | { type: 'close'; id: number }
-export type FromWriter = { type: 'done'; id: number; result: BatchResult; evicted: number }
+  | {
+      type: 'batch'
+      id: number
+      /** Calls in the batch (items and encoded). */
+      count: number
+      items: unknown[]
+      chunks: ArrayBuffer[]
+      used: number[]
+      wantDelivered: boolean
+    }
+  | { type: 'close'; id: number }
+export type FromWriter = {
+  type: 'done'
+  id: number
+  result: Omit<BatchResult, 'delivered'>
+  delivered: PackedDelivered | null
+  chunks: ArrayBuffer[]
+  evicted: number
+}
 
 /** The writer thread's start data: where its store is, and the shared word it signals progress in. */
 export interface WriterData {
@@ -167,6 +278,12 @@ export class EventLog {
     lastError: null,
   }
   private pending: unknown[] = []
+  /** Chunks of encoded calls waiting (the last one being filled), the bytes used of each, and their count. */
+  private chunks: Buffer[] = []
+  private used: number[] = []
+  private encoded = 0
+  /** Emptied chunks, for reuse. */
+  private readonly free: ArrayBuffer[] = []
   private inFlightItems = 0
   private readonly maxPending: number
   private readonly flushMs: number
@@ -250,13 +367,47 @@ export class EventLog {
 
   /** Takes a call (rendered by the next pass). Never throws, never blocks. */
   add(item: unknown): void {
-    if (this.closed || this.pending.length + this.inFlightItems >= this.maxPending) {
+    if (this.closed || this.waiting >= this.maxPending) {
       this.stats.dropped++
       return
     }
     this.pending.push(item)
+    this.took()
+  }
+
+  /**
+   * Takes a call as bytes, written by `write` (at most `max` bytes) straight into the pending chunk
+   * that goes to the writer thread whole — no string or object per call crosses threads. The
+   * renderer gets them back as a Uint8Array. Never throws (but what `write` throws), never blocks.
+   */
+  addBytes(max: number, write: CallWriter): void {
+    if (this.closed || this.waiting >= this.maxPending) {
+      this.stats.dropped++
+      return
+    }
+    let last = this.chunks.length - 1
+    let chunk = this.chunks[last]
+    if (chunk === undefined || this.used[last]! + 4 + max > chunk.length) {
+      const size = 4 + max > CHUNK_BYTES ? 4 + max : CHUNK_BYTES
+      const ab = size === CHUNK_BYTES ? this.free.pop() : undefined
+      chunk = Buffer.from(ab ?? new ArrayBuffer(size))
+      this.chunks.push(chunk)
+      this.used.push(0)
+      last++
+    }
+    const at = this.used[last]!
+    const end = write(chunk, at + 4)
+    if (end < at + 4 || end > at + 4 + max) throw new RangeError('a call wrote outside its bound')
+    chunk.writeUInt32LE(end - at - 4, at)
+    this.used[last] = end
+    this.encoded++
+    this.took()
+  }
+
+  /** Counts a taken call and schedules the pass that takes it. */
+  private took(): void {
     if (++this.taken === this.startAfter) this.maybeStart()
-    if (this.pending.length >= this.batchSize) {
+    if (this.pending.length + this.encoded >= this.batchSize) {
       this.immediate ??= setImmediate(() => {
         this.immediate = null
         this.pass()
@@ -307,7 +458,7 @@ export class EventLog {
 
   /** Calls waiting for the next pass or being written. */
   get waiting(): number {
-    return this.pending.length + this.inFlightItems
+    return this.pending.length + this.encoded + this.inFlightItems
   }
 
   /** Stores what waits and stops taking calls (the writer thread closes its store and ends). */
@@ -340,8 +491,14 @@ export class EventLog {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     const batch = this.pending
-    if (batch.length === 0) return
+    const count = batch.length + this.encoded
+    if (count === 0) return
+    const chunks = this.chunks
+    const used = this.used
     this.pending = []
+    this.chunks = []
+    this.used = []
+    this.encoded = 0
     const w = this.writer
     let wantDelivered = false
     for (const s of this.subscribers) if (s.wanted()) wantDelivered = true
@@ -349,17 +506,38 @@ export class EventLog {
     // nothing; what it would have had is stored here, so its failure never loses or delays a call.
     if (w !== null && Atomics.load(w.progress, 2) === 1) {
       const id = ++w.sent
+      const buffers = chunks.map((c) => c.buffer as ArrayBuffer)
       try {
-        w.worker.postMessage({ type: 'batch', id, items: batch, wantDelivered } satisfies ToWriter)
-        w.inFlight.set(id, batch.length)
-        this.inFlightItems += batch.length
+        w.worker.postMessage(
+          { type: 'batch', id, count, items: batch, chunks: buffers, used, wantDelivered } satisfies ToWriter,
+          buffers,
+        )
+        w.inFlight.set(id, count)
+        this.inFlightItems += count
         return
       } catch (err) {
         w.sent--
         this.workerFailed(err, w)
       }
     }
-    this.apply(storeBatch(batch, this.render, this.store, wantDelivered))
+    const items: unknown[] = batch
+    let res: BatchResult
+    try {
+      for (let i = 0; i < chunks.length; i++)
+        chunkItems(chunks[i]!.buffer as ArrayBuffer, used[i]!, items as Uint8Array[])
+      res = storeBatch(items, this.render, this.store, wantDelivered)
+    } catch (err) {
+      const lastError = `chunk: ${(err as Error).message}`
+      res = { recorded: 0, renderErrors: count, writeErrors: 0, lastError, delivered: [] }
+    }
+    this.recycle(chunks.map((c) => c.buffer as ArrayBuffer))
+    this.apply(res)
+  }
+
+  /** Keeps emptied chunks for the next calls. */
+  private recycle(buffers: readonly ArrayBuffer[]): void {
+    for (const b of buffers)
+      if (b.byteLength === CHUNK_BYTES && this.free.length < MAX_FREE_CHUNKS) this.free.push(b)
   }
 
   private done(w: WriterThread, m: FromWriter): void {
@@ -369,7 +547,8 @@ export class EventLog {
       this.inFlightItems -= n
     }
     this.stats.evicted = m.evicted
-    this.apply(m.result)
+    this.recycle(m.chunks)
+    this.apply({ ...m.result, delivered: m.delivered === null ? [] : unpackDelivered(m.delivered) })
   }
 
   /** Takes the writer's answers that wait, synchronously. */

@@ -15,7 +15,11 @@ export type { CloudTrailRecord, EventResource, Trail, UserIdentity } from './mod
 export { EventStore, MAX_AGE_DAYS, MAX_EVENTS, type LookupKey, type StoredEvent } from './event-store.ts'
 export {
   EventLog,
+  chunkItems,
+  packDelivered,
   storeBatch,
+  type BatchResult,
+  type CallWriter,
   type DeliveredEvent,
   type EventLogStats,
   type EventRenderer,

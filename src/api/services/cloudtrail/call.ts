@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * A recorded call as the request path leaves it ({@link RawCall}: plain data, so that it can cross
- * to the trail's writer thread), and how the writer turns it into its CloudTrail record
+ * A recorded call as the request path leaves it ({@link RawCall}, written as bytes into the event
+ * log's chunk that crosses to the trail's writer thread), and how the writer turns it into its CloudTrail record
  * ({@link renderCall}): parameters and answer rendered, resources found, an event id given.
  * @module
  */
@@ -27,88 +27,157 @@ export interface RawCall {
   readOnly: boolean
   /** The query string and body, when their signature was checked ('' / undefined otherwise). */
   query: string
-  /** The body's bytes, one character each (latin1). */
-  body: string | undefined
+  /** The body's bytes. */
+  body: Uint8Array | undefined
   error: { awsCode: string; httpStatus: number; message: string } | undefined
   response: { contentType: string; body: string } | undefined
 }
 
+const HAS_BODY = 1
+const HAS_ERROR = 2
+const HAS_RESPONSE = 4
+
 /**
- * A call as one string (what crosses to the writer thread: one copy, no object graph to clone):
- * its fields in a fixed order, each as `<length>:<text>`; the identity as its JSON (the recorder
- * keeps it per access key), an absent field as `-`.
+ * The most bytes {@link writeCall} writes for a call (UTF-8 takes at most 3 bytes per UTF-16 unit),
+ * its identity's JSON being `identity` (UTF-8).
  */
-export function encodeCall(c: RawCall, identityJson: string): string {
-  const f = (v: string | undefined): string => (v === undefined ? '-' : `${v.length}:${v}`)
+export function callBound(c: RawCall, identity: Uint8Array): number {
   const e = c.error
+  const r = c.response
   return (
-    f(identityJson) +
-    f(String(c.time)) +
-    f(c.service) +
-    f(c.protocol) +
-    f(c.action) +
-    f(c.region) +
-    f(c.sourceIp) +
-    f(c.userAgent) +
-    f(c.requestId) +
-    f(c.accountId) +
-    (c.readOnly ? '1' : '0') +
-    f(c.query) +
-    f(c.body) +
-    f(e?.awsCode) +
-    f(e === undefined ? undefined : String(e.httpStatus)) +
-    f(e?.message) +
-    f(c.response?.contentType) +
-    f(c.response?.body)
+    4 * 16 +
+    16 +
+    identity.length +
+    3 *
+      (c.service.length +
+        c.protocol.length +
+        c.action.length +
+        c.region.length +
+        c.sourceIp.length +
+        c.userAgent.length +
+        c.requestId.length +
+        c.accountId.length +
+        c.query.length +
+        (e === undefined ? 0 : e.awsCode.length + e.message.length) +
+        (r === undefined ? 0 : r.contentType.length + r.body.length)) +
+    (c.body?.length ?? 0)
   )
+}
+
+/**
+ * Writes a call into `buf` from `at` as bytes (what crosses to the writer thread, inside the event
+ * log's chunk: no string or object of its own) and returns where it ends: the identity's JSON (the
+ * recorder keeps its bytes per access key), the time, flags, then each text as `<u32 LE byte
+ * length><UTF-8>` in a fixed order, the body's bytes as they came. `buf` must have
+ * {@link callBound} bytes from `at`.
+ */
+export function writeCall(c: RawCall, identity: Uint8Array, buf: Buffer, at: number): number {
+  const str = (v: string): void => {
+    const n = buf.write(v, at + 4, 'utf8')
+    buf.writeUInt32LE(n, at)
+    at += 4 + n
+  }
+  const e = c.error
+  const r = c.response
+  const body = c.body
+  buf.writeUInt32LE(identity.length, at)
+  buf.set(identity, at + 4)
+  at += 4 + identity.length
+  buf.writeDoubleLE(c.time, at)
+  buf[at + 8] =
+    (body === undefined ? 0 : HAS_BODY) |
+    (e === undefined ? 0 : HAS_ERROR) |
+    (r === undefined ? 0 : HAS_RESPONSE)
+  buf[at + 9] = c.readOnly ? 1 : 0
+  buf.writeUInt16LE(e === undefined ? 0 : e.httpStatus & 0xffff, at + 10)
+  at += 12
+  str(c.service)
+  str(c.protocol)
+  str(c.action)
+  str(c.region)
+  str(c.sourceIp)
+  str(c.userAgent)
+  str(c.requestId)
+  str(c.accountId)
+  str(c.query)
+  if (body !== undefined) {
+    buf.writeUInt32LE(body.length, at)
+    buf.set(body, at + 4)
+    at += 4 + body.length
+  }
+  if (e !== undefined) {
+    str(e.awsCode)
+    str(e.message)
+  }
+  if (r !== undefined) {
+    str(r.contentType)
+    str(r.body)
+  }
+  return at
+}
+
+/** A call's bytes in a buffer of their own ({@link writeCall}). */
+export function encodeCall(c: RawCall, identityJson: string): Buffer {
+  const identity = Buffer.from(identityJson, 'utf8')
+  const buf = Buffer.alloc(callBound(c, identity))
+  return buf.subarray(0, writeCall(c, identity, buf, 0))
 }
 
 const identities = new Map<string, UserIdentity>()
 
-/** The call {@link encodeCall} wrote (throws on a string it did not write). */
-export function decodeCall(s: string): RawCall {
+/** The call {@link writeCall} wrote (throws on bytes it did not write); its body is a view into `bytes`. */
+export function decodeCall(bytes: Uint8Array): RawCall {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
   let i = 0
-  const f = (): string | undefined => {
-    if (s[i] === '-') {
-      i++
-      return undefined
-    }
-    const colon = s.indexOf(':', i)
-    if (colon < 0 || colon - i > 9) throw new Error('malformed call')
-    const len = Number(s.slice(i, colon))
-    const v = s.slice(colon + 1, colon + 1 + len)
-    if (!Number.isInteger(len) || v.length !== len) throw new Error('malformed call')
-    i = colon + 1 + len
-    return v
+  const span = (): [number, number] => {
+    if (i + 4 > b.length) throw new Error('malformed call')
+    const len = b.readUInt32LE(i)
+    const start = i + 4
+    if (start + len > b.length) throw new Error('malformed call')
+    i = start + len
+    return [start, i]
   }
-  const req = (): string => {
-    const v = f()
-    if (v === undefined) throw new Error('malformed call')
-    return v
+  const str = (): string => {
+    const [start, end] = span()
+    return b.toString('utf8', start, end)
   }
-  const idJson = req()
+  const idJson = str()
   let identity = identities.get(idJson)
   if (identity === undefined) {
     if (identities.size >= 10_000) identities.clear()
     identities.set(idJson, (identity = JSON.parse(idJson) as UserIdentity))
   }
-  const time = Number(req())
-  const service = req()
-  const protocol = req() as RenderProtocol
-  const action = req()
-  const region = req()
-  const sourceIp = req()
-  const userAgent = req()
-  const requestId = req()
-  const accountId = req()
-  const readOnly = s[i++] === '1'
-  const query = req()
-  const body = f()
-  const awsCode = f()
-  const httpStatus = f()
-  const message = f()
-  const contentType = f()
-  const responseBody = f()
+  if (i + 12 > b.length) throw new Error('malformed call')
+  const time = b.readDoubleLE(i)
+  const flags = b[i + 8]!
+  const readOnly = b[i + 9] === 1
+  const httpStatus = b.readUInt16LE(i + 10)
+  i += 12
+  const service = str()
+  const protocol = str() as RenderProtocol
+  const action = str()
+  const region = str()
+  const sourceIp = str()
+  const userAgent = str()
+  const requestId = str()
+  const accountId = str()
+  const query = str()
+  let body: Buffer | undefined
+  if (flags & HAS_BODY) {
+    const [start, end] = span()
+    body = b.subarray(start, end)
+  }
+  let error: RawCall['error']
+  if (flags & HAS_ERROR) {
+    const awsCode = str()
+    error = { awsCode, httpStatus, message: str() }
+  }
+  let response: RawCall['response']
+  if (flags & HAS_RESPONSE) {
+    const contentType = str()
+    response = { contentType, body: str() }
+  }
+  if (i !== b.length) throw new Error('malformed call')
   return {
     identity,
     time,
@@ -123,9 +192,8 @@ export function decodeCall(s: string): RawCall {
     readOnly,
     query,
     body,
-    error:
-      awsCode === undefined ? undefined : { awsCode, httpStatus: Number(httpStatus), message: message ?? '' },
-    response: contentType === undefined ? undefined : { contentType, body: responseBody ?? '' },
+    error,
+    response,
   }
 }
 
@@ -235,8 +303,11 @@ function errorCode(protocol: RenderProtocol, e: NonNullable<RawCall['error']>): 
 
 /** A call's (a {@link RawCall} or its encoding) CloudTrail record, with the resources and user name LookupEvents finds it by. */
 export function renderCall(item: unknown): RenderedEvent | undefined {
-  const c = typeof item === 'string' ? decodeCall(item) : (item as RawCall)
-  const body = c.body === undefined ? undefined : Buffer.from(c.body, 'latin1')
+  const c = item instanceof Uint8Array ? decodeCall(item) : (item as RawCall)
+  const body =
+    c.body === undefined || Buffer.isBuffer(c.body)
+      ? c.body
+      : Buffer.from(c.body.buffer, c.body.byteOffset, c.body.length)
   // Parameters are only rendered for a body whose signature was checked (or a failure after it).
   const requestParameters = renderRequest(c.protocol, c.query, body)
   const responseElements =

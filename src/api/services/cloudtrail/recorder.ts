@@ -4,7 +4,8 @@
  * answer is known (success or failure, authentication failures included), and the call becomes a
  * CloudTrail management event. The call site does only what must be done at once — resolve the
  * caller's identity (remembered per access key), take the time and the request's raw facts as one
- * plain {@link RawCall} — and hands it to the event log's bounded buffer. Everything else
+ * {@link RawCall} — and writes it as bytes into the event log's bounded buffer (call.ts,
+ * {@link writeCall}: one copy of the body and the answer, no string built). Everything else
  * (parameters, answer, resources, event id, JSON, the store's insert) is done by the event log's
  * writer in batches (control/cloudtrail/event-log.ts), in a worker thread of its own when the store
  * is on disk (writer-worker.ts), so that auditing costs the request path next to nothing.
@@ -17,7 +18,7 @@
 import type { FastifyRequest } from 'fastify'
 import { isoSeconds, type ApiError, type ControlPlane, type UserIdentity } from '../../../control/index.ts'
 import { startWorker } from '../../../entry-points.ts'
-import { encodeCall, renderCall, type RawCall } from './call.ts'
+import { callBound, renderCall, writeCall, type RawCall } from './call.ts'
 import { MAX_RENDERED_BYTES, type RenderProtocol } from './render.ts'
 
 /** Resolves an access key to the identity CloudTrail names (IAM may replace the default). */
@@ -39,6 +40,7 @@ const READ_ONLY = /^(?:Describe|Get|List|Lookup|Search|Filter|Test|Decode)/
 const ACTION = /^[A-Za-z][A-Za-z0-9]{0,127}$/
 const KEY_ID = /^[A-Z0-9]{16,128}$/
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/
+const SPACE = /^\s$/u
 /** Failures of authentication: the body's signature was not checked, so the body is not parsed. */
 const AUTH_FAILURES = new Set([
   'MissingAuthenticationToken',
@@ -69,8 +71,16 @@ export function claimedCredential(req: FastifyRequest): { accessKeyId: string; r
   if (auth !== undefined) {
     const i = auth.indexOf('Credential=')
     if (i >= 0) {
-      const end = auth.slice(i + 11, i + 11 + 400).search(/[,\s]/)
-      cred = auth.slice(i + 11, end < 0 ? i + 11 + 400 : i + 11 + end)
+      // Up to the first comma or white space, 400 characters at most (no copy to search in).
+      const start = i + 11
+      const stop = Math.min(auth.length, start + 400)
+      let end = start
+      for (; end < stop; end++) {
+        const ch = auth.charCodeAt(end)
+        if (ch === 44 || ch === 32 || (ch >= 9 && ch <= 13)) break
+        if (ch > 0x7f && SPACE.test(auth[end]!)) break
+      }
+      cred = auth.slice(start, end)
     }
   } else {
     const url = req.raw.url ?? ''
@@ -140,8 +150,8 @@ export class AuditRecorder {
    */
   readonly enabled: boolean
 
-  /** IAM users' identities by access key, with their JSON (what an encoded call carries). */
-  private readonly identities = new Map<string, { identity: UserIdentity; json: string }>()
+  /** IAM users' identities by access key, with their JSON's bytes (what an encoded call carries). */
+  private readonly identities = new Map<string, { identity: UserIdentity; json: Buffer }>()
 
   constructor(cp: ControlPlane, principals?: PrincipalResolver) {
     this.cp = cp
@@ -175,7 +185,7 @@ export class AuditRecorder {
     if (who === undefined) {
       const known = this.principals(cred.accessKeyId)
       const identity = known ?? { type: 'Unknown', accountId: cp.accountId, accessKeyId: cred.accessKeyId }
-      who = { identity, json: JSON.stringify(identity) }
+      who = { identity, json: Buffer.from(JSON.stringify(identity), 'utf8') }
       if (known?.type === 'IAMUser') {
         if (this.identities.size >= MAX_CACHED_IDENTITIES) this.identities.clear()
         this.identities.set(cred.accessKeyId, who)
@@ -209,8 +219,8 @@ export class AuditRecorder {
       accountId: cp.accountId,
       readOnly: READ_ONLY.test(action),
       query: q < 0 || !verified || !rendered ? '' : url.slice(q + 1),
-      // Its bytes as a latin1 string (a copy without decoding; the writer takes the bytes back).
-      body: body === undefined || !rendered ? undefined : body.toString('latin1'),
+      // Its bytes, copied once: straight into the event log's chunk.
+      body: body === undefined || !rendered ? undefined : body,
       error:
         error === undefined
           ? undefined
@@ -218,6 +228,7 @@ export class AuditRecorder {
       response:
         o.response === undefined || o.response.body.length > MAX_RENDERED_BYTES ? undefined : o.response,
     }
-    cp.cloudtrail.log.add(encodeCall(call, who.json))
+    const identity = who.json
+    cp.cloudtrail.log.addBytes(callBound(call, identity), (buf, at) => writeCall(call, identity, buf, at))
   }
 }

@@ -10,7 +10,10 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import {
   EventStore,
+  chunkItems,
+  packDelivered,
   storeBatch,
+  type BatchResult,
   type FromWriter,
   type ToWriter,
   type WriterData,
@@ -34,8 +37,35 @@ parentPort!.on('message', (m: ToWriter) => {
     port.close()
     return
   }
-  const result = storeBatch(m.items, renderCall, store, m.wantDelivered)
-  port.postMessage({ type: 'done', id: m.id, result, evicted: store.evicted } satisfies FromWriter)
+  const items = m.items
+  let result: BatchResult
+  try {
+    for (let i = 0; i < m.chunks.length; i++) chunkItems(m.chunks[i]!, m.used[i]!, items as Uint8Array[])
+    result = storeBatch(items, renderCall, store, m.wantDelivered)
+  } catch (err) {
+    result = {
+      recorded: 0,
+      renderErrors: m.count,
+      writeErrors: 0,
+      lastError: `chunk: ${(err as Error).message}`,
+      delivered: [],
+    }
+  }
+  // The records go back in one buffer, and the chunks to be filled again (both moved, not copied).
+  const delivered = m.wantDelivered ? packDelivered(result.delivered) : null
+  const { delivered: _, ...counts } = result
+  const transfer = delivered === null ? m.chunks : [...m.chunks, delivered.bytes]
+  port.postMessage(
+    {
+      type: 'done',
+      id: m.id,
+      result: counts,
+      delivered,
+      chunks: m.chunks,
+      evicted: store.evicted,
+    } satisfies FromWriter,
+    transfer,
+  )
   Atomics.store(progress, 0, m.id)
   Atomics.notify(progress, 0)
 })

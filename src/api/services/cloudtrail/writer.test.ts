@@ -18,7 +18,7 @@ import {
   type DeliveredEvent,
 } from '../../../control/index.ts'
 import { startWorker } from '../../../entry-points.ts'
-import { decodeCall, encodeCall, eventId, renderCall, type RawCall } from './call.ts'
+import { callBound, decodeCall, encodeCall, eventId, renderCall, writeCall, type RawCall } from './call.ts'
 import { defaultPrincipals } from './recorder.ts'
 
 const identity = {
@@ -28,6 +28,12 @@ const identity = {
   accountId: '123456789012',
   accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
   userName: 'alice',
+}
+
+/** Takes a call as the recorder does: its bytes written into the log's chunk. */
+function add(log: EventLog, c: RawCall, identityJson: string): void {
+  const id = Buffer.from(identityJson)
+  log.addBytes(callBound(c, id), (buf, at) => writeCall(c, id, buf, at))
 }
 
 function call(i: number, over: Partial<RawCall> = {}): RawCall {
@@ -44,7 +50,7 @@ function call(i: number, over: Partial<RawCall> = {}): RawCall {
     accountId: '123456789012',
     readOnly: false,
     query: '',
-    body: `Action=CreateTrafficMirrorFilter&Version=2016-11-15&Description=d${i}`,
+    body: Buffer.from(`Action=CreateTrafficMirrorFilter&Version=2016-11-15&Description=d${i}`),
     error: undefined,
     response: {
       contentType: 'text/xml',
@@ -57,14 +63,17 @@ function call(i: number, over: Partial<RawCall> = {}): RawCall {
 test('a call survives its encoding: separators, line breaks, non-ASCII and absent fields', () => {
   const c = call(1, {
     userAgent: '5:ab-:c\n\u0000é😀',
-    body: Buffer.from('Description=é:1-2', 'utf8').toString('latin1'),
+    body: Buffer.from('Description=é:1-2', 'utf8'),
     error: { awsCode: 'UnauthorizedOperation', httpStatus: 403, message: 'no: you -' },
     response: undefined,
     readOnly: true,
   })
   const back = decodeCall(encodeCall(c, JSON.stringify(identity)))
   assert.deepEqual(back, c)
-  assert.throws(() => decodeCall('12:short'), /malformed call/)
+  assert.throws(() => decodeCall(Buffer.from('12:short')), /malformed call/)
+  const bytes = encodeCall(call(2), JSON.stringify(identity))
+  assert.throws(() => decodeCall(bytes.subarray(0, bytes.length - 1)), /malformed call/)
+  assert.throws(() => decodeCall(Buffer.concat([bytes, Buffer.from([0])])), /malformed call/)
   const ids = new Set(Array.from({ length: 600 }, () => eventId()))
   assert.equal(ids.size, 600)
   for (const id of ids)
@@ -85,7 +94,7 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
     while (!log.threaded && Date.now() < until) await delay(20)
     assert.equal(log.threaded, true, log.stats.lastError ?? 'the writer thread did not start')
     const json = JSON.stringify(identity)
-    for (let i = 0; i < 300; i++) log.add(encodeCall(call(i), json))
+    for (let i = 0; i < 300; i++) add(log, call(i), json)
     log.flush()
     assert.equal(log.stats.recorded, 300)
     assert.equal(log.stats.workerFailures, 0)
@@ -100,9 +109,19 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
     assert.deepEqual(rec.userIdentity, identity)
     assert.deepEqual(rec.requestParameters, { description: 'd299' })
     assert.deepEqual(newest!.resources, [{ type: 'AWS::EC2::TrafficMirrorFilter', name: 'tmf-1000012b' }])
-    assert.equal(got[299]!.json, newest!.json)
+    assert.equal(Buffer.from(got[299]!.json).toString('utf8'), newest!.json)
+    assert.equal(got[0]!.region, 'eu-west-1')
+    assert.equal(got[0]!.eventSource, 'ec2.amazonaws.com')
     // Calls after the flush go the same way; close stores them and ends the thread.
-    for (let i = 300; i < 310; i++) log.add(encodeCall(call(i), json))
+    // A call larger than a chunk travels in a chunk of its own, between the others, intact.
+    for (let i = 300; i < 305; i++) add(log, call(i), json)
+    add(log, call(305, { userAgent: `big-${'é'.repeat(400_000)}` }), json)
+    for (let i = 306; i < 310; i++) add(log, call(i), json)
+    log.flush()
+    const big = store
+      .query({ startTime: 0, endTime: Date.now(), limit: 400 })
+      .find((e) => e.json.includes('"req-305"'))
+    assert.equal((JSON.parse(big!.json) as { userAgent: string }).userAgent.length, 400_004)
     log.close()
     assert.equal(log.stats.recorded, 310)
     assert.equal(store.count(), 310)
@@ -123,7 +142,7 @@ test('a writer thread that fails to start loses and delays nothing: its calls ar
     log.useWorker(() => (worker = new Worker('throw new Error("no native module here")', { eval: true })), 0)
     assert.ok(worker !== undefined)
     const json = JSON.stringify(identity)
-    for (let i = 0; i < 300; i++) log.add(encodeCall(call(i), json))
+    for (let i = 0; i < 300; i++) add(log, call(i), json)
     const t0 = Date.now()
     log.flush()
     assert.ok(Date.now() - t0 < 2_000, `flush took ${Date.now() - t0} ms`)
@@ -135,7 +154,7 @@ test('a writer thread that fails to start loses and delays nothing: its calls ar
     assert.equal(log.stats.workerFailures, 1)
     assert.equal(log.threaded, false)
     assert.match(log.stats.lastError ?? '', /no native module here/)
-    for (let i = 300; i < 310; i++) log.add(encodeCall(call(i), json))
+    for (let i = 300; i < 310; i++) add(log, call(i), json)
     log.close()
     assert.equal(store.count(), 310)
     assert.equal(log.stats.dropped, 0)
