@@ -120,7 +120,7 @@ export interface AgentStatusFile {
   version: number | null
   captures: Array<{ ifname: string; listening: boolean; nflogGroup: number; verdictFallback: string }>
   mirror: { sessions: number; kernelSources: string[]; userspaceSources: string[] }
-  security: { interfaces: string[] }
+  security: { interfaces: string[]; elements: number }
   flowLogs: Array<{ flowLogId: string }>
 }
 

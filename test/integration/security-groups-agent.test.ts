@@ -7,10 +7,13 @@
 // made with the real AWS CLI, one ALL and one REJECT, must hold exactly what the kernel did,
 // counted against tcpdump on the attacker. The web interface is also mirrored (every ICMP and TCP
 // packet, both directions) to the monitor: a packet the group drops on its way in never reaches
-// the target, as on AWS; the accepted ones all do.
+// the target, as on AWS; the accepted ones all do. A rule by managed prefix list (TCP 8080 from the
+// list's blocks) then admits the attacker while the list holds its address, and drops it again once
+// a ModifyManagedPrefixList removes the address: the agent re-applies as for any group change.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
+import { defaultGroupIdOf } from '../../src/control/index.ts'
 import { nsExec, run } from '../../src/lab/netns.ts'
 import { AgentLab, sleep, tcpdump, until } from './agent-lab.ts'
 
@@ -94,6 +97,20 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   const attacker = L.lab.host('attacker')
   const monitor = L.lab.host('monitor')
   L.startAgent(web, ['--poll-wait', '5'])
+  // The prefix list of the last part, made while the agent starts (an unreferenced list changes nothing).
+  const plCreated = L.aws(
+    'create-managed-prefix-list',
+    '--prefix-list-name',
+    'admins',
+    '--address-family',
+    'IPv4',
+    '--max-entries',
+    '2',
+    '--entries',
+    `Cidr=${attacker.address}/32`,
+    'Cidr=192.0.2.0/24',
+  )
+  plCreated.catch(() => undefined) // awaited (and its failure reported) below
   await until('enforcement', () => (L.agentStatus('web')?.security.interfaces.length ?? 0) === 1, 30_000)
   const eni = L.agentStatus('web')!.security.interfaces[0]!
   for (const [tt, bucket] of [
@@ -186,6 +203,38 @@ test('the default group drops the attacker (REJECT in both flow logs, never mirr
   assert.equal(await count(mirrored, `vxlan && tcp.dstport == 22`), 0)
   assert.equal(await count(mirrored, `vxlan && icmp.type == 8 && ip.dst == ${attacker.address}`), webRequests)
   assert.equal(await count(mirrored, `vxlan && icmp.type == 0 && ip.src == ${attacker.address}`), echoReplies)
+
+  // The rule by prefix list: TCP 8080 (nothing listens there, so an admitted SYN is answered by a
+  // reset, "refused", at once; a dropped one times out after a second).
+  const probe8080 = () =>
+    nsExec(attacker.ns, ['timeout', '1', 'bash', '-c', `echo > /dev/tcp/${web.address}/8080`]).then(
+      () => 'open',
+      (e: Error) => (/refused/.test(e.message) ? 'refused' : 'dropped'),
+    )
+  const elements = () => L.agentStatus('web')?.security.elements ?? -1
+  const pl = ((await plCreated).PrefixList as { PrefixListId: string }).PrefixListId
+  const e0 = elements()
+  await L.aws(
+    'authorize-security-group-ingress',
+    '--group-id',
+    defaultGroupIdOf(L.vpcId),
+    '--ip-permissions',
+    `IpProtocol=tcp,FromPort=8080,ToPort=8080,PrefixListIds=[{PrefixListId=${pl}}]`,
+  )
+  await until('the rule by prefix list applied', () => elements() !== e0, 15_000)
+  assert.equal(await probe8080(), 'refused', 'the list holds the attacker: admitted')
+  const e1 = elements()
+  await L.aws(
+    'modify-managed-prefix-list',
+    '--prefix-list-id',
+    pl,
+    '--current-version',
+    '1',
+    '--remove-entries',
+    `Cidr=${attacker.address}/32`,
+  )
+  await until('the list modification applied', () => elements() !== e1, 15_000)
+  assert.equal(await probe8080(), 'dropped', 'the attacker left the list: dropped')
 
   const agent = L.agents.get('web')!
   agent.kill('SIGTERM')
