@@ -5,7 +5,10 @@
  * one Python process, so that only the interpreter start and the imports (about a second of CPU per
  * separate `aws` process) are shared. Argument parsing, serialization, signing, HTTP, response
  * parsing, output and error printing and the exit code are the CLI's own, per command.
- * Commands run one after another in the order they are given.
+ * Commands run one after another in the order they are given. A command may carry its own
+ * environment (`runAs`: another caller's keys, a profile, a region), set for that command only; each
+ * command's CLI builds a new botocore Session, so no credentials carry over from one command to the
+ * next (test/integration/aws-batch.test.ts signs two commands of one batch as two callers).
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -50,12 +53,25 @@ export class AwsBatch {
 
   /** Runs `aws ARGS --endpoint-url URL --output json`; never throws on a non-zero exit. */
   run(...args: string[]): Promise<CliResult> {
+    return this.runAs({}, ...args)
+  }
+
+  /**
+   * Runs `aws ARGS --endpoint-url URL --output json` with `env` over the batch's environment for
+   * this command only (`undefined` unsets a variable); never throws on a non-zero exit.
+   */
+  runAs(env: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+    return this.runRaw(env, [...args, '--endpoint-url', this.#url, '--output', 'json'])
+  }
+
+  /** Runs `aws ARGS` exactly as given (no endpoint, no output format added), `env` as in `runAs`. */
+  runRaw(env: Record<string, string | undefined>, argv: string[]): Promise<CliResult> {
     this.runs++
+    const overrides: Record<string, string | null> = {}
+    for (const [k, v] of Object.entries(env)) overrides[k] = v ?? null
     return new Promise((resolve) => {
       this.#pending.push(resolve)
-      this.#child.stdin!.write(
-        JSON.stringify([...args, '--endpoint-url', this.#url, '--output', 'json']) + '\n',
-      )
+      this.#child.stdin!.write(JSON.stringify({ argv, env: overrides }) + '\n')
     })
   }
 

@@ -6,7 +6,10 @@
  * representative happy path and a documented error, with `--output json` compared against the
  * shapes of shared/docs/spec-traffic-mirroring.md §5.6 / Appendix A and spec-flow-logs.md §5.
  * (CLI 2.9.19 has no describe-traffic-mirror-filter-rules: the SDK test covers that action.)
- * Each CLI run is a Python start (~0.5 s), so independent calls run side by side.
+ * The commands run through `AwsBatch`: the unmodified /usr/bin/aws script once per command, in one
+ * Python process (a separate `aws` process costs about a CPU-second for its start and imports), one
+ * after another; the last delete-vpc is a separate /usr/bin/aws process, so that a CLI of its own
+ * (exit code, empty output) is checked too.
  */
 import assert from 'node:assert/strict'
 import { readFileSync, statSync } from 'node:fs'
@@ -15,6 +18,7 @@ import { after, before, test } from 'node:test'
 import { CreateTrafficMirrorFilterCommand } from '@aws-sdk/client-ec2'
 import { REPO_ROOT } from '../helpers/shared.ts'
 import {
+  cliEnv,
   idPattern,
   registerInterface,
   run,
@@ -23,8 +27,10 @@ import {
   type CliResult,
   type EniJson,
 } from '../helpers/api-server.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 
 let srv: ApiTestServer
+let cli: AwsBatch
 let vpcId: string
 let subnetId: string
 let srcEni: EniJson
@@ -34,7 +40,7 @@ const ids = { target: '', filter: '', rule: '', session: '', flowLog: '' }
 
 /** Runs the CLI, asserts success, returns the parsed JSON (or {} for an empty output). */
 async function ok(...args: string[]): Promise<Record<string, unknown>> {
-  const r = await srv.aws(...args)
+  const r = await cli.run(...args)
   assert.equal(r.code, 0, `aws ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return (r.json ?? {}) as Record<string, unknown>
 }
@@ -58,9 +64,11 @@ function failed(r: CliResult, code: string | string[], operation: string): void 
 
 before(async () => {
   srv = await startApiTestServer({ prefix: 'mf-api-cli' })
+  cli = new AwsBatch(cliEnv(srv.dataDir), srv.url)
 })
 
 after(async () => {
+  await cli?.close()
   await srv?.close()
 })
 
@@ -455,16 +463,16 @@ test('modify actions through the CLI', async () => {
 
 test('documented errors through the CLI (exit 254, code and operation on stderr)', async () => {
   const [dir, tgtInUse, fltInUse, srcIsTgt, notFound, dry, dep, badFilter] = await Promise.all([
-    srv.aws(
+    cli.run(
       ...'ec2 create-traffic-mirror-filter-rule --traffic-mirror-filter-id'.split(' '),
       ids.filter,
       ...'--traffic-direction both --rule-number 5 --rule-action accept --source-cidr-block 0.0.0.0/0 --destination-cidr-block 0.0.0.0/0'.split(
         ' ',
       ),
     ),
-    srv.aws('ec2', 'delete-traffic-mirror-target', '--traffic-mirror-target-id', ids.target),
-    srv.aws('ec2', 'delete-traffic-mirror-filter', '--traffic-mirror-filter-id', ids.filter),
-    srv.aws(
+    cli.run('ec2', 'delete-traffic-mirror-target', '--traffic-mirror-target-id', ids.target),
+    cli.run('ec2', 'delete-traffic-mirror-filter', '--traffic-mirror-filter-id', ids.filter),
+    cli.run(
       'ec2',
       'create-traffic-mirror-session',
       '--network-interface-id',
@@ -476,10 +484,10 @@ test('documented errors through the CLI (exit 254, code and operation on stderr)
       '--session-number',
       '3',
     ),
-    srv.aws('ec2', 'describe-traffic-mirror-targets', '--traffic-mirror-target-ids', 'tmt-0123456789abcdef0'),
-    srv.aws('ec2', 'describe-traffic-mirror-sessions', '--dry-run'),
-    srv.aws('ec2', 'delete-vpc', '--vpc-id', vpcId),
-    srv.aws('ec2', 'describe-traffic-mirror-filters', '--filters', 'Name=no-such-filter,Values=x'),
+    cli.run('ec2', 'describe-traffic-mirror-targets', '--traffic-mirror-target-ids', 'tmt-0123456789abcdef0'),
+    cli.run('ec2', 'describe-traffic-mirror-sessions', '--dry-run'),
+    cli.run('ec2', 'delete-vpc', '--vpc-id', vpcId),
+    cli.run('ec2', 'describe-traffic-mirror-filters', '--filters', 'Name=no-such-filter,Values=x'),
   ])
   failed(dir, 'InvalidParameterValue', 'CreateTrafficMirrorFilterRule')
   failed(tgtInUse, 'TrafficMirrorTargetInUseException', 'DeleteTrafficMirrorTarget')
@@ -497,12 +505,12 @@ test('documented errors through the CLI (exit 254, code and operation on stderr)
 
 test('one documented error for each remaining action, through the CLI', async () => {
   const results = await Promise.all([
-    srv.aws('ec2', 'describe-vpcs', '--vpc-ids', 'vpc-0123456789abcdef0'),
-    srv.aws('ec2', 'create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.9.0.0/24'),
-    srv.aws('ec2', 'describe-network-interfaces', '--network-interface-ids', 'eni-0123456789abcdef0'),
-    srv.aws('ec2', 'describe-instances', '--instance-ids', 'i-0123456789abcdef0'),
-    srv.aws('ec2', 'create-traffic-mirror-target', '--network-interface-id', srcEni.NetworkInterfaceId),
-    srv.aws(
+    cli.run('ec2', 'describe-vpcs', '--vpc-ids', 'vpc-0123456789abcdef0'),
+    cli.run('ec2', 'create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.9.0.0/24'),
+    cli.run('ec2', 'describe-network-interfaces', '--network-interface-ids', 'eni-0123456789abcdef0'),
+    cli.run('ec2', 'describe-instances', '--instance-ids', 'i-0123456789abcdef0'),
+    cli.run('ec2', 'create-traffic-mirror-target', '--network-interface-id', srcEni.NetworkInterfaceId),
+    cli.run(
       'ec2',
       'modify-traffic-mirror-filter-network-services',
       '--traffic-mirror-filter-id',
@@ -510,7 +518,7 @@ test('one documented error for each remaining action, through the CLI', async ()
       '--add-network-services',
       'amazon-ntp',
     ),
-    srv.aws(
+    cli.run(
       'ec2',
       'modify-traffic-mirror-filter-rule',
       '--traffic-mirror-filter-rule-id',
@@ -518,7 +526,7 @@ test('one documented error for each remaining action, through the CLI', async ()
       '--rule-action',
       'accept',
     ),
-    srv.aws(
+    cli.run(
       'ec2',
       'modify-traffic-mirror-session',
       '--traffic-mirror-session-id',
@@ -526,15 +534,15 @@ test('one documented error for each remaining action, through the CLI', async ()
       '--packet-length',
       '9000',
     ),
-    srv.aws('ec2', 'delete-traffic-mirror-filter-rule', '--traffic-mirror-filter-rule-id', 'tmfr-x'),
-    srv.aws(
+    cli.run('ec2', 'delete-traffic-mirror-filter-rule', '--traffic-mirror-filter-rule-id', 'tmfr-x'),
+    cli.run(
       ...'ec2 create-flow-logs --resource-type VPC --resource-ids'.split(' '),
       vpcId,
       ...'--traffic-type SOME --log-destination-type s3 --log-destination arn:aws:s3:::my-bucket/prefix'.split(
         ' ',
       ),
     ),
-    srv.aws('ec2', 'delete-tags', '--resources', 'bogus-123', '--tags', 'Key=a'),
+    cli.run('ec2', 'delete-tags', '--resources', 'bogus-123', '--tags', 'Key=a'),
   ])
   const want: [string | string[], string][] = [
     ['InvalidVpcID.NotFound', 'DescribeVpcs'],
@@ -566,7 +574,7 @@ test('tags through the CLI: create-tags, describe-tags, tag specifications, dele
     { Key: 'Name', Value: 'prod' },
     { Key: 'env', Value: 'dev' },
   ])
-  const created = await srv.aws(
+  const created = await cli.run(
     'ec2',
     'create-tags',
     '--resources',
@@ -584,11 +592,11 @@ test('tags through the CLI: create-tags, describe-tags, tag specifications, dele
       .sort(),
     [`traffic-mirror-filter ${fid} owner=secops`, `traffic-mirror-target ${ids.target} owner=secops`].sort(),
   )
-  const del = await srv.aws('ec2', 'delete-tags', '--resources', fid, '--tags', 'Key=owner')
+  const del = await cli.run('ec2', 'delete-tags', '--resources', fid, '--tags', 'Key=owner')
   assert.equal(del.code, 0, del.stderr)
   const after = await ok('ec2', 'describe-tags', '--filters', `Name=resource-id,Values=${fid}`)
   assert.deepEqual((after.Tags as { Key: string }[]).map((t) => t.Key).sort(), ['Name', 'env'])
-  const bad = await srv.aws('ec2', 'create-tags', '--resources', fid, '--tags', 'Key=aws:reserved,Value=x')
+  const bad = await cli.run('ec2', 'create-tags', '--resources', fid, '--tags', 'Key=aws:reserved,Value=x')
   failed(bad, 'InvalidParameterValue', 'CreateTags')
 })
 
@@ -608,7 +616,7 @@ test('pagination through the CLI: --page-size follows nextToken, --max-items sto
   assert.equal(idsOf(first).length, 3)
   assert.equal(typeof first.NextToken, 'string')
   // The CLI's client-side check (MaxResults ≥ 5) never reaches the server: exit 252.
-  const small = await srv.aws('ec2', 'describe-traffic-mirror-sessions', '--max-results', '3')
+  const small = await cli.run('ec2', 'describe-traffic-mirror-sessions', '--max-results', '3')
   assert.equal(small.code, 252)
 })
 
@@ -632,7 +640,7 @@ test('ClientToken through the CLI: a retry returns the same filter', async () =>
     ),
   ]
   assert.deepEqual(b, a)
-  const c = await srv.aws(
+  const c = await cli.run(
     'ec2',
     'create-traffic-mirror-filter',
     '--description',
@@ -657,7 +665,7 @@ test('delete actions through the CLI, in dependency order', async () => {
   const df = await ok('ec2', 'delete-traffic-mirror-filter', '--traffic-mirror-filter-id', ids.filter)
   assert.deepEqual(df, { TrafficMirrorFilterId: ids.filter })
   const [again, spareTarget] = await Promise.all([
-    srv.aws('ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', ids.session),
+    cli.run('ec2', 'delete-traffic-mirror-session', '--traffic-mirror-session-id', ids.session),
     ok(
       'ec2',
       'create-traffic-mirror-target',
@@ -674,10 +682,11 @@ test('delete actions through the CLI, in dependency order', async () => {
   )
   const sub2 = await ok('ec2', 'create-subnet', '--vpc-id', vpcId, '--cidr-block', '10.1.3.0/24')
   const sid = (sub2.Subnet as { SubnetId: string }).SubnetId
-  const dsub = await srv.aws('ec2', 'delete-subnet', '--subnet-id', sid)
+  const dsub = await cli.run('ec2', 'delete-subnet', '--subnet-id', sid)
   assert.equal(dsub.code, 0, dsub.stderr)
   const spare = await ok('ec2', 'create-vpc', '--cidr-block', '192.168.0.0/16')
   const spareId = (spare.Vpc as { VpcId: string }).VpcId
+  // A separate /usr/bin/aws process (the file's one).
   const dvpc = await srv.aws('ec2', 'delete-vpc', '--vpc-id', spareId)
   assert.equal(dvpc.code, 0, dvpc.stderr)
   assert.equal(dvpc.stdout.trim(), '')

@@ -7,7 +7,10 @@
  * authentication (an unknown key) are found by `aws cloudtrail lookup-events` with their error
  * codes and the callers' ARNs; the trail's log files on disk (delivered at shutdown) hold the same
  * events; `mirrorflow trail validate` accepts the files and detects a changed byte; no secret is in
- * any record.
+ * any record. The CLI commands run through `AwsBatch` (the unmodified /usr/bin/aws script once per
+ * command in one Python process, each command with its caller's keys in its own environment): a
+ * separate `aws` process costs about a CPU-second for its start and imports. The failed call of the
+ * second test is a separate /usr/bin/aws process, so the trail also records one from a CLI of its own.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -18,25 +21,32 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { startServer, type RunningServer } from '../../src/api/index.ts'
 import { REPO_ROOT } from '../helpers/shared.ts'
 import { AWS_CLI, cliEnv, run, type CliResult } from '../helpers/api-server.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 
 let dataDir: string
 let srv: RunningServer | undefined
 let env: NodeJS.ProcessEnv
+let cli: AwsBatch
 
 function aws(...args: string[]): Promise<CliResult> {
+  return cli.run(...args)
+}
+/** `aws ARGS` as a separate /usr/bin/aws process. */
+function awsProcess(...args: string[]): Promise<CliResult> {
   return run(AWS_CLI, [...args, '--endpoint-url', srv!.url, '--output', 'json'], env)
 }
 function awsAs(key: { id: string; secret: string }, ...args: string[]): Promise<CliResult> {
-  const e: NodeJS.ProcessEnv = {
-    ...env,
-    AWS_ACCESS_KEY_ID: key.id,
-    AWS_SECRET_ACCESS_KEY: key.secret,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_CONFIG_FILE: '/dev/null',
-  }
-  delete e.AWS_PROFILE
-  return run(AWS_CLI, [...args, '--endpoint-url', srv!.url, '--output', 'json'], e)
+  return cli.runAs(
+    {
+      AWS_PROFILE: undefined,
+      AWS_ACCESS_KEY_ID: key.id,
+      AWS_SECRET_ACCESS_KEY: key.secret,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_CONFIG_FILE: '/dev/null',
+    },
+    ...args,
+  )
 }
 function mirrorflow(...args: string[]): Promise<CliResult> {
   return run(process.execPath, [join(REPO_ROOT, 'bin/mirrorflow.mjs'), ...args], env)
@@ -87,10 +97,12 @@ before(async () => {
     trailIntervalSeconds: 3600,
   })
   env = cliEnv(dataDir)
+  cli = new AwsBatch(env, srv.url)
   secrets.push(srv.credentials.secretAccessKey)
 })
 
 after(async () => {
+  await cli?.close()
   await srv?.close()
   rmSync(dataDir, { recursive: true, force: true })
 })
@@ -128,7 +140,8 @@ test('aws cloudtrail manages a trail: create, describe, start logging, status', 
 })
 
 test('lookup-events finds a failed call with its error code and the caller ARN', async () => {
-  const f = await aws('ec2', 'delete-vpc', '--vpc-id', 'vpc-0123456789abcdef0')
+  // A separate /usr/bin/aws process (the file's one): the trail records a CLI of its own the same.
+  const f = await awsProcess('ec2', 'delete-vpc', '--vpc-id', 'vpc-0123456789abcdef0')
   assert.equal(f.code, 254)
   const events = await lookup('EventName', 'DeleteVpc')
   assert.equal(events.length, 1)

@@ -26,8 +26,10 @@ import {
   type ApiTestServer,
   type CliResult,
 } from '../helpers/api-server.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 
 let srv: ApiTestServer
+let cli: AwsBatch
 /** The authorization step's clock offset (ms): moved forward to expire temporary credentials. */
 let skew = 0
 const ACCOUNT = '123456789012'
@@ -43,7 +45,25 @@ interface Key {
   SessionToken?: string
 }
 
+/** The environment of a command signed with `key` (the admin's profile when undefined). */
+function keyEnv(key: Key | undefined): Record<string, string | undefined> {
+  if (key === undefined) return {}
+  return {
+    AWS_PROFILE: undefined,
+    AWS_ACCESS_KEY_ID: key.AccessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.SecretAccessKey,
+    AWS_SESSION_TOKEN: key.SessionToken,
+    AWS_DEFAULT_REGION: srv.region,
+  }
+}
+
+/** `aws ARGS` signed with `key` (the admin's profile when undefined), in the batch. */
 function as(key: Key | undefined, ...args: string[]): Promise<CliResult> {
+  return cli.runAs(keyEnv(key), ...args)
+}
+
+/** `aws ARGS` signed with `key`, as a separate /usr/bin/aws process. */
+function asProcess(key: Key | undefined, ...args: string[]): Promise<CliResult> {
   const env = cliEnv(srv.dataDir)
   if (key !== undefined) {
     delete env.AWS_PROFILE
@@ -183,6 +203,7 @@ const sessionId = (r: CliResult): string => {
 
 before(async () => {
   srv = await startApiTestServer({ prefix: 'mf-iam-cli', clock: () => Date.now() + skew })
+  cli = new AwsBatch(cliEnv(srv.dataDir), srv.url)
   // Set-up through the SDK: the CLI runs below are the assertions.
   const vpc = await srv.ec2.send(new CreateVpcCommand({ CidrBlock: '10.7.0.0/16' }))
   const sub = await srv.ec2.send(
@@ -206,6 +227,7 @@ before(async () => {
 })
 
 after(async () => {
+  await cli?.close()
   await srv?.close()
 })
 
@@ -872,4 +894,21 @@ test('the List… actions answer what exists, by path prefix and by user (signed
   )
   assert.equal(missing.status, 404)
   assert.match(missing.body, /<Code>NoSuchEntity<\/Code>/)
+})
+
+test('a separate /usr/bin/aws process signed with a user key prints what the batched CLI prints', async () => {
+  const key = await userWith('solo', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
+  })
+  const unknown = { AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: key.SecretAccessKey }
+  for (const [k, args, code] of [
+    [key, ['sts', 'get-caller-identity'], 0],
+    [unknown, ['sts', 'get-caller-identity'], 254],
+    [undefined, ['iam', 'get-user', '--user-name', 'solo'], 0],
+  ] as const) {
+    const [own, batched] = [await asProcess(k, ...args), await as(k, ...args)]
+    assert.equal(own.code, code, own.stderr)
+    assert.deepEqual([batched.code, batched.stdout, batched.stderr], [own.code, own.stdout, own.stderr])
+  }
 })
