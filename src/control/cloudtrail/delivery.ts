@@ -217,7 +217,8 @@ export class TrailDelivery {
         if (g.records.length >= MAX_FILE_RECORDS || g.bytes >= MAX_FILE_BYTES) full = true
       }
     }
-    if (full) void this.deliver()
+    // Not waiting for the writer: what it has not stored yet goes in the next file.
+    if (full) this.passing = this.passing.then(() => this.deliverPass(false))
   }
 
   /** Writes every trail's gathered events as log files and stores what the spool holds. */
@@ -237,8 +238,9 @@ export class TrailDelivery {
     return this.passing
   }
 
-  private async deliverPass(): Promise<void> {
-    this.o.log.flush()
+  /** Writes the gathered events (first waiting until every call taken is stored, when `flush`). */
+  private async deliverPass(flush = true): Promise<void> {
+    if (flush) this.o.log.flush()
     const batches = [...this.gathered.values()]
     this.gathered.clear()
     const now = new Date()

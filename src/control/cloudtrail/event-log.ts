@@ -79,12 +79,13 @@ export interface PackedDelivered {
   sources: Uint16Array
 }
 
-/** Packs delivered records for the way back (the writer thread's side). */
-export function packDelivered(events: readonly DeliveredEvent[]): PackedDelivered {
+/** Packs the records of a batch for the way back (the writer thread's side): one copy of each JSON. */
+export function packDelivered(events: readonly StoredRecord[]): PackedDelivered {
+  const lengths = events.map((e) => Buffer.byteLength(e.json, 'utf8'))
   let total = 0
-  for (const e of events) total += e.json.length
+  for (const n of lengths) total += n
   const bytes = new ArrayBuffer(total)
-  const all = new Uint8Array(bytes)
+  const all = Buffer.from(bytes)
   const n = events.length
   const ends = new Uint32Array(n)
   const times = new Float64Array(n)
@@ -103,8 +104,7 @@ export function packDelivered(events: readonly DeliveredEvent[]): PackedDelivere
   let at = 0
   for (let i = 0; i < n; i++) {
     const e = events[i]!
-    all.set(e.json, at)
-    at += e.json.length
+    at += all.write(e.json, at, lengths[i]!, 'utf8')
     ends[i] = at
     times[i] = e.time
     regions[i] = ix(e.region)
@@ -160,6 +160,14 @@ export interface BatchResult {
   delivered: DeliveredEvent[]
 }
 
+/** A stored record before it is handed over: its JSON as text. */
+export interface StoredRecord {
+  time: number
+  region: string
+  eventSource: string
+  json: string
+}
+
 /** Renders, serializes and stores a batch (the writer's whole work, in either thread). */
 export function storeBatch(
   items: readonly unknown[],
@@ -167,6 +175,18 @@ export function storeBatch(
   store: EventStore,
   wantDelivered: boolean,
 ): BatchResult {
+  const { result, stored } = storeRecords(items, render, store, wantDelivered)
+  result.delivered = stored.map((r) => ({ ...r, json: Buffer.from(r.json, 'utf8') }))
+  return result
+}
+
+/** {@link storeBatch}, the records left as text (the writer thread packs them: {@link packDelivered}). */
+export function storeRecords(
+  items: readonly unknown[],
+  render: EventRenderer,
+  store: EventStore,
+  wantDelivered: boolean,
+): { result: BatchResult; stored: StoredRecord[] } {
   const res: BatchResult = { recorded: 0, renderErrors: 0, writeErrors: 0, lastError: null, delivered: [] }
   const rows: EventRow[] = []
   const regions: string[] = []
@@ -200,15 +220,10 @@ export function storeBatch(
     res.writeErrors++
     res.lastError = (err as Error).message
   }
-  if (wantDelivered) {
-    res.delivered = rows.map((r, i) => ({
-      time: r.time,
-      region: regions[i]!,
-      eventSource: r.eventSource,
-      json: Buffer.from(r.json, 'utf8'),
-    }))
-  }
-  return res
+  const stored = !wantDelivered
+    ? []
+    : rows.map((r, i) => ({ time: r.time, region: regions[i]!, eventSource: r.eventSource, json: r.json }))
+  return { result: res, stored }
 }
 
 /**

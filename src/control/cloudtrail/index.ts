@@ -18,6 +18,7 @@ export {
   chunkItems,
   packDelivered,
   storeBatch,
+  storeRecords,
   type BatchResult,
   type CallWriter,
   type DeliveredEvent,
@@ -25,6 +26,7 @@ export {
   type EventRenderer,
   type FromWriter,
   type RenderedEvent,
+  type StoredRecord,
   type ToWriter,
   type WriterData,
 } from './event-log.ts'

@@ -12,8 +12,9 @@ import {
   EventStore,
   chunkItems,
   packDelivered,
-  storeBatch,
+  storeRecords,
   type BatchResult,
+  type StoredRecord,
   type FromWriter,
   type ToWriter,
   type WriterData,
@@ -39,9 +40,10 @@ parentPort!.on('message', (m: ToWriter) => {
   }
   const items = m.items
   let result: BatchResult
+  let stored: StoredRecord[] = []
   try {
     for (let i = 0; i < m.chunks.length; i++) chunkItems(m.chunks[i]!, m.used[i]!, items as Uint8Array[])
-    result = storeBatch(items, renderCall, store, m.wantDelivered)
+    ;({ result, stored } = storeRecords(items, renderCall, store, m.wantDelivered))
   } catch (err) {
     result = {
       recorded: 0,
@@ -52,7 +54,7 @@ parentPort!.on('message', (m: ToWriter) => {
     }
   }
   // The records go back in one buffer, and the chunks to be filled again (both moved, not copied).
-  const delivered = m.wantDelivered ? packDelivered(result.delivered) : null
+  const delivered = m.wantDelivered ? packDelivered(stored) : null
   const { delivered: _, ...counts } = result
   const transfer = delivered === null ? m.chunks : [...m.chunks, delivered.bytes]
   port.postMessage(
