@@ -276,6 +276,8 @@ test('over its row cap the roll-up evicts the oldest objects and still answers e
       }
     }
     const text = await registry.metrics()
+    // The rows the store keeps count of (the cap's measure) are the rows in its table.
+    assert.match(text, new RegExp(`^mirrorflow_console_rollup_rows ${after.rollupRows}$`, 'm'))
     assert.match(text, /^mirrorflow_console_rollup_evicted_objects 2$/m)
     assert.match(text, /^mirrorflow_console_rollup_evictions_total 2$/m)
     assert.match(text, /^mirrorflow_console_rollup_max_rows 450$/m)

@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import {
   DescribeFlowLogsCommand,
   DescribeInstancesCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupRulesCommand,
@@ -548,10 +549,11 @@ export async function describeAll(ec2: EC2Client) {
       ec2.send(new DescribeFlowLogsCommand({})),
       ec2.send(new DescribeTagsCommand({})),
     ])
-  const [securityGroups, securityGroupRules, networkAcls] = await Promise.all([
+  const [securityGroups, securityGroupRules, networkAcls, prefixLists] = await Promise.all([
     ec2.send(new DescribeSecurityGroupsCommand({})),
     ec2.send(new DescribeSecurityGroupRulesCommand({})),
     ec2.send(new DescribeNetworkAclsCommand({})),
+    ec2.send(new DescribeManagedPrefixListsCommand({})),
   ])
   return {
     vpcs,
@@ -567,6 +569,7 @@ export async function describeAll(ec2: EC2Client) {
     securityGroups,
     securityGroupRules,
     networkAcls,
+    prefixLists,
   }
 }
 
@@ -590,6 +593,7 @@ export async function snapshot(ec2: EC2Client): Promise<Record<string, unknown>>
     securityGroups,
     securityGroupRules,
     networkAcls,
+    prefixLists,
   } = await describeAll(ec2)
   return {
     vpcs: byId(vpcs.Vpcs, 'VpcId'),
@@ -606,6 +610,7 @@ export async function snapshot(ec2: EC2Client): Promise<Record<string, unknown>>
     securityGroups: byId(securityGroups.SecurityGroups, 'GroupId'),
     securityGroupRules: byId(securityGroupRules.SecurityGroupRules, 'SecurityGroupRuleId'),
     networkAcls: byId(networkAcls.NetworkAcls, 'NetworkAclId'),
+    prefixLists: byId(prefixLists.PrefixLists, 'PrefixListId'),
     tags: [...(tags.Tags ?? [])].sort((a, b) =>
       `${a.ResourceId}/${a.Key}`.localeCompare(`${b.ResourceId}/${b.Key}`),
     ),

@@ -20,6 +20,7 @@ import {
   CreateFlowLogsCommand,
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
+  CreateManagedPrefixListCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -73,6 +74,7 @@ const real = {
   apiEni: '',
   apiEni2: '',
   primaryAttachment: '',
+  pl: '',
 }
 
 before(async () => {
@@ -155,6 +157,16 @@ before(async () => {
   const def = rules.SecurityGroupRules!.find((r) => !r.IsEgress && r.ReferencedGroupInfo !== undefined)!
   real.defaultSg = def.GroupId!
   real.sgrIn = def.SecurityGroupRuleId!
+  real.pl = (
+    await ec2.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: 'fz',
+        AddressFamily: 'IPv4',
+        MaxEntries: 3,
+        Entries: [{ Cidr: '10.0.0.0/8' }],
+      }),
+    )
+  ).PrefixList!.PrefixListId!
   real.acl = (await ec2.send(new CreateNetworkAclCommand({ VpcId: real.vpc }))).NetworkAcl!.NetworkAclId!
   await ec2.send(
     new CreateNetworkAclEntryCommand({
@@ -745,6 +757,50 @@ function templates(): Record<string, { params: Params; mutating: boolean; fatal:
       mutating: false,
       fatal: [],
     },
+    CreateManagedPrefixList: {
+      params: [
+        ['PrefixListName', 'fz2'],
+        ['AddressFamily', 'IPv4'],
+        ['MaxEntries', '5'],
+        ['Entry.1.Cidr', '192.168.0.0/16'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('AddressFamily', 'IPv5', 'ipv4'),
+        ...bad('MaxEntries', '0', '1001', 'x'),
+        ...bad('Entry.1.Cidr', '2001:db8::/32', '192.168.0.1/16', 'x'),
+        ...bad('PrefixListName', 'com.amazonaws.fz', ''),
+      ],
+    },
+    ModifyManagedPrefixList: {
+      params: [
+        ['PrefixListId', V.pl],
+        ['AddEntry.1.Cidr', '172.16.0.0/12'],
+      ],
+      mutating: true,
+      fatal: [
+        ...bad('PrefixListId', 'pl-0000000000000000f', 'pl-x', V.sg),
+        ...bad('CurrentVersion', '99', 'x'),
+        ...bad('MaxEntries', '0', '1001'),
+        ...bad('AddEntry.1.Cidr', '10.0.0.0/8', '2001:db8::/32', 'x'),
+        [['RemoveEntry.1.Cidr', '172.16.0.0/12']],
+      ],
+    },
+    DeleteManagedPrefixList: {
+      params: [['PrefixListId', V.pl]],
+      mutating: true,
+      fatal: bad('PrefixListId', 'pl-0000000000000000f', 'pl-', V.sg),
+    },
+    DescribeManagedPrefixLists: {
+      params: [
+        ['Filter.1.Name', 'prefix-list-name'],
+        ['Filter.1.Value.1', 'fz'],
+      ],
+      mutating: false,
+      fatal: [],
+    },
+    GetManagedPrefixListEntries: { params: [['PrefixListId', V.pl]], mutating: false, fatal: [] },
+    GetManagedPrefixListAssociations: { params: [['PrefixListId', V.pl]], mutating: false, fatal: [] },
     DescribeNetworkInterfaceAttribute: {
       params: [
         ['NetworkInterfaceId', V.apiEni],

@@ -4,6 +4,7 @@
  * Security groups, network ACLs, interfaces managed through the API, VPC/subnet attributes and the
  * region/account reads, driven by @aws-sdk/client-ec2 against one in-process server: each action's
  * happy path with AWS's shapes, and each documented error with exactly one code and HTTP status.
+ * Managed prefix lists: every action with AWS's shapes, and a rule by list in the agent's state.
  * Also: the quota-sized rule sets are accepted (60 + 60 rules, 5 groups per interface, 20 + 20 ACL
  * entries) and the next one is refused, and what the agent of an instance receives.
  */
@@ -13,12 +14,14 @@ import {
   AttachNetworkInterfaceCommand,
   AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
   CreateNetworkInterfaceCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DeleteManagedPrefixListCommand,
   DeleteNetworkAclCommand,
   DeleteNetworkAclEntryCommand,
   DeleteNetworkInterfaceCommand,
@@ -27,6 +30,7 @@ import {
   DeleteVpcCommand,
   DescribeAccountAttributesCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeNetworkAclsCommand,
   DescribeNetworkInterfaceAttributeCommand,
   DescribeNetworkInterfacesCommand,
@@ -37,6 +41,9 @@ import {
   DescribeSubnetsCommand,
   DescribeVpcAttributeCommand,
   DetachNetworkInterfaceCommand,
+  GetManagedPrefixListAssociationsCommand,
+  GetManagedPrefixListEntriesCommand,
+  ModifyManagedPrefixListCommand,
   ModifyNetworkInterfaceAttributeCommand,
   ModifySecurityGroupRulesCommand,
   ModifySubnetAttributeCommand,
@@ -1322,5 +1329,115 @@ describe('one documented error for each action not covered above', () => {
         'InvalidParameterValue',
       ),
     ])
+  })
+})
+
+describe('managed prefix lists through the SDK', () => {
+  test('AWS’s shapes for every action; a rule by list reaches the agent as the list’s entries and follows a modification', async () => {
+    const created = await ec2.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: 'sdk-admins',
+        AddressFamily: 'IPv4',
+        MaxEntries: 4,
+        Entries: [{ Cidr: '10.7.0.0/16', Description: 'vpn' }],
+        TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: 'k', Value: 'v' }] }],
+        ClientToken: 'sdk-pl-1',
+      }),
+    )
+    const pl = created.PrefixList!
+    assert.match(pl.PrefixListId!, idPattern('pl'))
+    assert.deepEqual(
+      [pl.State, pl.Version, pl.MaxEntries, pl.AddressFamily, pl.Tags],
+      ['create-complete', 1, 4, 'IPv4', [{ Key: 'k', Value: 'v' }]],
+    )
+    // The same ClientToken answers the same list.
+    const again = await ec2.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: 'sdk-admins',
+        AddressFamily: 'IPv4',
+        MaxEntries: 4,
+        Entries: [{ Cidr: '10.7.0.0/16', Description: 'vpn' }],
+        TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: 'k', Value: 'v' }] }],
+        ClientToken: 'sdk-pl-1',
+      }),
+    )
+    assert.equal(again.PrefixList!.PrefixListId, pl.PrefixListId)
+    const id = pl.PrefixListId!
+    const d = await ec2.send(
+      new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'tag:k', Values: ['v'] }], MaxResults: 1 }),
+    )
+    assert.deepEqual(
+      d.PrefixLists!.map((x) => x.PrefixListId),
+      [id],
+    )
+    await fails(ec2.send(new DescribeManagedPrefixListsCommand({ MaxResults: 101 })), 'InvalidParameterValue')
+
+    const g = (
+      await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'sdk-pl', Description: 'pl', VpcId: vpcId }))
+    ).GroupId!
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: g,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: id }] },
+        ],
+      }),
+    )
+    const host = await registerInstance('pl-host', '10.40.1.20', '02:00:00:00:40:20')
+    await ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: host.eniId, Groups: [g] }),
+    )
+    const rulesOf = async () =>
+      (
+        (await desired(host.instanceId)).interfaces[0]!.security.ingressRules as Array<{
+          prefixListId: string | null
+          cidrBlocks: string[]
+        }>
+      ).map((r) => [r.prefixListId, r.cidrBlocks])
+    assert.deepEqual(await rulesOf(), [[id, ['10.7.0.0/16']]])
+
+    await fails(
+      ec2.send(
+        new ModifyManagedPrefixListCommand({
+          PrefixListId: id,
+          CurrentVersion: 7,
+          AddEntries: [{ Cidr: '10.8.0.0/16' }],
+        }),
+      ),
+      'PrefixListVersionMismatch',
+    )
+    const m = await ec2.send(
+      new ModifyManagedPrefixListCommand({
+        PrefixListId: id,
+        CurrentVersion: 1,
+        AddEntries: [{ Cidr: '10.8.0.0/16' }],
+        RemoveEntries: [{ Cidr: '10.7.0.0/16' }],
+      }),
+    )
+    assert.deepEqual([m.PrefixList!.State, m.PrefixList!.Version], ['modify-complete', 2])
+    assert.deepEqual(await rulesOf(), [[id, ['10.8.0.0/16']]])
+    const e = await ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: id, TargetVersion: 1 }))
+    assert.deepEqual(e.Entries, [{ Cidr: '10.7.0.0/16', Description: 'vpn' }])
+    const a = await ec2.send(new GetManagedPrefixListAssociationsCommand({ PrefixListId: id }))
+    assert.deepEqual(
+      a.PrefixListAssociations!.map((x) => x.ResourceId),
+      [g],
+    )
+    await fails(ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: id })), 'DependencyViolation')
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: g,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: id }] },
+        ],
+      }),
+    )
+    assert.deepEqual(await rulesOf(), [])
+    const del = await ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: id }))
+    assert.equal(del.PrefixList!.State, 'delete-in-progress')
+    await fails(
+      ec2.send(new GetManagedPrefixListEntriesCommand({ PrefixListId: id })),
+      'InvalidPrefixListID.NotFound',
+    )
   })
 })
