@@ -14,6 +14,7 @@ import type { ChangeSet, ControlStore, StoreSnapshot } from '../core/store.ts'
 import { DIGEST_PUBLIC_KEY_FILE, validateTrailFiles } from './digest.ts'
 import { EVENT_VERSION, type CloudTrailRecord } from './model.ts'
 import type { RenderedEvent } from './event-log.ts'
+import { EventStore, type EventRow } from './event-store.ts'
 
 class MemStore implements ControlStore {
   load(): StoreSnapshot {
@@ -190,6 +191,42 @@ test('the store keeps at most maxEvents, evicting the oldest; a full buffer drop
     )
   } finally {
     cp.close()
+  }
+})
+
+test('events older than maxAgeDays go with the batch that finds them, their resources too; newer ones stay', () => {
+  const store = new EventStore(undefined, { maxAgeDays: 1 })
+  const row = (i: number, time: number): EventRow => ({
+    time,
+    eventId: `ev-${i}`,
+    eventName: 'CreateVpc',
+    eventSource: 'ec2.amazonaws.com',
+    username: 'u',
+    accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
+    readOnly: false,
+    resources: [{ type: 'AWS::EC2::VPC', name: `vpc-${String(i).padStart(17, '0')}` }],
+    json: '{}',
+  })
+  try {
+    const now = Date.now()
+    store.insert([row(1, now - 3 * 86_400_000), row(2, now - 1000), row(3, now - 2 * 86_400_000)])
+    // The age bound evicts up to the newest old event (seqs go in order of arrival).
+    assert.equal(store.count(), 0)
+    assert.equal(store.evicted, 3)
+    store.insert([row(4, now - 1000), row(5, now)])
+    assert.equal(store.count(), 2)
+    assert.equal(store.evicted, 3)
+    const q = (name: string): number =>
+      store.query({
+        startTime: 0,
+        endTime: now + 1,
+        limit: 10,
+        attribute: { key: 'ResourceName', value: name },
+      }).length
+    assert.equal(q(`vpc-${'2'.padStart(17, '0')}`), 0)
+    assert.equal(q(`vpc-${'4'.padStart(17, '0')}`), 1)
+  } finally {
+    store.close()
   }
 })
 

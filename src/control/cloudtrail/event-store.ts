@@ -170,11 +170,16 @@ export class EventStore {
       'INSERT INTO events (time, event_id, event_name, event_source, username, access_key_id, read_only, resources, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
     const insRes = this.db.prepare('INSERT INTO event_resources (seq, type, name) VALUES (?, ?, ?)')
-    const count = this.db.prepare('SELECT COALESCE(MAX(seq), 0) - COALESCE(MIN(seq), 1) + 1 AS n FROM events')
+    // Each eviction query reads only what it needs: MIN alone from the key (MIN and MAX in one
+    // query scan the whole table), and the events past the age bound from the time index (left to
+    // itself, SQLite walks the table backwards by seq looking for one, reading every event when
+    // none is that old) — either scan made every batch cost as much as the whole store.
     const minSeq = this.db.prepare('SELECT MIN(seq) AS s FROM events')
     const delUpTo = this.db.prepare('DELETE FROM events WHERE seq <= ?')
     const delResUpTo = this.db.prepare('DELETE FROM event_resources WHERE seq <= ?')
-    const oldBefore = this.db.prepare('SELECT MAX(seq) AS s FROM events WHERE time < ?')
+    const oldBefore = this.db.prepare(
+      'SELECT MAX(seq) AS s FROM events INDEXED BY events_time WHERE time < ?',
+    )
     this.insertTx = this.db.transaction((rows: readonly EventRow[]) => {
       let last = 0
       for (const r of rows) {
@@ -193,7 +198,8 @@ export class EventStore {
         for (const res of r.resources) insRes.run(last, res.type, res.name)
       }
       // Eviction: the cap first (seqs are contiguous: only the oldest are ever deleted), then age.
-      const n = (count.get() as { n: number }).n
+      const first = (minSeq.get() as { s: number | null }).s
+      const n = first === null ? 0 : last - first + 1
       let upTo = 0
       if (n > this.maxEvents) upTo = last - this.maxEvents
       const old = (oldBefore.get(Date.now() - this.maxAgeMs) as { s: number | null }).s
