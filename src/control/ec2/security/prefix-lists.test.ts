@@ -255,3 +255,45 @@ test('a reopened store keeps lists, versions and rules by prefix list', () => {
   assert.deepEqual(desiredState(again.ec2, w.reg.instance.id).interfaces[0]!.security.ingressRules, before)
   again.close()
 })
+
+test('bounds: lists per region, entries per request, MaxEntries, names, the family of every block', () => {
+  const d = mkdtempSync(join(tmpdir(), 'mf-pl-'))
+  dirs.push(d)
+  const cp = new ControlPlane(new SqliteStore(d), {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    quotas: { prefixListsPerRegion: 2 },
+  })
+  const pls = cp.ec2.prefixLists
+  const mk =
+    (over: Partial<Parameters<typeof pls.createList>[0]> = {}) =>
+    () =>
+      pls.createList(
+        { prefixListName: 'n', addressFamily: 'IPv6', maxEntries: 1000, entries: [], ...over },
+        [],
+      )
+  const many = Array.from({ length: 101 }, (_, i) => `2001:db8:${i.toString(16)}::/48`)
+  assert.equal(code(mk({ entries: entries(...many) })), 'InvalidParameterValue')
+  assert.equal(code(mk({ maxEntries: 1001 })), 'InvalidParameterValue')
+  assert.equal(code(mk({ maxEntries: 0 })), 'InvalidParameterValue')
+  assert.equal(code(mk({ prefixListName: 'n'.repeat(256) })), 'InvalidParameterValue')
+  assert.equal(code(mk({ entries: entries('10.0.0.0/8') })), 'InvalidParameterValue')
+  assert.equal(code(mk({ entries: entries('2001:db8::/32', '2001:db8::/32') })), 'InvalidParameterValue')
+  assert.equal(
+    code(mk({ maxEntries: 1, entries: entries('2001:db8::/32', '2001:db9::/32') })),
+    'PrefixListMaxEntriesExceeded',
+  )
+  const full = pls.createList(
+    { prefixListName: 'a', addressFamily: 'IPv6', maxEntries: 1000, entries: entries(...many.slice(0, 100)) },
+    [],
+  )
+  assert.equal(code(mk()), 'OK')
+  assert.equal(code(mk()), 'ResourceLimitExceeded')
+  assert.equal(
+    code(() =>
+      pls.modifyList(full, { addEntries: [], removeEntries: many.slice(0, 101).map((cidr) => ({ cidr })) }),
+    ),
+    'InvalidParameterValue',
+  )
+  cp.close()
+})
