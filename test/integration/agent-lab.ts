@@ -2,7 +2,10 @@
 /**
  * Shared setup of the namespace tests that run the whole product on the lab VPC: the server on the
  * lab's management link, agents inside the hosts, the real AWS CLI against the server, tcpdump in a
- * host, and the flow-log objects an agent delivered to its S3 directory.
+ * host, and the flow-log objects an agent delivered to its S3 directory. The CLI's commands run
+ * through `AwsBatch` (the unmodified /usr/bin/aws script once per command, in one Python process: a
+ * separate `aws` process costs about a CPU-second for its start and imports); the lab's first
+ * command, create-vpc, is a separate /usr/bin/aws process, so each lab checks a CLI of its own too.
  * @module
  */
 import assert from 'node:assert/strict'
@@ -14,6 +17,7 @@ import { gunzipSync } from 'node:zlib'
 import { startServer, type RunningServer } from '../../src/api/index.ts'
 import { nsArgv } from '../../src/lab/netns.ts'
 import { VpcLab, type LabHost } from '../../src/lab/vpc-lab.ts'
+import { AwsBatch } from '../helpers/aws-batch.ts'
 import { REPO_ROOT } from '../helpers/shared.ts'
 
 const BIN = join(REPO_ROOT, 'bin', 'mirrorflow.mjs')
@@ -133,6 +137,7 @@ export class AgentLab {
   /** Each agent's stderr (its tail), by host name. */
   readonly agentLogs = new Map<string, string>()
   vpcId = ''
+  #cli: AwsBatch | undefined
 
   private constructor(lab: VpcLab, server: RunningServer, dir: string) {
     this.lab = lab
@@ -150,29 +155,45 @@ export class AgentLab {
     lab.cleanupOnExit()
     const server = await startServer({ dataDir: join(dir, 'server'), host: lab.mgmtAddress, port: 0 })
     const l = new AgentLab(lab, server, dir)
-    l.vpcId = ((await l.aws('create-vpc', '--cidr-block', '10.0.0.0/16')).Vpc as { VpcId: string }).VpcId
+    l.vpcId = (
+      (await l.awsProcess('create-vpc', '--cidr-block', '10.0.0.0/16')).Vpc as { VpcId: string }
+    ).VpcId
     await l.aws('create-subnet', '--vpc-id', l.vpcId, '--cidr-block', '10.0.1.0/24')
     await l.aws('create-subnet', '--vpc-id', l.vpcId, '--cidr-block', '10.0.2.0/24')
     return l
   }
 
-  /** Runs the real AWS CLI (`aws ec2 …`, asynchronously: the server runs in this process); asserts success. */
+  /** The CLI's environment: the server's credentials file and profile. */
+  #cliEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      AWS_SHARED_CREDENTIALS_FILE: this.server.credentialsFile,
+      AWS_CONFIG_FILE: join(this.dir, 'no-config'),
+      AWS_PROFILE: 'mirrorflow',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_PAGER: '',
+      AWS_MAX_ATTEMPTS: '1',
+    }
+  }
+
+  /** Runs the real AWS CLI (`aws ec2 …`, in the lab's `AwsBatch`); asserts success. */
   async aws(...args: string[]): Promise<Record<string, unknown>> {
+    this.#cli ??= new AwsBatch(this.#cliEnv(), this.server.url)
+    const r = await this.#cli.run('ec2', ...args)
+    assert.equal(r.code, 0, `aws ec2 ${args.join(' ')}: ${r.stderr}`)
+    return r.stdout.trim() === '' ? {} : (JSON.parse(r.stdout) as Record<string, unknown>)
+  }
+
+  /**
+   * `aws ec2 …` as a separate /usr/bin/aws process (asynchronously: the server runs in this
+   * process); asserts success.
+   */
+  async awsProcess(...args: string[]): Promise<Record<string, unknown>> {
     const child = spawn(
       '/usr/bin/aws',
       ['--endpoint-url', this.server.url, '--output', 'json', 'ec2', ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          AWS_SHARED_CREDENTIALS_FILE: this.server.credentialsFile,
-          AWS_CONFIG_FILE: join(this.dir, 'no-config'),
-          AWS_PROFILE: 'mirrorflow',
-          AWS_REGION: 'us-east-1',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_PAGER: '',
-          AWS_MAX_ATTEMPTS: '1',
-        },
-      },
+      { env: this.#cliEnv() },
     )
     let out = ''
     let err = ''
@@ -234,6 +255,7 @@ export class AgentLab {
   /** Stops the agents, the server and the lab; removes the work directory. */
   async close(): Promise<void> {
     for (const a of this.agents.values()) await stopChild(a).catch(() => undefined)
+    await this.#cli?.close().catch(() => undefined)
     await this.server.close().catch(() => undefined)
     await this.lab.cleanup()
     rmSync(this.dir, { recursive: true, force: true })
