@@ -786,6 +786,15 @@ function templates(): Record<string, { params: Params; mutating: boolean; fatal:
         [['RemoveEntry.1.Cidr', '172.16.0.0/12']],
       ],
     },
+    RestoreManagedPrefixListVersion: {
+      params: [
+        ['PrefixListId', V.pl],
+        ['PreviousVersion', '1'],
+        ['CurrentVersion', '1'],
+      ],
+      mutating: true,
+      fatal: [...bad('CurrentVersion', '99', 'x'), ...bad('PrefixListId', 'pl-0000000000000000f', 'pl-')],
+    },
     DeleteManagedPrefixList: {
       params: [['PrefixListId', V.pl]],
       mutating: true,

@@ -283,6 +283,26 @@ test('managed prefix lists through the CLI: create, describe, entries, modify wi
     { Cidr: '198.51.100.0/24', Description: 'lab' },
   ])
 
+  // Restoring an earlier version makes the next one.
+  const restore = (prev: string, cur: string) => [
+    'ec2',
+    'restore-managed-prefix-list-version',
+    '--prefix-list-id',
+    id,
+    '--previous-version',
+    prev,
+    '--current-version',
+    cur,
+  ]
+  await fails('PrefixListVersionMismatch', 'RestoreManagedPrefixListVersion', ...restore('1', '2'))
+  const restored = list(await ok(...restore('1', '3')))
+  assert.deepEqual([restored.State, restored.Version], ['restore-complete', 4])
+  assert.deepEqual(await entries(), await entries('--target-version', '1'))
+  assert.deepEqual(await entries('--target-version', '3'), [
+    { Cidr: '10.1.0.0/16', Description: 'office' },
+    { Cidr: '198.51.100.0/24', Description: 'lab' },
+  ])
+
   // Rules by prefix list: authorize, describe both ways, associations; deletion refused while referenced.
   const sg = (
     await ok('ec2', 'create-security-group', '--group-name', 'pl', '--description', 'pl', '--vpc-id', vpcId)

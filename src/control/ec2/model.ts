@@ -128,7 +128,7 @@ export interface ManagedPrefixList extends Base {
   addressFamily: 'IPv4' | 'IPv6'
   maxEntries: number
   version: number
-  state: 'create-complete' | 'modify-complete' | 'modify-failed'
+  state: 'create-complete' | 'modify-complete' | 'modify-failed' | 'restore-complete'
   /** Why the last modification failed (state `modify-failed`). */
   stateMessage?: string
   /** The current version's entries, in the order they were added. */

@@ -74,6 +74,7 @@ const VPC_WRITE = [
   'ec2:ModifyVpcAttribute',
   'ec2:ReplaceNetworkAclAssociation',
   'ec2:ReplaceNetworkAclEntry',
+  'ec2:RestoreManagedPrefixListVersion',
   'ec2:RevokeSecurityGroupEgress',
   'ec2:RevokeSecurityGroupIngress',
 ]

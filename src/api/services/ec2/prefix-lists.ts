@@ -2,7 +2,8 @@
 /**
  * EC2 managed-prefix-list actions: CreateManagedPrefixList, DescribeManagedPrefixLists (filters
  * `prefix-list-id`, `prefix-list-name`, `owner-id`, tags), GetManagedPrefixListEntries (the current
- * version or a kept earlier one), ModifyManagedPrefixList, DeleteManagedPrefixList and
+ * version or a kept earlier one), ModifyManagedPrefixList, RestoreManagedPrefixListVersion,
+ * DeleteManagedPrefixList and
  * GetManagedPrefixListAssociations (the security groups whose rules reference the list). Only
  * customer-managed lists exist: mirrorflow has no AWS-managed (`com.amazonaws.…`) lists. Every
  * change is complete when the call returns (`create-complete`, `modify-complete`); a deleted list
@@ -122,6 +123,17 @@ const modifyManagedPrefixList: Handler = (ctx) => {
   return toXml([['prefixList', 'PrefixList', prefixListShape(ctx.cp, pl)]])
 }
 
+const restoreManagedPrefixListVersion: Handler = (ctx) => {
+  const p = ctx.p
+  const id = p.str('PrefixListId', true)
+  const previous = p.int('PreviousVersion', true)
+  const current = p.int('CurrentVersion', true)
+  ctx.ready()
+  const pls = ctx.cp.ec2.prefixLists
+  const pl = pls.restoreVersion(pls.list(id), previous, current)
+  return toXml([['prefixList', 'PrefixList', prefixListShape(ctx.cp, pl)]])
+}
+
 const deleteManagedPrefixList: Handler = (ctx) => {
   const id = ctx.p.str('PrefixListId', true)
   ctx.ready()
@@ -160,6 +172,7 @@ export const PREFIX_LIST_ACTIONS: ReadonlyArray<[string, Handler]> = [
   ['DescribeManagedPrefixLists', describeManagedPrefixLists],
   ['GetManagedPrefixListEntries', getManagedPrefixListEntries],
   ['ModifyManagedPrefixList', modifyManagedPrefixList],
+  ['RestoreManagedPrefixListVersion', restoreManagedPrefixListVersion],
   ['DeleteManagedPrefixList', deleteManagedPrefixList],
   ['GetManagedPrefixListAssociations', getManagedPrefixListAssociations],
 ]

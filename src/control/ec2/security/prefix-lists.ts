@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Customer-managed prefix lists: CreateManagedPrefixList, ModifyManagedPrefixList,
- * DeleteManagedPrefixList and the reads, with AWS's rules — one address family per list, at most
+ * RestoreManagedPrefixListVersion, DeleteManagedPrefixList and the reads, with AWS's rules — one address family per list, at most
  * `MaxEntries` entries (1–1,000), at most 100 entries added or removed by one request, a new
  * version for every change of the entries (the name alone keeps it), a `CurrentVersion` that must
  * be the list's, the entries and `MaxEntries` never changed by one request, and a list that a
@@ -270,6 +270,35 @@ export class PrefixLists {
         next.stateMessage = `The following resources cannot support the new maximum number of entries: ${over.join(', ')}`
       } else next.maxEntries = input.maxEntries
     }
+    this.l.commit([next])
+    return next
+  }
+
+  /**
+   * RestoreManagedPrefixListVersion: the entries of a kept earlier version become the next version
+   * (`restore-complete`).
+   */
+  restoreVersion(pl: ManagedPrefixList, previousVersion: number, currentVersion: number): ManagedPrefixList {
+    if (currentVersion !== pl.version)
+      throw new ApiError('PrefixListVersionMismatch', 'The prefix list has the incorrect version number.')
+    if (previousVersion === pl.version)
+      throw invalidValue(`The version ${previousVersion} is the current version of prefix list ${pl.id}.`)
+    const entries = this.entriesAt(pl, previousVersion)
+    if (entries.length > pl.maxEntries)
+      throw new ApiError(
+        'PrefixListMaxEntriesExceeded',
+        `The prefix list would have ${entries.length} entries; its maximum is ${pl.maxEntries}.`,
+      )
+    const next: ManagedPrefixList = {
+      ...pl,
+      state: 'restore-complete',
+      entries,
+      version: pl.version + 1,
+      history: [...pl.history, { version: pl.version, entries: pl.entries }].slice(
+        -PREFIX_LIST_VERSIONS_KEPT,
+      ),
+    }
+    delete next.stateMessage
     this.l.commit([next])
     return next
   }
