@@ -573,6 +573,20 @@ test("an assumed role's temporary key works until it expires", async () => {
     'ec2',
     'describe-vpcs',
   )
+  // A long-term key that carries a session token is refused too (the user's own key, a stale token).
+  const reader = await userWith('token-holder', {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }],
+  })
+  await fails(
+    { ...reader, SessionToken: creds.SessionToken },
+    'InvalidClientTokenId',
+    'GetCallerIdentity',
+    'sts',
+    'get-caller-identity',
+  )
+  await fails({ ...reader, SessionToken: 'bogus' }, 'AuthFailure', 'DescribeVpcs', 'ec2', 'describe-vpcs')
+  await ok(reader, 'ec2', 'describe-vpcs')
   skew = 901_000
   try {
     await fails(

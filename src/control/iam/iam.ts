@@ -918,14 +918,18 @@ export class Iam {
     }
   }
 
-  /** Checks temporary credentials' session token and expiry: the error code, or undefined when valid. */
+  /**
+   * Checks a call's session token: temporary credentials need theirs, unexpired; a long-term key
+   * (or one IAM does not know) must come without one, as AWS refuses a long-term key that carries a
+   * session token. The error code, or undefined when valid.
+   */
   checkSession(
     accessKeyId: string,
     token: string | undefined,
     now = Date.now(),
   ): 'InvalidToken' | 'Expired' | undefined {
     const s = this.sessions.get(accessKeyId)
-    if (s === undefined) return undefined
+    if (s === undefined) return token === undefined ? undefined : 'InvalidToken'
     if (token === undefined) return 'InvalidToken'
     const a = Buffer.from(token)
     const b = Buffer.from(s.sessionToken)
