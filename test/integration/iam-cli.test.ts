@@ -579,7 +579,7 @@ test("an assumed role's temporary key works until it expires", async () => {
     Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }],
   })
   await fails(
-    { ...reader, SessionToken: creds.SessionToken },
+    { ...reader, SessionToken: creds.SessionToken! },
     'InvalidClientTokenId',
     'GetCallerIdentity',
     'sts',
