@@ -402,3 +402,53 @@ test('delivery writes AWS-named gzip log files and signed digests; validation de
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("each trail's files hold its records only: its home region unless multi-region, IAM's only with global events", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-sel-'))
+  const buckets = join(dir, 's3')
+  const cp = new ControlPlane(new MemStore(), {
+    accountId: '123456789012',
+    region: 'us-east-1',
+    cloudtrail: { dataDir: dir, objectStore: new LocalBucketStore(buckets), deliveryIntervalMs: 3_600_000 },
+  })
+  try {
+    const trails = cp.cloudtrail.trails
+    trails.create({ name: 'all', s3BucketName: 'b-all', isMultiRegionTrail: true })
+    trails.create({ name: 'home', s3BucketName: 'b-home' })
+    trails.create({ name: 'no-iam', s3BucketName: 'b-no-iam', includeGlobalServiceEvents: false })
+    for (const n of ['all', 'home', 'no-iam']) trails.startLogging(n)
+    const iam = { eventSource: 'iam.amazonaws.com' }
+    // Three batches (a flush after each), records of two regions and IAM's interleaved.
+    let i = 0
+    for (const batch of [
+      [{}, { awsRegion: 'eu-west-1' }, iam],
+      [{ awsRegion: 'eu-west-1' }],
+      [iam, {}, { awsRegion: 'eu-west-1' }, {}],
+    ]) {
+      for (const extra of batch) cp.cloudtrail.log.add(event('CreateVpc', i++, extra))
+      cp.cloudtrail.log.flush()
+    }
+    await cp.cloudtrail.delivery!.deliver()
+    const got = (bucket: string): Record<string, string[]> => {
+      const root = join(buckets, bucket)
+      const out: Record<string, string[]> = {}
+      for (const f of filesUnder(root).filter((p) => p.endsWith('.json.gz'))) {
+        const region = /\/CloudTrail\/([^/]+)\//.exec(f)![1]!
+        const text = gunzipSync(readFileSync(f)).toString()
+        const recs = (JSON.parse(text) as { Records: CloudTrailRecord[] }).Records
+        out[region] = [...(out[region] ?? []), ...recs.map((r) => r.eventID)]
+      }
+      return out
+    }
+    assert.deepEqual(got('b-all'), {
+      'us-east-1': ['ev-0', 'ev-2', 'ev-4', 'ev-5', 'ev-7'],
+      'eu-west-1': ['ev-1', 'ev-3', 'ev-6'],
+    })
+    assert.deepEqual(got('b-home'), { 'us-east-1': ['ev-0', 'ev-2', 'ev-4', 'ev-5', 'ev-7'] })
+    assert.deepEqual(got('b-no-iam'), { 'us-east-1': ['ev-0', 'ev-5', 'ev-7'] })
+  } finally {
+    await cp.cloudtrail.close()
+    cp.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -31,7 +31,7 @@ import {
   type DigestKey,
   type DigestLogFile,
 } from './digest.ts'
-import type { DeliveredEvent, EventLog } from './event-log.ts'
+import type { DeliveredBatch, EventLog } from './event-log.ts'
 import type { EventStore } from './event-store.ts'
 import type { Trail } from './model.ts'
 
@@ -72,11 +72,18 @@ export interface TrailDeliveryOptions {
   digestIntervalMs?: number
 }
 
+/**
+ * A trail's records of one region waiting for their file: the stored batches they are in, and which
+ * records of each (indexes), so that gathering copies nothing and allocates nothing per record.
+ */
 interface Gathered {
   trail: Trail
   region: string
-  /** Each record's JSON (UTF-8). */
-  records: Uint8Array[]
+  batches: DeliveredBatch[]
+  /** `picked[k]`: the indexes in `batches[k]` of this file's records, in order. */
+  picked: number[][]
+  count: number
+  /** JSON bytes of the records (the commas between them included). */
   bytes: number
   oldest: number
   newest: number
@@ -147,7 +154,7 @@ export class TrailDelivery {
     this.o = o
     this.spoolDir = join(o.dataDir, 'cloudtrail-spool')
     this.unsubscribe = o.log.subscribe(
-      (events) => this.take(events),
+      (batch) => this.take(batch),
       () => {
         for (const t of o.trails()) if (t.isLogging) return true
         return false
@@ -188,37 +195,57 @@ export class TrailDelivery {
   }
 
   /** Sorts a stored batch into the logging trails' files. */
-  private take(events: readonly DeliveredEvent[]): void {
+  private take(b: DeliveredBatch): void {
     let full = false
+    const names = b.names
+    const iam = names.indexOf('iam.amazonaws.com')
     for (const t of this.o.trails()) {
       if (!t.isLogging) continue
-      for (const e of events) {
-        if (!t.isMultiRegionTrail && e.region !== t.homeRegion) continue
-        if (!t.includeGlobalServiceEvents && e.eventSource === 'iam.amazonaws.com') continue
-        const k = `${t.id}|${e.region}`
-        let g = this.gathered.get(k)
-        if (g === undefined || g.trail !== t) {
-          // A trail whose record changed (its bucket, say) starts a new file with its new settings.
-          const prev = g
-          g = {
-            trail: t,
-            region: e.region,
-            records: prev?.records ?? [],
-            bytes: prev?.bytes ?? 0,
-            oldest: prev?.oldest ?? e.time,
-            newest: prev?.newest ?? e.time,
-          }
-          this.gathered.set(k, g)
-        }
-        g.records.push(e.json)
-        g.bytes += e.json.length + 1
-        if (e.time < g.oldest) g.oldest = e.time
-        if (e.time > g.newest) g.newest = e.time
-        if (g.records.length >= MAX_FILE_RECORDS || g.bytes >= MAX_FILE_BYTES) full = true
+      // The file each region's records go to in this batch, looked up once per region name.
+      const files: (Gathered | null | undefined)[] = new Array(names.length)
+      const skipIam = !t.includeGlobalServiceEvents && iam >= 0
+      for (let i = 0; i < b.length; i++) {
+        if (skipIam && b.sources[i] === iam) continue
+        const r = b.regions[i]!
+        let g = files[r]
+        if (g === undefined) g = files[r] = this.fileOf(t, names[r]!, b)
+        if (g === null) continue
+        g.picked[g.picked.length - 1]!.push(i)
+        g.count++
+        g.bytes += b.byteLength(i) + 1
+        const time = b.times[i]!
+        if (time < g.oldest) g.oldest = time
+        if (time > g.newest) g.newest = time
+        if (g.count >= MAX_FILE_RECORDS || g.bytes >= MAX_FILE_BYTES) full = true
       }
     }
     // Not waiting for the writer: what it has not stored yet goes in the next file.
     if (full) this.passing = this.passing.then(() => this.deliverPass(false))
+  }
+
+  /** The file of trail `t` that records of `region` in batch `b` go to (null: the trail skips them). */
+  private fileOf(t: Trail, region: string, b: DeliveredBatch): Gathered | null {
+    if (!t.isMultiRegionTrail && region !== t.homeRegion) return null
+    const k = `${t.id}|${region}`
+    let g = this.gathered.get(k)
+    if (g === undefined || g.trail !== t) {
+      // A trail whose record changed (its bucket, say) starts a new file with its new settings.
+      const prev = g
+      g = {
+        trail: t,
+        region,
+        batches: prev?.batches ?? [],
+        picked: prev?.picked ?? [],
+        count: prev?.count ?? 0,
+        bytes: prev?.bytes ?? 0,
+        oldest: prev?.oldest ?? Infinity,
+        newest: prev?.newest ?? -Infinity,
+      }
+      this.gathered.set(k, g)
+    }
+    g.batches.push(b)
+    g.picked.push([])
+    return g
   }
 
   /** Writes every trail's gathered events as log files and stores what the spool holds. */
@@ -245,13 +272,14 @@ export class TrailDelivery {
     this.gathered.clear()
     const now = new Date()
     for (const g of batches) {
-      if (g.records.length === 0) continue
+      if (g.count === 0) continue
       const t = g.trail
       const st = this.statusOf(t.id)
       const key = logFileKey(t, this.o.accountId, g.region, now, randomName(16))
-      const body = joinRecords(g.records)
+      const body = joinRecords(g)
       try {
-        await this.spool(t, key, await gz(body))
+        // The fastest level: a third of the default's CPU for files about 10 % larger.
+        await this.spool(t, key, await gz(body, { level: 1 }))
         if (t.logFileValidationEnabled) {
           const f: DigestLogFile = {
             s3Bucket: t.s3BucketName,
@@ -394,18 +422,24 @@ export class TrailDelivery {
 }
 
 const OPEN = Buffer.from('{"Records":[')
-const COMMA = Buffer.from(',')
 const CLOSE = Buffer.from(']}')
 
-/** `{"Records":[r1,r2,…]}` from the records' bytes, in one copy. */
-function joinRecords(records: readonly Uint8Array[]): Buffer {
-  const parts: Uint8Array[] = [OPEN]
-  for (let i = 0; i < records.length; i++) {
-    if (i > 0) parts.push(COMMA)
-    parts.push(records[i]!)
+/** `{"Records":[r1,r2,…]}` from the gathered records, each copied once from its batch. */
+function joinRecords(g: Gathered): Buffer {
+  // g.bytes counts a comma after every record: one more than needed.
+  const out = Buffer.allocUnsafe(OPEN.length + g.bytes - 1 + CLOSE.length)
+  let at = OPEN.copy(out, 0)
+  let first = true
+  for (let k = 0; k < g.batches.length; k++) {
+    const b = g.batches[k]!
+    for (const i of g.picked[k]!) {
+      if (!first) out[at++] = 0x2c
+      first = false
+      at = b.copyJson(i, out, at)
+    }
   }
-  parts.push(CLOSE)
-  return Buffer.concat(parts)
+  at += CLOSE.copy(out, at)
+  return out.subarray(0, at)
 }
 
 function rank(path: string): number {

@@ -113,21 +113,60 @@ export function packDelivered(events: readonly StoredRecord[]): PackedDelivered 
   return { bytes, ends, times, names, regions, sources }
 }
 
-/** The records {@link packDelivered} packed, as views into its buffer. */
-export function unpackDelivered(p: PackedDelivered): DeliveredEvent[] {
-  const out: DeliveredEvent[] = new Array(p.ends.length)
-  let at = 0
-  for (let i = 0; i < p.ends.length; i++) {
-    const end = p.ends[i]!
-    out[i] = {
-      time: p.times[i]!,
-      region: p.names[p.regions[i]!]!,
-      eventSource: p.names[p.sources[i]!]!,
-      json: Buffer.from(p.bytes, at, end - at),
-    }
-    at = end
+/**
+ * A stored batch's records as subscribers get them: the packed form itself ({@link packDelivered}),
+ * read by index, so that taking a batch allocates nothing per record — a subscriber copies the
+ * records' bytes it keeps straight from the batch's one buffer ({@link DeliveredBatch.copyJson}).
+ */
+export class DeliveredBatch {
+  readonly length: number
+  /** Region and event source names, indexed by {@link regions} and {@link sources}. */
+  readonly names: readonly string[]
+  readonly times: Float64Array
+  readonly regions: Uint16Array
+  readonly sources: Uint16Array
+  private readonly buf: Buffer
+  private readonly ends: Uint32Array
+
+  constructor(p: PackedDelivered) {
+    this.length = p.ends.length
+    this.names = p.names
+    this.times = p.times
+    this.regions = p.regions
+    this.sources = p.sources
+    this.ends = p.ends
+    this.buf = Buffer.from(p.bytes)
   }
-  return out
+
+  /** Where record `i`'s JSON starts in the batch's buffer. */
+  private start(i: number): number {
+    return i === 0 ? 0 : this.ends[i - 1]!
+  }
+
+  /** Bytes of record `i`'s JSON. */
+  byteLength(i: number): number {
+    return this.ends[i]! - this.start(i)
+  }
+
+  /** Copies record `i`'s JSON into `target` at `at`; returns where it ends. */
+  copyJson(i: number, target: Buffer, at: number): number {
+    return at + this.buf.copy(target, at, this.start(i), this.ends[i]!)
+  }
+
+  /** The records as objects (a view of each JSON): for tests and small consumers. */
+  events(): DeliveredEvent[] {
+    const out: DeliveredEvent[] = new Array(this.length)
+    for (let i = 0; i < this.length; i++) {
+      const at = this.start(i)
+      out[i] = {
+        time: this.times[i]!,
+        region: this.names[this.regions[i]!]!,
+        eventSource: this.names[this.sources[i]!]!,
+        json: this.buf.subarray(at, this.ends[i]!),
+      }
+    }
+    return out
+  }
 }
 
 export interface EventLogOptions {
@@ -157,7 +196,8 @@ export interface BatchResult {
   renderErrors: number
   writeErrors: number
   lastError: string | null
-  delivered: DeliveredEvent[]
+  /** The stored records, when a subscriber wanted them. */
+  delivered: DeliveredBatch | null
 }
 
 /** A stored record before it is handed over: its JSON as text. */
@@ -176,7 +216,7 @@ export function storeBatch(
   wantDelivered: boolean,
 ): BatchResult {
   const { result, stored } = storeRecords(items, render, store, wantDelivered)
-  result.delivered = stored.map((r) => ({ ...r, json: Buffer.from(r.json, 'utf8') }))
+  result.delivered = stored.length === 0 ? null : new DeliveredBatch(packDelivered(stored))
   return result
 }
 
@@ -187,7 +227,7 @@ export function storeRecords(
   store: EventStore,
   wantDelivered: boolean,
 ): { result: BatchResult; stored: StoredRecord[] } {
-  const res: BatchResult = { recorded: 0, renderErrors: 0, writeErrors: 0, lastError: null, delivered: [] }
+  const res: BatchResult = { recorded: 0, renderErrors: 0, writeErrors: 0, lastError: null, delivered: null }
   const rows: EventRow[] = []
   const regions: string[] = []
   for (const item of items) {
@@ -306,7 +346,7 @@ export class EventLog {
   private timer: NodeJS.Timeout | null = null
   private immediate: NodeJS.Immediate | null = null
   private readonly subscribers = new Set<{
-    fn: (events: readonly DeliveredEvent[]) => void
+    fn: (batch: DeliveredBatch) => void
     wanted: () => boolean
   }>()
   private closed = false
@@ -441,7 +481,7 @@ export class EventLog {
    * records are only serialized for, and copied to, a subscriber that wants them). Returns an
    * unsubscribe.
    */
-  subscribe(fn: (events: readonly DeliveredEvent[]) => void, wanted: () => boolean = () => true): () => void {
+  subscribe(fn: (batch: DeliveredBatch) => void, wanted: () => boolean = () => true): () => void {
     const s = { fn, wanted }
     this.subscribers.add(s)
     return () => this.subscribers.delete(s)
@@ -543,7 +583,7 @@ export class EventLog {
       res = storeBatch(items, this.render, this.store, wantDelivered)
     } catch (err) {
       const lastError = `chunk: ${(err as Error).message}`
-      res = { recorded: 0, renderErrors: count, writeErrors: 0, lastError, delivered: [] }
+      res = { recorded: 0, renderErrors: count, writeErrors: 0, lastError, delivered: null }
     }
     this.recycle(chunks.map((c) => c.buffer as ArrayBuffer))
     this.apply(res)
@@ -563,7 +603,7 @@ export class EventLog {
     }
     this.stats.evicted = m.evicted
     this.recycle(m.chunks)
-    this.apply({ ...m.result, delivered: m.delivered === null ? [] : unpackDelivered(m.delivered) })
+    this.apply({ ...m.result, delivered: m.delivered === null ? null : new DeliveredBatch(m.delivered) })
   }
 
   /** Takes the writer's answers that wait, synchronously. */
@@ -580,10 +620,11 @@ export class EventLog {
     this.stats.renderErrors += r.renderErrors
     this.stats.writeErrors += r.writeErrors
     if (r.lastError !== null) this.stats.lastError = r.lastError
-    if (r.delivered.length === 0) return
+    const batch = r.delivered
+    if (batch === null || batch.length === 0) return
     for (const s of this.subscribers) {
       try {
-        s.fn(r.delivered)
+        s.fn(batch)
       } catch (err) {
         this.stats.lastError = `deliver: ${(err as Error).message}`
       }

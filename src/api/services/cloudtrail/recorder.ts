@@ -145,10 +145,12 @@ export class AuditRecorder {
   principals: PrincipalResolver
 
   /**
-   * False only in the benchmark that measures the trail's cost (`MIRRORFLOW_BENCH_AUDIT=off`, see
-   * bench/api/trail.bench.ts): the server then records nothing.
+   * False only in the benchmark that measures the trail's cost (bench/api/trail.bench.ts): with
+   * `MIRRORFLOW_BENCH_AUDIT=off` the server records nothing; with `MIRRORFLOW_BENCH_AUDIT=toggle`
+   * each SIGUSR2 switches recording off or on, so that one server process is measured both ways
+   * (two processes differ by more than the cost measured). Without the variable it is always on.
    */
-  readonly enabled: boolean
+  enabled: boolean
 
   /** IAM users' identities by access key, with their JSON's bytes (what an encoded call carries). */
   private readonly identities = new Map<string, { identity: UserIdentity; json: Buffer }>()
@@ -156,7 +158,9 @@ export class AuditRecorder {
   constructor(cp: ControlPlane, principals?: PrincipalResolver) {
     this.cp = cp
     this.principals = principals ?? defaultPrincipals(cp)
-    this.enabled = process.env.MIRRORFLOW_BENCH_AUDIT !== 'off'
+    const bench = process.env.MIRRORFLOW_BENCH_AUDIT
+    this.enabled = bench !== 'off'
+    if (bench === 'toggle') process.on('SIGUSR2', () => (this.enabled = !this.enabled))
     cp.cloudtrail.log.useRenderer(renderCall)
     // On disk, rendering and storing run in a thread of their own.
     cp.cloudtrail.log.useWorker((workerData, transferList) =>

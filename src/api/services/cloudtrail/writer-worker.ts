@@ -50,7 +50,7 @@ parentPort!.on('message', (m: ToWriter) => {
       renderErrors: m.count,
       writeErrors: 0,
       lastError: `chunk: ${(err as Error).message}`,
-      delivered: [],
+      delivered: null,
     }
   }
   // The records go back in one buffer, and the chunks to be filled again (both moved, not copied).

@@ -87,7 +87,7 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
   try {
     log.useRenderer(renderCall)
     const got: DeliveredEvent[] = []
-    log.subscribe((events) => got.push(...events))
+    log.subscribe((batch) => got.push(...batch.events()))
     log.useWorker((workerData, transferList) => startWorker('trail-writer', { workerData, transferList }), 0)
     // Until the thread has opened its store, calls are stored here; wait for it to take them.
     const until = Date.now() + 20_000
