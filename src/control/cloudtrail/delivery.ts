@@ -110,9 +110,17 @@ function stamp(d: Date, seconds: boolean): string {
   return seconds ? `${s}${pad(d.getUTCSeconds())}Z` : `${s}Z`
 }
 
-/** AWS's second-precision time (`2026-12-03T20:01:02Z`). */
+let lastSecond = NaN
+let lastIso = ''
+
+/** AWS's second-precision time (`2026-12-03T20:01:02Z`); the last second's text is kept (records come in time order). */
 export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  const second = Math.floor(ms / 1000)
+  if (second !== lastSecond) {
+    lastIso = new Date(second * 1000).toISOString().replace('.000Z', 'Z')
+    lastSecond = second
+  }
+  return lastIso
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'

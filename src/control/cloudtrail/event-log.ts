@@ -28,6 +28,8 @@ export interface RenderedEvent {
   resources: EventResource[]
   /** LookupEvents' `Username`. */
   username: string | undefined
+  /** The record's `eventTime` in ms since the epoch, when the renderer knows it (else it is parsed). */
+  time?: number
 }
 
 /** Turns what {@link EventLog.add} took into its event (undefined: not recorded). */
@@ -242,7 +244,7 @@ export function storeRecords(
     const r = ev.record
     regions.push(r.awsRegion)
     rows.push({
-      time: Date.parse(r.eventTime),
+      time: ev.time ?? Date.parse(r.eventTime),
       eventId: r.eventID,
       eventName: r.eventName,
       eventSource: r.eventSource,

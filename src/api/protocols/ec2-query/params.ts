@@ -26,8 +26,11 @@ const PROTOCOL_KEYS = new Set([
 ])
 
 function decodePart(s: string): string {
+  const plus = s.includes('+')
+  // Most parts carry no escape at all: nothing to decode.
+  if (!plus && !s.includes('%')) return s
   try {
-    return decodeURIComponent(s.includes('+') ? s.replace(/\+/g, ' ') : s)
+    return decodeURIComponent(plus ? s.replace(/\+/g, ' ') : s)
   } catch {
     throw new ApiError('MalformedQueryString', 'The request contains a malformed percent-encoded sequence.')
   }

@@ -231,22 +231,22 @@ const MAX_RESOURCES = 20
 
 export function resourcesOf(service: string, values: unknown[]): EventResource[] {
   const out: EventResource[] = []
-  const seen = new Set<string>()
   const named = NAMED[service]
   const visit = (v: unknown, key: string, depth: number): void => {
     if (out.length >= MAX_RESOURCES || depth > 16) return
     if (typeof v === 'string') {
       let type: string | undefined
-      const m = v.length <= 30 ? EC2_ID.exec(v) : null
+      const m = v.length <= 30 && v.includes('-') ? EC2_ID.exec(v) : null
       if (m !== null) type = EC2_TYPE[m[1]!]
       else if (named !== undefined) type = named[key]
-      if (type !== undefined && v.length <= 2048 && !seen.has(`${type}|${v}`)) {
-        seen.add(`${type}|${v}`)
-        out.push({ type, name: v })
-      }
+      if (type === undefined || v.length > 2048) return
+      // At most MAX_RESOURCES found: a scan finds a repeat.
+      for (const r of out) if (r.name === v && r.type === type) return
+      out.push({ type, name: v })
     } else if (Array.isArray(v)) for (const x of v) visit(x, key, depth + 1)
     else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) visit(x, k, depth + 1)
+      const o = v as Record<string, unknown>
+      for (const k in o) if (Object.hasOwn(o, k)) visit(o[k], k, depth + 1)
     }
   }
   for (const v of values) visit(v, '', 0)
@@ -341,5 +341,7 @@ export function renderCall(item: unknown): RenderedEvent | undefined {
     record,
     resources: resourcesOf(c.service, [requestParameters, responseElements]),
     username: c.identity.userName ?? c.identity.sessionContext?.sessionIssuer?.userName,
+    // eventTime's second, as a number (not parsed back from the text).
+    time: Math.floor(c.time / 1000) * 1000,
   }
 }

@@ -44,16 +44,27 @@ const SECRET_PARTS = [
   'authorization',
 ]
 
+/** Answers of {@link isSecretName} for the names seen (a handful per API; emptied when full). */
+const secretNames = new Map<string, boolean>()
+const MAX_SECRET_NAMES = 4096
+const NOT_ALNUM = /[^a-z0-9]/g
+
 /** True when a member's name says its value is a secret (`SecretAccessKey`, `sessionToken`, `Password`…). */
 export function isSecretName(name: string): boolean {
-  let n = ''
-  for (let i = 0; i < name.length && i < 128; i++) {
-    const c = name.charCodeAt(i)
-    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) n += name[i]
-    else if (c >= 65 && c <= 90) n += String.fromCharCode(c + 32)
+  let known = secretNames.get(name)
+  if (known === undefined) {
+    // ASCII letters lower-cased, everything but ASCII letters and digits dropped.
+    const n = name
+      .slice(0, 128)
+      .replace(/[A-Z]+/g, (u) => u.toLowerCase())
+      .replace(NOT_ALNUM, '')
+    known = SECRET_PARTS.some((p) => n.includes(p))
+    if (name.length <= 128) {
+      if (secretNames.size >= MAX_SECRET_NAMES) secretNames.clear()
+      secretNames.set(name, known)
+    }
   }
-  for (const p of SECRET_PARTS) if (n.includes(p)) return true
-  return false
+  return known
 }
 
 function lcFirst(s: string): string {
