@@ -280,14 +280,20 @@ function filesUnder(dir: string, out: string[] = []): string[] {
   return out
 }
 
-test('delivery writes AWS-named gzip log files and signed digests; validation detects a changed byte, a removed file, a forged digest', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-'))
+/** A control plane whose trails deliver to bucket directories under `DIR/s3`, every hour unless asked. */
+function deliveringPlane(prefix: string): { dir: string; buckets: string; cp: ControlPlane } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
   const buckets = join(dir, 's3')
   const cp = new ControlPlane(new MemStore(), {
     accountId: '123456789012',
     region: 'us-east-1',
     cloudtrail: { dataDir: dir, objectStore: new LocalBucketStore(buckets), deliveryIntervalMs: 3_600_000 },
   })
+  return { dir, buckets, cp }
+}
+
+test('delivery writes AWS-named gzip log files and signed digests; validation detects a changed byte, a removed file, a forged digest', async () => {
+  const { dir, buckets, cp } = deliveringPlane('mf-trail-')
   try {
     cp.cloudtrail.trails.create({
       name: 'audit',
@@ -404,13 +410,7 @@ test('delivery writes AWS-named gzip log files and signed digests; validation de
 })
 
 test("each trail's files hold its records only: its home region unless multi-region, IAM's only with global events", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-sel-'))
-  const buckets = join(dir, 's3')
-  const cp = new ControlPlane(new MemStore(), {
-    accountId: '123456789012',
-    region: 'us-east-1',
-    cloudtrail: { dataDir: dir, objectStore: new LocalBucketStore(buckets), deliveryIntervalMs: 3_600_000 },
-  })
+  const { dir, buckets, cp } = deliveringPlane('mf-trail-sel-')
   try {
     const trails = cp.cloudtrail.trails
     trails.create({ name: 'all', s3BucketName: 'b-all', isMultiRegionTrail: true })

@@ -136,6 +136,9 @@ function append(g: Gathered, b: DeliveredBatch, picked: readonly number[]): void
 
 /** Ends file `g`: its compressed bytes and the SHA-256 of what they hold. */
 function finish(g: Gathered): Promise<{ data: Buffer; sha256: string }> {
+  // A stream that already failed never ends: its file is a failed delivery, not a wait.
+  if (g.error !== null || g.gz.destroyed)
+    return Promise.reject(g.error ?? new Error('the compression stream of the log file was closed'))
   return new Promise((resolve, reject) => {
     const done = (): void =>
       g.error !== null
