@@ -135,6 +135,12 @@ test(
     const ping = nsSpawn(lab.host('client').ns, ['ping', '-n', '-i', '0.2', web.address])
     try {
       await sleep(2000)
+      // Windows are aligned to the minute. The outage must begin well inside one window: were a
+      // boundary to fall just before it, the failed delivery awaited below would be the earlier
+      // window's, and the window of the outage would still be open when the test looks for it.
+      const inMinute = (Date.now() / 1000) % 60
+      if (inMinute > 55) await sleep((65 - inMinute) * 1000)
+      else if (inMinute < 5) await sleep((5 - inMinute) * 1000)
       // The server goes away; the traffic goes on.
       const port = L.server.port
       await L.server.close()
