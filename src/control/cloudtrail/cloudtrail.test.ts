@@ -230,6 +230,80 @@ test('events older than maxAgeDays go with the batch that finds them, their reso
   }
 })
 
+test('a lookup by resource name spans the buckets of its index, newest first, paged; an older store gets the index', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-buckets-'))
+  const now = Date.now()
+  const row = (i: number, names: string[]): EventRow => ({
+    time: now - 5000 + i,
+    eventId: `ev-${i}`,
+    eventName: 'CreateTags',
+    eventSource: 'ec2.amazonaws.com',
+    username: 'u',
+    accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
+    readOnly: false,
+    resources: names.map((name) => ({ type: 'AWS::EC2::VPC', name })),
+    json: '{}',
+  })
+  try {
+    // A file of the earlier schema: the resource-name index on (name, seq).
+    const Database = (await import('better-sqlite3')).default
+    const old = new Database(join(dir, 'cloudtrail.sqlite'))
+    old.exec(
+      'CREATE TABLE event_resources (seq INTEGER NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL); CREATE INDEX event_resources_name ON event_resources(name, seq);',
+    )
+    old.close()
+    const store = new EventStore(dir)
+    try {
+      const rows: EventRow[] = []
+      // Seqs 1–3,000 span three buckets of 1,024; the shared name is in each.
+      for (let i = 1; i <= 3000; i++)
+        rows.push(row(i, [`vpc-${String(i).padStart(17, '0')}`, ...(i % 1400 === 5 ? ['vpc-shared'] : [])]))
+      store.insert(rows)
+      const q = (name: string, limit: number, beforeSeq?: number) =>
+        store
+          .query({
+            startTime: 0,
+            endTime: now,
+            limit,
+            ...(beforeSeq === undefined ? {} : { beforeSeq }),
+            attribute: { key: 'ResourceName', value: name },
+          })
+          .map((e) => e.eventId)
+      assert.deepEqual(q('vpc-shared', 2), ['ev-2805', 'ev-1405'])
+      assert.deepEqual(q('vpc-shared', 2, 1405), ['ev-5'])
+      assert.deepEqual(q('vpc-shared', 50), ['ev-2805', 'ev-1405', 'ev-5'])
+      assert.deepEqual(q(`vpc-${'1'.padStart(17, '0')}`, 50), ['ev-1'])
+      assert.deepEqual(q('vpc-none', 50), [])
+      assert.deepEqual(
+        store
+          .query({
+            startTime: now - 5000 + 1000,
+            endTime: now - 5000 + 2000,
+            limit: 50,
+            attribute: { key: 'ResourceName', value: 'vpc-shared' },
+          })
+          .map((e) => e.eventId),
+        ['ev-1405'],
+      )
+      const indexes = (store as unknown as { db: InstanceType<typeof Database> }).db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'event_resources' ORDER BY name",
+        )
+        .all()
+        .map((r) => (r as { name: string }).name)
+      assert.deepEqual(indexes, [
+        'event_resources_bucket_name',
+        'event_resources_seq',
+        'event_resources_type',
+      ])
+    } finally {
+      store.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('trails: names, quota, start/stop, delete', () => {
   const cp = new ControlPlane(new MemStore(), { accountId: '123456789012', region: 'us-east-1' })
   try {

@@ -254,43 +254,44 @@ export function resourcesOf(service: string, values: unknown[]): EventResource[]
 }
 
 /**
- * Event ids: random version-4 UUIDs, cut from 4 KiB of randomness drawn at a time (one draw per
- * 256 events rather than one per event).
+ * Event ids: version-7 UUIDs (RFC 9562) — the first 48 bits are the event's time in milliseconds,
+ * the remaining 74 free bits random, cut from 4 KiB of randomness drawn at a time (one draw per 256
+ * events rather than one per event). Beginning with the time, a new id lands at the end of the
+ * store's id index rather than on a random page of it (see the event store's schema).
  */
 let pool = Buffer.alloc(0)
 let at = 0
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
-export function eventId(): string {
-  if (at + 16 > pool.length) {
+export function eventId(timeMs: number): string {
+  if (at + 10 > pool.length) {
     pool = randomBytes(4096)
     at = 0
   }
   const b = pool
   const o = at
-  at += 16
+  at += 10
   const h = (i: number): string => HEX[b[o + i]!]!
+  const t = Math.max(0, Math.min(Math.floor(timeMs), 2 ** 48 - 1))
+    .toString(16)
+    .padStart(12, '0')
   return (
-    h(0) +
+    t.slice(0, 8) +
+    '-' +
+    t.slice(8, 12) +
+    '-' +
+    HEX[(b[o]! & 0x0f) | 0x70]! +
     h(1) +
-    h(2) +
+    '-' +
+    HEX[(b[o + 2]! & 0x3f) | 0x80]! +
     h(3) +
     '-' +
     h(4) +
     h(5) +
-    '-' +
-    HEX[(b[o + 6]! & 0x0f) | 0x40]! +
+    h(6) +
     h(7) +
-    '-' +
-    HEX[(b[o + 8]! & 0x3f) | 0x80]! +
-    h(9) +
-    '-' +
-    h(10) +
-    h(11) +
-    h(12) +
-    h(13) +
-    h(14) +
-    h(15)
+    h(8) +
+    h(9)
   )
 }
 
@@ -330,7 +331,7 @@ export function renderCall(item: unknown): RenderedEvent | undefined {
     requestParameters,
     responseElements,
     requestID: c.requestId,
-    eventID: eventId(),
+    eventID: eventId(c.time),
     readOnly: c.readOnly,
     eventType: 'AwsApiCall' as const,
     managementEvent: true as const,

@@ -74,10 +74,15 @@ test('a call survives its encoding: separators, line breaks, non-ASCII and absen
   const bytes = encodeCall(call(2), JSON.stringify(identity))
   assert.throws(() => decodeCall(bytes.subarray(0, bytes.length - 1)), /malformed call/)
   assert.throws(() => decodeCall(Buffer.concat([bytes, Buffer.from([0])])), /malformed call/)
-  const ids = new Set(Array.from({ length: 600 }, () => eventId()))
+  // Version-7 UUIDs: unique though made in the same millisecond, and ordered by their time.
+  const t = Date.UTC(2026, 11, 4, 12, 30, 15, 123)
+  const ids = new Set(Array.from({ length: 600 }, () => eventId(t)))
   assert.equal(ids.size, 600)
-  for (const id of ids)
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  for (const id of ids) {
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), t)
+  }
+  assert.ok(eventId(t + 1) > eventId(t))
 })
 
 test('the writer thread renders and stores every call; flush waits for it; subscribers get the records', async () => {
