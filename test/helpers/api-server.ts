@@ -649,12 +649,18 @@ export interface ChildServer {
 
 /**
  * Spawns `mirrorflow server --data-dir DIR --port 0` and waits for its
- * `mirrorflow server listening on http://HOST:PORT` line (the server's contract).
+ * `mirrorflow server listening on http://HOST:PORT` line (the server's contract). `entry` is the
+ * script run: the sources through tsx by default, `dist/mirrorflow.mjs` for the compiled command.
  */
-export function spawnServer(dataDir: string, extra: string[] = [], timeoutMs = 60_000): Promise<ChildServer> {
+export function spawnServer(
+  dataDir: string,
+  extra: string[] = [],
+  timeoutMs = 60_000,
+  entry = 'bin/mirrorflow.mjs',
+): Promise<ChildServer> {
   const proc = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'bin/mirrorflow.mjs'), 'server', '--data-dir', dataDir, '--port', '0', ...extra],
+    [join(REPO_ROOT, entry), 'server', '--data-dir', dataDir, '--port', '0', ...extra],
     {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
