@@ -5,10 +5,9 @@
  * and their Deregister counterparts). An interface is placed in the subnet holding its address.
  * @module
  */
-import { randomBytes } from 'node:crypto'
 import { cidrContains, parseAddress, tryParseCidr } from '../../../packet/index.ts'
 import { ApiError, charLength, invalidValue, truncate } from '../../core/errors.ts'
-import { ID_PREFIX, isIdOf, newId } from '../../core/ids.ts'
+import { ID_PREFIX, idBytes, isIdOf, newId } from '../../core/ids.ts'
 import type { Ledger } from '../../core/ledger.ts'
 import type { Resource } from '../../core/model.ts'
 import type { Instance, NetworkInterface, Subnet } from '../model.ts'
@@ -394,7 +393,7 @@ function unbound(
 }
 
 function randomMac(): string {
-  const b = randomBytes(6)
+  const b = Buffer.from(idBytes(6))
   b[0] = 0x02 // locally administered, unicast, as AWS ENI MACs
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':')
 }

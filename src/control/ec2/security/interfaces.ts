@@ -10,10 +10,9 @@
  * registers an interface that binds to it (see `Instances.registerInstance`).
  * @module
  */
-import { randomBytes } from 'node:crypto'
 import { cidrContains, formatIPv4, parseAddress, tryParseCidr } from '../../../packet/index.ts'
 import { ApiError, invalidValue, truncate } from '../../core/errors.ts'
-import { ID_PREFIX, newId } from '../../core/ids.ts'
+import { ID_PREFIX, idBytes, newId } from '../../core/ids.ts'
 import type { Idempotency, Ledger } from '../../core/ledger.ts'
 import type { Tag } from '../../core/model.ts'
 import type { Index } from '../../core/state.ts'
@@ -286,7 +285,7 @@ export class Interfaces {
 }
 
 function randomMac(): string {
-  const b = randomBytes(6)
+  const b = Buffer.from(idBytes(6))
   b[0] = 0x02 // locally administered, unicast, as AWS ENI MACs
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':')
 }
