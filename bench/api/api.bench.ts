@@ -18,7 +18,6 @@
  * Output: one JSON line per case (`{case, ops, seconds, opsPerSec, nsPerOp, …}`), then a summary line
  * with the issue's targets (p99 < 10 ms, ≥ 2,000 creates/s). Run: `npm run bench:api`.
  */
-import { execSync } from 'node:child_process'
 import { Worker } from 'node:worker_threads'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -33,7 +32,7 @@ import {
   type Credentials,
   type RawRequest,
 } from '../../test/helpers/api-server.ts'
-import { REPO_ROOT } from '../../test/helpers/shared.ts'
+import { emit } from '../emit.ts'
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 10_000)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
@@ -47,20 +46,6 @@ const FLOOD_DESCRIBES = Number(process.env.BENCH_FLOOD_DESCRIBES ?? 300)
 const REGISTER_ACTION = process.env.BENCH_REGISTER_ACTION ?? 'MirrorflowRegisterNetworkInterface'
 
 type Params = Record<string, string>
-
-function commit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim()
-  } catch {
-    return 'uncommitted'
-  }
-}
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ ...o, node: process.version, commit: commit() }) + '\n')
-}
 
 /** Runs `items` through `fn` with `concurrency` in flight; returns the results in order and the wall time. */
 async function pool<T, R>(

@@ -15,32 +15,18 @@
  * Run: `npm run bench:trail-store`.
  * @module
  */
-import { execSync } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventId } from '../../src/api/services/cloudtrail/call.ts'
 import { EventStore, type EventRow } from '../../src/control/cloudtrail/event-store.ts'
+import { emit } from '../emit.ts'
 
 const PREFILL = Number(process.env.BENCH_STORE_EVENTS ?? 200_000)
 const ROUNDS = 5
 const BATCHES = 100
 const BATCH = 100
-
-function commit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim()
-  } catch {
-    return 'uncommitted'
-  }
-}
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ ...o, node: process.version, commit: commit() }) + '\n')
-}
 
 const NAMES = [
   'CreateTrafficMirrorSession',

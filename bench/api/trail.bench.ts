@@ -48,6 +48,7 @@ import {
   type RawRequest,
 } from '../../test/helpers/api-server.ts'
 import { REPO_ROOT } from '../../test/helpers/shared.ts'
+import { emit } from '../emit.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8)
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 550)
@@ -63,20 +64,6 @@ const SETTLE_MS = 600
 const CLK_TCK = 100
 
 type Params = Record<string, string>
-
-function commit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim()
-  } catch {
-    return 'uncommitted'
-  }
-}
-
-function emit(o: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ ...o, node: process.version, commit: commit() }) + '\n')
-}
 
 /** CPU seconds (user + system) a process has used, or its main thread (the API's) alone. */
 function cpuSeconds(pid: number, mainThread = false): number {
