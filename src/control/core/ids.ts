@@ -29,9 +29,12 @@ export const ID_PREFIX = {
  */
 let pool = Buffer.alloc(0)
 let at = 0
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+/** Each byte's two lowercase hex digits. */
+export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+)
 
-/** `n` random bytes for an id (a view valid until the next call). */
+/** `n` random bytes for an id (a view of the pool: copy it to keep or change it). */
 export function idBytes(n: number): Buffer {
   if (at + n > pool.length) {
     pool = randomBytes(4096)
@@ -46,8 +49,8 @@ export function idBytes(n: number): Buffer {
 export function newId(prefix: string): string {
   const b = idBytes(9)
   let s = prefix + '-'
-  for (let i = 0; i < 8; i++) s += HEX[b[i]!]!
-  return s + HEX[b[8]!]![0]!
+  for (let i = 0; i < 8; i++) s += HEX_BYTE[b[i]!]!
+  return s + HEX_BYTE[b[8]!]![0]!
 }
 
 const CACHE = new Map<string, RegExp>()

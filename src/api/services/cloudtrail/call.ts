@@ -5,9 +5,8 @@
  * ({@link renderCall}): parameters and answer rendered, resources found, an event id given.
  * @module
  */
-import { randomBytes } from 'node:crypto'
 import type { EventResource, RenderedEvent, UserIdentity } from '../../../control/index.ts'
-import { EVENT_VERSION, isoSeconds } from '../../../control/index.ts'
+import { EVENT_VERSION, HEX_BYTE, idBytes, isoSeconds } from '../../../control/index.ts'
 import { JSON_WIRE_CODES } from '../../protocols/json-1.1/index.ts'
 import { renderRequest, renderResponse, type RenderProtocol } from './render.ts'
 
@@ -255,23 +254,13 @@ export function resourcesOf(service: string, values: unknown[]): EventResource[]
 
 /**
  * Event ids: version-7 UUIDs (RFC 9562) — the first 48 bits are the event's time in milliseconds,
- * the remaining 74 free bits random, cut from 4 KiB of randomness drawn at a time (one draw per 256
- * events rather than one per event). Beginning with the time, a new id lands at the end of the
- * store's id index rather than on a random page of it (see the event store's schema).
+ * the remaining 74 free bits random, from the ids' pool of randomness (one draw per ~400 events).
+ * Beginning with the time, a new id lands at the end of the store's id index rather than on a
+ * random page of it (see the event store's schema).
  */
-let pool = Buffer.alloc(0)
-let at = 0
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
 export function eventId(timeMs: number): string {
-  if (at + 10 > pool.length) {
-    pool = randomBytes(4096)
-    at = 0
-  }
-  const b = pool
-  const o = at
-  at += 10
-  const h = (i: number): string => HEX[b[o + i]!]!
+  const b = idBytes(10)
+  const h = (i: number): string => HEX_BYTE[b[i]!]!
   const t = Math.max(0, Math.min(Math.floor(timeMs), 2 ** 48 - 1))
     .toString(16)
     .padStart(12, '0')
@@ -280,10 +269,10 @@ export function eventId(timeMs: number): string {
     '-' +
     t.slice(8, 12) +
     '-' +
-    HEX[(b[o]! & 0x0f) | 0x70]! +
+    HEX_BYTE[(b[0]! & 0x0f) | 0x70]! +
     h(1) +
     '-' +
-    HEX[(b[o + 2]! & 0x3f) | 0x80]! +
+    HEX_BYTE[(b[2]! & 0x3f) | 0x80]! +
     h(3) +
     '-' +
     h(4) +
