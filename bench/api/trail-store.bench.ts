@@ -5,28 +5,29 @@
  * 200,000; the store's cap is 1,000,000).
  *
  * Rows are shaped like the trail's: a 1.4 kB record, two resources of which one is a new random id
- * (as `tms-…` ids are) and one of a few shared ones, five event names, three users. Each case
- * fills a fresh on-disk store (WAL, as the server opens it), then times 5 rounds of 100 batches of
- * 100 events (the writer's batches are of that order under load). Two cases in one run: event ids as
- * the trail makes them (version-7, time first) and random version-4 ids, the form used before, to
- * show what an id index that grows at its end saves. Lookups: a resource name in the newest
- * events, one in the oldest, and one that matches nothing (every bucket probed).
+ * (as `tms-…` ids are) and one of a few shared ones, five event names, three users, none
+ * read-only. The store is filled on disk (WAL, as the server opens it), then 5 rounds of 10,000
+ * events are timed in batches of BENCH_STORE_BATCH (default 100; under load the writer's batches
+ * are tens to hundreds). Lookups (median of 21): a resource name in the newest events, one in the
+ * oldest, one that matches nothing (every block's filter read), an event id in the oldest events,
+ * read-only events (none: every block's filter read), the newest page of an event name, and a
+ * time range an hour before the first event (every block's time range read).
  *
  * Run: `npm run bench:trail-store`.
  * @module
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventId } from '../../src/api/services/cloudtrail/call.ts'
-import { EventStore, type EventRow } from '../../src/control/cloudtrail/event-store.ts'
+import { EventStore, type EventQuery, type EventRow } from '../../src/control/cloudtrail/event-store.ts'
 import { emit } from '../emit.ts'
 
 const PREFILL = Number(process.env.BENCH_STORE_EVENTS ?? 200_000)
 const ROUNDS = 5
-const BATCHES = 100
-const BATCH = 100
+const BATCH = Number(process.env.BENCH_STORE_BATCH ?? 100)
+const BATCHES = Math.ceil(10_000 / BATCH)
 
 const NAMES = [
   'CreateTrafficMirrorSession',
@@ -42,22 +43,24 @@ function median(a: number[]): number {
   return s[Math.floor(s.length / 2)]!
 }
 
-function run(ids: 'v7' | 'random'): void {
+function run(): void {
   const dir = mkdtempSync(join(tmpdir(), 'mf-bench-trail-store-'))
   const store = new EventStore(dir, { maxEvents: 10_000_000 })
   let t = Date.now() - 86_400_000
   let n = 0
   let first = ''
+  let firstId = ''
   let last = ''
   const row = (): EventRow => {
     t += 1
     n += 1
     const session = `tms-${randomBytes(9).toString('hex').slice(0, 17)}`
-    if (first === '') first = session
+    const id = eventId(t)
+    if (first === '') [first, firstId] = [session, id]
     last = session
     return {
       time: t,
-      eventId: ids === 'v7' ? eventId(t) : randomUUID(),
+      eventId: id,
       eventName: NAMES[n % NAMES.length]!,
       eventSource: 'ec2.amazonaws.com',
       username: `user${n % 3}`,
@@ -84,31 +87,36 @@ function run(ids: 'v7' | 'random'): void {
       wall.push(Number(process.hrtime.bigint() - w0) / 1e3 / (BATCHES * BATCH))
       cpu.push((c.user + c.system) / (BATCHES * BATCH))
     }
-    const lookup = (name: string): number => {
+    const lookup = (
+      attribute: EventQuery['attribute'],
+      startTime = 0,
+      endTime = Date.now() + 86_400_000,
+    ): number => {
       const times: number[] = []
       for (let i = 0; i < 21; i++) {
         const t0 = process.hrtime.bigint()
-        store.query({
-          startTime: 0,
-          endTime: Date.now() + 86_400_000,
-          limit: 50,
-          attribute: { key: 'ResourceName', value: name },
-        })
+        store.query({ startTime, endTime, limit: 50, ...(attribute === undefined ? {} : { attribute }) })
         times.push(Number(process.hrtime.bigint() - t0) / 1e6)
       }
       return Number(median(times).toFixed(3))
     }
+    const firstTime = Date.now() - 86_400_000
     emit({
-      case: `trail-store/${ids}-ids`,
+      case: 'trail-store/store',
       storedBefore: PREFILL,
       events: ROUNDS * BATCHES * BATCH,
+      batch: BATCH,
       cpuMicrosPerEvent: cpu.map((x) => Number(x.toFixed(1))),
       medianCpuMicrosPerEvent: Number(median(cpu).toFixed(1)),
       medianWallMicrosPerEvent: Number(median(wall).toFixed(1)),
-      lookupByResourceNameMs: {
-        newest: lookup(last),
-        oldest: lookup(first),
-        none: lookup('tms-00000000000000000'),
+      lookupMs: {
+        resourceNameNewest: lookup({ key: 'ResourceName', value: last }),
+        resourceNameOldest: lookup({ key: 'ResourceName', value: first }),
+        resourceNameNone: lookup({ key: 'ResourceName', value: 'tms-00000000000000000' }),
+        eventIdOldest: lookup({ key: 'EventId', value: firstId }),
+        readOnlyNone: lookup({ key: 'ReadOnly', value: 'true' }),
+        eventNameNewest: lookup({ key: 'EventName', value: NAMES[0]! }),
+        timeRangeNone: lookup(undefined, firstTime - 7_200_000, firstTime - 3_600_000),
       },
     })
   } finally {
@@ -117,5 +125,4 @@ function run(ids: 'v7' | 'random'): void {
   }
 }
 
-run('v7')
-run('random')
+run()

@@ -14,7 +14,7 @@ import type { ChangeSet, ControlStore, StoreSnapshot } from '../core/store.ts'
 import { DIGEST_PUBLIC_KEY_FILE, validateTrailFiles } from './digest.ts'
 import { EVENT_VERSION, type CloudTrailRecord } from './model.ts'
 import type { RenderedEvent } from './event-log.ts'
-import { EventStore, type EventRow } from './event-store.ts'
+import { EventStore, type EventQuery, type EventRow } from './event-store.ts'
 
 class MemStore implements ControlStore {
   load(): StoreSnapshot {
@@ -228,12 +228,33 @@ test('events older than maxAgeDays go with the batch that finds them, their reso
   } finally {
     store.close()
   }
+  // Across blocks: whole blocks of old events go, and the block the bound cuts keeps the rest.
+  const many = new EventStore(undefined, { maxAgeDays: 1 })
+  try {
+    const now = Date.now()
+    many.insert(
+      Array.from({ length: 1100 }, (_, i) => row(i + 1, i < 1030 ? now - 3 * 86_400_000 : now - 1000)),
+    )
+    assert.equal(many.count(), 70)
+    assert.equal(many.evicted, 1030)
+    const db = (many as unknown as { db: { prepare(sql: string): { all(): unknown[] } } }).db
+    assert.deepEqual(db.prepare('SELECT block, t_min FROM blocks').all(), [{ block: 2, t_min: now - 1000 }])
+    const ids = (name: string): string[] =>
+      many
+        .query({ startTime: 0, endTime: now, limit: 10, attribute: { key: 'ResourceName', value: name } })
+        .map((e) => e.eventId)
+    assert.deepEqual(ids(`vpc-${'1030'.padStart(17, '0')}`), [])
+    assert.deepEqual(ids(`vpc-${'1031'.padStart(17, '0')}`), ['ev-1031'])
+    assert.equal(many.query({ startTime: 0, endTime: now, limit: 100 }).length, 70)
+  } finally {
+    many.close()
+  }
 })
 
-test('a lookup by resource name spans the buckets of its index, newest first, paged; an older store gets the index', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-buckets-'))
+test('lookups walk the blocks newest first, paged, skipping by time and filter; an older store is converted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-trail-blocks-'))
   const now = Date.now()
-  const row = (i: number, names: string[]): EventRow => ({
+  const row = (i: number, names: string[], over: Partial<EventRow> = {}): EventRow => ({
     time: now - 5000 + i,
     eventId: `ev-${i}`,
     eventName: 'CreateTags',
@@ -242,62 +263,137 @@ test('a lookup by resource name spans the buckets of its index, newest first, pa
     accessKeyId: 'AKIAEXAMPLEEXAMPLE01',
     readOnly: false,
     resources: names.map((name) => ({ type: 'AWS::EC2::VPC', name })),
-    json: '{}',
+    json: `{"i":${i}}`,
+    ...over,
   })
   try {
-    // A file of the earlier schema: the resource-name index on (name, seq).
+    // A file of the earlier schema, with events: per-column indexes and a resource table.
     const Database = (await import('better-sqlite3')).default
     const old = new Database(join(dir, 'cloudtrail.sqlite'))
-    old.exec(
-      'CREATE TABLE event_resources (seq INTEGER NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL); CREATE INDEX event_resources_name ON event_resources(name, seq);',
-    )
+    old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, event_id TEXT NOT NULL,
+      event_name TEXT NOT NULL, event_source TEXT NOT NULL, username TEXT, access_key_id TEXT,
+      read_only INTEGER NOT NULL, resources TEXT NOT NULL, json TEXT NOT NULL);
+      CREATE INDEX events_time ON events(time); CREATE INDEX events_name ON events(event_name, seq);
+      CREATE TABLE event_resources (seq INTEGER NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL);
+      CREATE INDEX event_resources_name ON event_resources(name, seq);`)
+    const put = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    for (const i of [1, 2, 3]) {
+      const r = row(i, [`vpc-old-${i}`], {
+        eventName: i === 2 ? 'DeleteVpc' : 'CreateTags',
+        readOnly: i === 3,
+      })
+      put.run(
+        i,
+        r.time,
+        r.eventId,
+        r.eventName,
+        r.eventSource,
+        r.username,
+        r.accessKeyId,
+        r.readOnly ? 1 : 0,
+        JSON.stringify(r.resources),
+        r.json,
+      )
+    }
     old.close()
     const store = new EventStore(dir)
     try {
-      const rows: EventRow[] = []
-      // Seqs 1–3,000 span three buckets of 1,024; the shared name is in each.
-      for (let i = 1; i <= 3000; i++)
-        rows.push(row(i, [`vpc-${String(i).padStart(17, '0')}`, ...(i % 1400 === 5 ? ['vpc-shared'] : [])]))
-      store.insert(rows)
-      const q = (name: string, limit: number, beforeSeq?: number) =>
+      const db = (store as unknown as { db: InstanceType<typeof Database> }).db
+      // Converted: the old indexes and table gone, the old events found through their block.
+      assert.deepEqual(
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'event%' ORDER BY name")
+          .all()
+          .map((r) => (r as { name: string }).name),
+        ['events'],
+      )
+      assert.equal(db.pragma('user_version', { simple: true }), 2)
+      const q = (attribute: EventQuery['attribute'], limit: number, more: Partial<EventQuery> = {}) =>
         store
           .query({
             startTime: 0,
             endTime: now,
             limit,
-            ...(beforeSeq === undefined ? {} : { beforeSeq }),
-            attribute: { key: 'ResourceName', value: name },
+            ...(attribute === undefined ? {} : { attribute }),
+            ...more,
           })
           .map((e) => e.eventId)
-      assert.deepEqual(q('vpc-shared', 2), ['ev-2805', 'ev-1405'])
-      assert.deepEqual(q('vpc-shared', 2, 1405), ['ev-5'])
-      assert.deepEqual(q('vpc-shared', 50), ['ev-2805', 'ev-1405', 'ev-5'])
-      assert.deepEqual(q(`vpc-${'1'.padStart(17, '0')}`, 50), ['ev-1'])
-      assert.deepEqual(q('vpc-none', 50), [])
+      assert.deepEqual(q({ key: 'ResourceName', value: 'vpc-old-2' }, 50), ['ev-2'])
+      assert.deepEqual(q({ key: 'EventName', value: 'DeleteVpc' }, 50), ['ev-2'])
+      assert.deepEqual(q({ key: 'ReadOnly', value: 'true' }, 50), ['ev-3'])
+      const rows: EventRow[] = []
+      // Seqs 4–3,000 span six blocks of 512; the shared name is in three, a read-only event in one.
+      for (let i = 4; i <= 3000; i++)
+        rows.push(row(i, [`vpc-${String(i).padStart(17, '0')}`, ...(i % 1400 === 5 ? ['vpc-shared'] : [])]))
+      store.insert(rows)
+      assert.equal(store.count(), 3000)
+      const byName = (name: string, limit: number, beforeSeq?: number) =>
+        q({ key: 'ResourceName', value: name }, limit, beforeSeq === undefined ? {} : { beforeSeq })
+      assert.deepEqual(byName('vpc-shared', 2), ['ev-2805', 'ev-1405'])
+      assert.deepEqual(byName('vpc-shared', 2, 1405), ['ev-5'])
+      assert.deepEqual(byName('vpc-shared', 50), ['ev-2805', 'ev-1405', 'ev-5'])
+      assert.deepEqual(byName(`vpc-${'4'.padStart(17, '0')}`, 50), ['ev-4'])
+      assert.deepEqual(byName('vpc-none', 50), [])
+      // A value inside another member, or a prefix of a name, is no match.
+      assert.deepEqual(byName('AWS::EC2::VPC', 50), [])
+      assert.deepEqual(byName('vpc-shar', 50), [])
+      assert.deepEqual(q({ key: 'ResourceType', value: 'AWS::EC2::VPC' }, 2), ['ev-3000', 'ev-2999'])
+      assert.deepEqual(q({ key: 'EventId', value: 'ev-700' }, 50), ['ev-700'])
+      assert.deepEqual(q({ key: 'ReadOnly', value: 'true' }, 50), ['ev-3'])
+      assert.deepEqual(q({ key: 'Username', value: 'nobody' }, 50), [])
+      // Time bounds, with and without an attribute.
       assert.deepEqual(
-        store
-          .query({
-            startTime: now - 5000 + 1000,
-            endTime: now - 5000 + 2000,
-            limit: 50,
-            attribute: { key: 'ResourceName', value: 'vpc-shared' },
-          })
-          .map((e) => e.eventId),
+        q({ key: 'ResourceName', value: 'vpc-shared' }, 50, {
+          startTime: now - 5000 + 1000,
+          endTime: now - 5000 + 2000,
+        }),
         ['ev-1405'],
       )
-      const indexes = (store as unknown as { db: InstanceType<typeof Database> }).db
-        .prepare(
-          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'event_resources' ORDER BY name",
-        )
-        .all()
-        .map((r) => (r as { name: string }).name)
-      assert.deepEqual(indexes, [
-        'event_resources_bucket_name',
-        'event_resources_seq',
-        'event_resources_type',
+      assert.deepEqual(q(undefined, 3, { startTime: now - 5000 + 1000, endTime: now - 5000 + 1001 }), [
+        'ev-1001',
+        'ev-1000',
       ])
+      assert.deepEqual(q(undefined, 50, { startTime: 0, endTime: now - 5000 }), [])
+      // Pages of the whole store, newest first, meet every event once.
+      const seen: string[] = []
+      let before: number | undefined
+      for (;;) {
+        const page = store.query({
+          startTime: 0,
+          endTime: now,
+          limit: 50,
+          ...(before === undefined ? {} : { beforeSeq: before }),
+        })
+        if (page.length === 0) break
+        seen.push(...page.map((e) => e.eventId))
+        before = page[page.length - 1]!.seq
+      }
+      assert.equal(seen.length, 3000)
+      assert.equal(new Set(seen).size, 3000)
+      assert.equal(seen[0], 'ev-3000')
+      assert.equal(seen[2999], 'ev-1')
+      // One filter row a block.
+      assert.equal((db.prepare('SELECT COUNT(*) AS n FROM blocks').get() as { n: number }).n, 6)
     } finally {
       store.close()
+    }
+    // Opened again, nothing is converted twice.
+    const again = new EventStore(dir)
+    try {
+      assert.equal(again.count(), 3000)
+      assert.deepEqual(
+        again
+          .query({
+            startTime: 0,
+            endTime: now,
+            limit: 5,
+            attribute: { key: 'ResourceName', value: 'vpc-old-1' },
+          })
+          .map((e) => e.eventId),
+        ['ev-1'],
+      )
+    } finally {
+      again.close()
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })

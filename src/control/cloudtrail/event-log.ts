@@ -4,8 +4,9 @@
  * answered) as bytes written straight into a pending chunk ({@link EventLog.addBytes}; or as any
  * item the renderer knows, {@link EventLog.add}) and returns at once: taking a call only adds to a
  * bounded buffer (default 20,000; past it a call is counted in `dropped`, the API is never slowed
- * or blocked by its own audit). Every `flushMs` (default 250 ms), or as soon as `batchSize` calls
- * wait, the buffer goes as one batch to the writer, which renders each call into its CloudTrail
+ * or blocked by its own audit). Every `flushMs` (default 250 ms; `threadFlushMs`, 20 ms, when the
+ * writer is a thread of its own), or as soon as `batchSize` calls wait, the buffer goes as one
+ * batch to the writer, which renders each call into its CloudTrail
  * record, serializes it, appends the batch to the {@link EventStore} in one transaction and hands
  * the records to the subscribers (trail delivery).
  *
@@ -174,8 +175,14 @@ export class DeliveredBatch {
 export interface EventLogOptions {
   /** Calls buffered at most (default 20,000; counting those handed to the writer and not yet stored). */
   maxPending?: number
-  /** Longest wait before a pass (ms, default 250). */
+  /** Longest wait before a pass when the writer runs in this thread (ms, default 250). */
   flushMs?: number
+  /**
+   * The same when the writer is a thread of its own (ms, default 20): short, so that the writer
+   * works beside the API on the other core rather than after it, and a lookup's flush finds little
+   * left to wait for (a pass costs this thread one message).
+   */
+  threadFlushMs?: number
   /** A pass starts at once when this many calls wait (default 2,000). */
   batchSize?: number
 }
@@ -344,6 +351,7 @@ export class EventLog {
   private inFlightItems = 0
   private readonly maxPending: number
   private readonly flushMs: number
+  private readonly threadFlushMs: number
   private readonly batchSize: number
   private timer: NodeJS.Timeout | null = null
   private immediate: NodeJS.Immediate | null = null
@@ -362,6 +370,7 @@ export class EventLog {
     this.store = store
     this.maxPending = opts.maxPending ?? 20_000
     this.flushMs = opts.flushMs ?? 250
+    this.threadFlushMs = opts.threadFlushMs ?? 20
     this.batchSize = opts.batchSize ?? 2_000
   }
 
@@ -470,10 +479,13 @@ export class EventLog {
         this.pass()
       })
     } else if (this.timer === null) {
-      this.timer = setTimeout(() => {
-        this.timer = null
-        this.pass()
-      }, this.flushMs)
+      this.timer = setTimeout(
+        () => {
+          this.timer = null
+          this.pass()
+        },
+        this.threaded ? this.threadFlushMs : this.flushMs,
+      )
       this.timer.unref()
     }
   }

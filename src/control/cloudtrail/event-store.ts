@@ -69,17 +69,22 @@ export interface EventQuery {
 }
 
 /**
- * The schema. Every index grows at its end or at the end of one of a few ranges, so that storing a
- * batch rewrites few pages: the event id's, because event ids begin with their time (see
- * `eventId`), and the resource names', because it is cut into buckets of {@link BUCKET_BITS}
- * bits of seq (1,024 events) and a name is placed within its bucket. Indexed by name alone,
- * resource ids (random by nature) landed on a random page each, and a batch of 100 events rewrote
- * some 200 pages (a copy of that schema measured 79 µs of CPU an event on a store of 200,000;
- * `npm run bench:trail-store` measures this one: 34 µs on a full store of 1,000,000).
- * A lookup by resource name visits the buckets newest first, one probe each, and stops once it
- * has its page of events (a full store of 1,000,000 events and a name that matches nothing: 977
- * probes, about 11 ms).
- * An older file's name index is replaced (rebuilt once, when the store opens).
+ * The schema. `events` holds one row per event, appended in seq order, with the columns a lookup
+ * compares; nothing else is indexed per event. Lookups find their events through `blocks`: one row
+ * per {@link BLOCK_EVENTS} consecutive seqs, with the block's time range and a Bloom filter of the
+ * terms its events carry (event name, source, user, access key, event id, read-only flag, resource
+ * names and types). A lookup walks the blocks newest first, skips those whose time range or filter
+ * rules the block out, and reads the others' events by seq range (the primary key), comparing
+ * each exactly, until its page is full. A filter never misses a term it holds; a false positive
+ * (about 1 in 5,000 for a block of typical events) costs one block read.
+ *
+ * Why: secondary indexes on five columns and a resource table with three more (the earlier schema)
+ * cost ten b-tree inserts an event, two thirds of the trail writer's CPU; storing an event now costs
+ * one row and a share of its block's filter (`npm run bench:trail-store` measures both).
+ *
+ * An earlier file (user_version 0: the per-column indexes and the `event_resources` table) is
+ * converted once when opened: its indexes and resource table dropped, its blocks built from its
+ * events.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -94,28 +99,127 @@ CREATE TABLE IF NOT EXISTS events (
   resources TEXT NOT NULL,
   json TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_name ON events(event_name, seq);
-CREATE INDEX IF NOT EXISTS events_user ON events(username, seq);
-CREATE INDEX IF NOT EXISTS events_key ON events(access_key_id, seq);
-CREATE INDEX IF NOT EXISTS events_id ON events(event_id);
-CREATE TABLE IF NOT EXISTS event_resources (
-  seq INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  name TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS blocks (
+  block INTEGER PRIMARY KEY,
+  t_min INTEGER NOT NULL,
+  t_max INTEGER NOT NULL,
+  bloom BLOB NOT NULL
 );
-DROP INDEX IF EXISTS event_resources_name;
-CREATE INDEX IF NOT EXISTS event_resources_bucket_name ON event_resources(seq >> 10, name, seq);
-CREATE INDEX IF NOT EXISTS event_resources_type ON event_resources(type, seq);
-CREATE INDEX IF NOT EXISTS event_resources_seq ON event_resources(seq);
 CREATE TABLE IF NOT EXISTS kv (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
 `
+/** The schema's version (PRAGMA user_version): 2 has blocks; 0 is the per-column indexes'. */
+const SCHEMA_VERSION = 2
+const OLD_SCHEMA = `
+DROP INDEX IF EXISTS events_time;
+DROP INDEX IF EXISTS events_name;
+DROP INDEX IF EXISTS events_user;
+DROP INDEX IF EXISTS events_key;
+DROP INDEX IF EXISTS events_id;
+DROP TABLE IF EXISTS event_resources;
+`
 
-/** log2 of the events in a bucket of the resource-name index. */
-const BUCKET_BITS = 10
+/** log2 of the events in a block. */
+const BLOCK_BITS = 9
+/** Events in a block (seqs `block << BLOCK_BITS` … `+ BLOCK_EVENTS − 1`). */
+export const BLOCK_EVENTS = 1 << BLOCK_BITS
+/**
+ * Bytes of a block's Bloom filter, and bits set per term: 32,768 bits and 6 bits a term give a
+ * false positive rate of 0.02 % at 1,500 distinct terms (a block of creates names about 3 an event)
+ * and 2 % at 6,000.
+ */
+const BLOOM_BYTES = 4096
+const BLOOM_MASK = BLOOM_BYTES * 8 - 1
+const BLOOM_K = 6
+
+/** Term kinds (a term is its kind's code, then its value). */
+const T_NAME = 0x6e // n
+const T_SOURCE = 0x73 // s
+const T_USER = 0x75 // u
+const T_KEY = 0x6b // k
+const T_ID = 0x69 // i
+const T_READ_ONLY = 0x6f // o
+const T_RES_NAME = 0x72 // r
+const T_RES_TYPE = 0x74 // t
+
+const TERM: Record<LookupKey, number> = {
+  EventId: T_ID,
+  EventName: T_NAME,
+  Username: T_USER,
+  EventSource: T_SOURCE,
+  AccessKeyId: T_KEY,
+  ReadOnly: T_READ_ONLY,
+  ResourceName: T_RES_NAME,
+  ResourceType: T_RES_TYPE,
+}
+
+let h1 = 0
+let h2 = 0
+/** Two 32-bit hashes of a term (FNV-1a and a multiplicative mix), into h1 and h2. */
+function hashTerm(kind: number, value: string): void {
+  let a = Math.imul(0x811c9dc5 ^ kind, 0x01000193)
+  let b = Math.imul(0x9747b28c ^ kind, 0x5bd1e995)
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x5bd1e995)
+    b ^= b >>> 13
+  }
+  h1 = a >>> 0
+  h2 = (b ^ (b >>> 15)) | 1
+}
+
+function bloomAdd(bloom: Uint8Array, kind: number, value: string): void {
+  hashTerm(kind, value)
+  for (let i = 0; i < BLOOM_K; i++) {
+    const bit = (h1 + Math.imul(i, h2)) & BLOOM_MASK
+    bloom[bit >>> 3]! |= 1 << (bit & 7)
+  }
+}
+
+function bloomHas(bloom: Uint8Array, kind: number, value: string): boolean {
+  hashTerm(kind, value)
+  for (let i = 0; i < BLOOM_K; i++) {
+    const bit = (h1 + Math.imul(i, h2)) & BLOOM_MASK
+    if ((bloom[bit >>> 3]! & (1 << (bit & 7))) === 0) return false
+  }
+  return true
+}
+
+/** The terms of one event, into its block's filter. */
+function addTerms(
+  bloom: Uint8Array,
+  e: {
+    eventId: string
+    eventName: string
+    eventSource: string
+    username: string | null | undefined
+    accessKeyId: string | null | undefined
+    readOnly: boolean
+  },
+  resources: readonly EventResource[],
+): void {
+  bloomAdd(bloom, T_ID, e.eventId)
+  bloomAdd(bloom, T_NAME, e.eventName)
+  bloomAdd(bloom, T_SOURCE, e.eventSource)
+  if (e.username != null) bloomAdd(bloom, T_USER, e.username)
+  if (e.accessKeyId != null) bloomAdd(bloom, T_KEY, e.accessKeyId)
+  bloomAdd(bloom, T_READ_ONLY, e.readOnly ? 'true' : 'false')
+  for (const r of resources) {
+    bloomAdd(bloom, T_RES_NAME, r.name)
+    bloomAdd(bloom, T_RES_TYPE, r.type)
+  }
+}
+
+/** A block being filled by a batch: its filter and time range. */
+interface OpenBlock {
+  block: number
+  bloom: Uint8Array
+  tMin: number
+  tMax: number
+}
 
 const COLUMN: Record<Exclude<LookupKey, 'ResourceType' | 'ResourceName' | 'ReadOnly'>, string> = {
   EventId: 'event_id',
@@ -138,10 +242,21 @@ interface Row {
   json: string
 }
 
+interface BlockRow {
+  block: number
+  t_min: number
+  t_max: number
+  bloom?: Uint8Array
+}
+
 export interface EventStoreOptions {
   maxEvents?: number
   maxAgeDays?: number
 }
+
+/** Blocks a lookup reads at a time: few at first (most lookups end in the newest), more after. */
+const FIRST_BLOCK_PAGE = 4
+const MAX_BLOCK_PAGE = 64
 
 export class EventStore {
   /** The database file, or ':memory:'. */
@@ -171,13 +286,14 @@ export class EventStore {
         this.db = new Database(this.path)
         chmodSync(this.path, 0o600)
         // Large pages (for a new file; an existing one keeps its own): records of a kilobyte or two
-        // share pages, and storing costs less CPU (measured: 42 → 36 µs an event of 1.5 kB).
+        // share pages, and storing costs less CPU.
         this.db.pragma('page_size = 16384')
         this.db.pragma('journal_mode = WAL')
         this.db.pragma('synchronous = NORMAL')
         this.db.pragma('busy_timeout = 5000')
       }
       this.db.exec(SCHEMA)
+      this.upgrade()
     } catch (err) {
       throw new StoreError(
         `cannot open the CloudTrail event store in ${dataDir}: ${(err as Error).message}`,
@@ -189,19 +305,24 @@ export class EventStore {
     const ins = this.db.prepare(
       'INSERT INTO events (time, event_id, event_name, event_source, username, access_key_id, read_only, resources, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    const insRes = this.db.prepare('INSERT INTO event_resources (seq, type, name) VALUES (?, ?, ?)')
-    // Each eviction query reads only what it needs: MIN alone from the key (MIN and MAX in one
-    // query scan the whole table), and the events past the age bound from the time index (left to
-    // itself, SQLite walks the table backwards by seq looking for one, reading every event when
-    // none is that old) — either scan made every batch cost as much as the whole store.
-    const minSeq = this.db.prepare('SELECT MIN(seq) AS s FROM events')
-    const delUpTo = this.db.prepare('DELETE FROM events WHERE seq <= ?')
-    const delResUpTo = this.db.prepare('DELETE FROM event_resources WHERE seq <= ?')
-    const oldBefore = this.db.prepare(
-      'SELECT MAX(seq) AS s FROM events INDEXED BY events_time WHERE time < ?',
+    const getBlock = this.db.prepare('SELECT t_min, t_max, bloom FROM blocks WHERE block = ?')
+    const putBlock = this.db.prepare(
+      'INSERT OR REPLACE INTO blocks (block, t_min, t_max, bloom) VALUES (?, ?, ?, ?)',
     )
+    // MIN alone reads one end of the key (MIN and MAX in one query scan the whole table).
+    const minSeq = this.db.prepare('SELECT MIN(seq) AS s FROM events')
     this.insertTx = this.db.transaction((rows: readonly EventRow[]) => {
       let last = 0
+      let open: OpenBlock | undefined
+      const flushBlock = (b: OpenBlock): void => {
+        const had = getBlock.get(b.block) as { t_min: number; t_max: number; bloom: Buffer } | undefined
+        if (had !== undefined && had.bloom.length === BLOOM_BYTES) {
+          for (let i = 0; i < BLOOM_BYTES; i++) b.bloom[i]! |= had.bloom[i]!
+          if (had.t_min < b.tMin) b.tMin = had.t_min
+          if (had.t_max > b.tMax) b.tMax = had.t_max
+        }
+        putBlock.run(b.block, b.tMin, b.tMax, b.bloom)
+      }
       for (const r of rows) {
         const info = ins.run(
           r.time,
@@ -215,25 +336,124 @@ export class EventStore {
           r.json,
         )
         last = Number(info.lastInsertRowid)
-        for (const res of r.resources) insRes.run(last, res.type, res.name)
+        const block = Math.floor(last / BLOCK_EVENTS)
+        if (open === undefined || open.block !== block) {
+          if (open !== undefined) flushBlock(open)
+          open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
+        }
+        if (r.time < open.tMin) open.tMin = r.time
+        if (r.time > open.tMax) open.tMax = r.time
+        addTerms(open.bloom, r, r.resources)
       }
+      if (open !== undefined) flushBlock(open)
       // Eviction: the cap first (seqs are contiguous: only the oldest are ever deleted), then age.
       const first = (minSeq.get() as { s: number | null }).s
       const n = first === null ? 0 : last - first + 1
       let upTo = 0
       if (n > this.maxEvents) upTo = last - this.maxEvents
-      const old = (oldBefore.get(Date.now() - this.maxAgeMs) as { s: number | null }).s
-      if (old !== null && old > upTo) upTo = old
-      if (upTo > 0) {
-        const lo = (minSeq.get() as { s: number | null }).s ?? upTo + 1
-        if (lo <= upTo) {
-          delUpTo.run(upTo)
-          delResUpTo.run(upTo)
-          this.evicted += upTo - lo + 1
-        }
-      }
+      const old = this.oldUpTo(Date.now() - this.maxAgeMs, last)
+      if (old > upTo) upTo = old
+      if (upTo > 0 && first !== null && first <= upTo) this.evict(first, upTo)
       return last
     })
+  }
+
+  /** Converts a file of the earlier schema (once: user_version says which). */
+  private upgrade(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number
+    if (version >= SCHEMA_VERSION) return
+    this.db.transaction(() => {
+      if ((this.db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return
+      this.db.exec(OLD_SCHEMA)
+      this.db.exec('DELETE FROM blocks')
+      // The blocks of the events already stored, a page of events at a time.
+      const page = this.db.prepare(
+        'SELECT seq, time, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq > ? ORDER BY seq LIMIT 4096',
+      )
+      const put = this.db.prepare(
+        'INSERT OR REPLACE INTO blocks (block, t_min, t_max, bloom) VALUES (?, ?, ?, ?)',
+      )
+      let after = 0
+      let open: OpenBlock | undefined
+      for (;;) {
+        const rows = page.all(after) as Omit<Row, 'json'>[]
+        if (rows.length === 0) break
+        for (const r of rows) {
+          after = r.seq
+          const block = Math.floor(r.seq / BLOCK_EVENTS)
+          if (open === undefined || open.block !== block) {
+            if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
+            open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
+          }
+          if (r.time < open.tMin) open.tMin = r.time
+          if (r.time > open.tMax) open.tMax = r.time
+          let resources: EventResource[] = []
+          try {
+            resources = JSON.parse(r.resources) as EventResource[]
+          } catch {
+            resources = []
+          }
+          addTerms(
+            open.bloom,
+            {
+              eventId: r.event_id,
+              eventName: r.event_name,
+              eventSource: r.event_source,
+              username: r.username,
+              accessKeyId: r.access_key_id,
+              readOnly: r.read_only === 1,
+            },
+            Array.isArray(resources) ? resources : [],
+          )
+        }
+      }
+      if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    })()
+  }
+
+  /**
+   * The last seq the age bound evicts (0: none): every event of the oldest blocks wholly older than
+   * `cutoff`, then, in the first block that is not, up to its newest event older than `cutoff`
+   * (seqs follow arrival: an event that came after an old one goes with it).
+   */
+  private oldUpTo(cutoff: number, last: number): number {
+    const next = this.stmt('SELECT block, t_min, t_max FROM blocks WHERE block >= ? ORDER BY block LIMIT 1')
+    let upTo = 0
+    let from = 0
+    for (;;) {
+      const b = next.get(from) as BlockRow | undefined
+      if (b === undefined || b.t_min >= cutoff) return upTo
+      const lo = b.block * BLOCK_EVENTS
+      const hi = Math.min(last, lo + BLOCK_EVENTS - 1)
+      if (b.t_max >= cutoff) {
+        const s = (
+          this.stmt('SELECT MAX(seq) AS s FROM events WHERE seq >= ? AND seq <= ? AND time < ?').get(
+            lo,
+            hi,
+            cutoff,
+          ) as { s: number | null }
+        ).s
+        return s !== null && s > upTo ? s : upTo
+      }
+      upTo = hi
+      from = b.block + 1
+    }
+  }
+
+  /** Deletes the events `first` … `upTo` and what their blocks no longer need. */
+  private evict(first: number, upTo: number): void {
+    this.stmt('DELETE FROM events WHERE seq <= ?').run(upTo)
+    const partial = Math.floor((upTo + 1) / BLOCK_EVENTS)
+    this.stmt('DELETE FROM blocks WHERE block < ?').run(partial)
+    // The block the bound cuts keeps its filter (terms of evicted events only cost a read) and
+    // gets the time range of the events left in it, or goes when none is left.
+    const left = this.stmt(
+      'SELECT MIN(time) AS lo, MAX(time) AS hi FROM events WHERE seq > ? AND seq < ?',
+    ).get(upTo, (partial + 1) * BLOCK_EVENTS) as { lo: number | null; hi: number | null }
+    if (left.lo === null || left.hi === null) this.stmt('DELETE FROM blocks WHERE block = ?').run(partial)
+    else this.stmt('UPDATE blocks SET t_min = ?, t_max = ? WHERE block = ?').run(left.lo, left.hi, partial)
+    this.evicted += upTo - first + 1
   }
 
   /** Appends a batch in one transaction (evicting what passes the bounds). Throws StoreError. */
@@ -246,79 +466,73 @@ export class EventStore {
     }
   }
 
-  /** Events stored now. */
+  /** Events stored now (seqs are contiguous: only the oldest are ever deleted). */
   count(): number {
-    return (this.stmt('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n
+    const lo = (this.stmt('SELECT MIN(seq) AS s FROM events').get() as { s: number | null }).s
+    const hi = (this.stmt('SELECT MAX(seq) AS s FROM events').get() as { s: number | null }).s
+    return lo === null || hi === null ? 0 : hi - lo + 1
   }
 
-  /** Events matching a query, newest first. */
+  /**
+   * Events matching a query, newest first: the blocks newest first, those whose time range and
+   * filter may hold a match read by seq range and compared exactly, until the page is full.
+   */
   query(q: EventQuery): StoredEvent[] {
-    const a = q.attribute
-    const rows = a?.key === 'ResourceName' ? this.byResourceName(q, a.value) : this.queryWhere(q, a)
-    return rows.map((r) => ({
-      seq: r.seq,
-      time: r.time,
-      eventId: r.event_id,
-      eventName: r.event_name,
-      eventSource: r.event_source,
-      username: r.username,
-      accessKeyId: r.access_key_id,
-      readOnly: r.read_only === 1,
-      resources: JSON.parse(r.resources) as EventResource[],
-      json: r.json,
-    }))
-  }
-
-  private queryWhere(q: EventQuery, a: EventQuery['attribute']): Row[] {
-    const where = ['e.time >= ?', 'e.time <= ?']
-    const args: (string | number)[] = [q.startTime, q.endTime]
-    if (q.beforeSeq !== undefined) {
-      where.push('e.seq < ?')
-      args.push(q.beforeSeq)
-    }
-    if (a !== undefined) {
-      if (a.key === 'ResourceType') {
-        where.push('e.seq IN (SELECT seq FROM event_resources WHERE type = ?)')
-        args.push(a.value)
-      } else if (a.key === 'ReadOnly') {
-        where.push('e.read_only = ?')
-        args.push(a.value === 'true' ? 1 : 0)
-      } else if (a.key !== 'ResourceName') {
-        where.push(`e.${COLUMN[a.key]} = ?`)
-        args.push(a.value)
-      }
-    }
-    args.push(q.limit)
-    return this.stmt(`SELECT e.* FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq DESC LIMIT ?`).all(
-      ...args,
-    ) as Row[]
-  }
-
-  /** Events naming a resource: the buckets of the name index, newest first, until the page is full. */
-  private byResourceName(q: EventQuery, name: string): Row[] {
-    // MIN and MAX in two queries: each reads one end of the key (together they scan the table).
     const lo = (this.stmt('SELECT MIN(seq) AS s FROM events').get() as { s: number | null }).s
     const last = (this.stmt('SELECT MAX(seq) AS s FROM events').get() as { s: number | null }).s
     if (lo === null || last === null) return []
     const hi = Math.min(last, (q.beforeSeq ?? Number.MAX_SAFE_INTEGER) - 1)
-    // A probe reads the index alone (an event is read only for a seq found): 5.6 µs a bucket.
-    const probe = this.stmt(
-      `SELECT seq FROM event_resources WHERE (seq >> ${BUCKET_BITS}) = ? AND name = ? AND seq <= ? ORDER BY seq DESC`,
+    if (hi < lo || q.limit <= 0) return []
+    const a = q.attribute
+    const kind = a === undefined ? 0 : TERM[a.key]
+    const value = a?.key === 'ReadOnly' ? (a.value === 'true' ? 'true' : 'false') : (a?.value ?? '')
+    const cols = a === undefined ? 'block, t_min, t_max' : 'block, t_min, t_max, bloom'
+    const blocks = this.stmt(
+      `SELECT ${cols} FROM blocks WHERE block <= ? AND block >= ? ORDER BY block DESC LIMIT ?`,
     )
-    const read = this.stmt('SELECT * FROM events WHERE seq = ? AND time >= ? AND time <= ?')
-    const out: Row[] = []
-    for (let b = Math.floor(hi / 2 ** BUCKET_BITS); b >= Math.floor(lo / 2 ** BUCKET_BITS); b--) {
-      let prev = -1
-      for (const r of probe.all(b, name, hi) as { seq: number }[]) {
-        // An event naming the resource under two types has two rows: one result.
-        if (r.seq === prev) continue
-        prev = r.seq
-        const row = read.get(r.seq, q.startTime, q.endTime) as Row | undefined
-        if (row !== undefined) out.push(row)
-        if (out.length >= q.limit) return out
+    const { sql, args } = this.where(a)
+    const read = this.stmt(
+      `SELECT * FROM events WHERE seq >= ? AND seq <= ? AND time >= ? AND time <= ?${sql} ORDER BY seq DESC LIMIT ?`,
+    )
+    const out: StoredEvent[] = []
+    const loBlock = Math.floor(lo / BLOCK_EVENTS)
+    let from = Math.floor(hi / BLOCK_EVENTS)
+    let pageSize = FIRST_BLOCK_PAGE
+    while (from >= loBlock) {
+      const page = blocks.all(from, loBlock, pageSize) as BlockRow[]
+      pageSize = Math.min(MAX_BLOCK_PAGE, pageSize * 4)
+      if (page.length === 0) break
+      for (const b of page) {
+        from = b.block - 1
+        if (b.t_max < q.startTime || b.t_min > q.endTime) continue
+        if (a !== undefined && !bloomHas(b.bloom!, kind, value)) continue
+        const s0 = Math.max(lo, b.block * BLOCK_EVENTS)
+        const s1 = Math.min(hi, b.block * BLOCK_EVENTS + BLOCK_EVENTS - 1)
+        const need = q.limit - out.length
+        for (const r of read.all(s0, s1, q.startTime, q.endTime, ...args, need) as Row[]) {
+          const ev = toEvent(r)
+          if (a !== undefined && (a.key === 'ResourceName' || a.key === 'ResourceType')) {
+            const field = a.key === 'ResourceName' ? 'name' : 'type'
+            if (!ev.resources.some((x) => x[field] === a.value)) continue
+          }
+          out.push(ev)
+          if (out.length >= q.limit) return out
+        }
       }
     }
     return out
+  }
+
+  /** The exact comparison of a lookup attribute, in SQL (resources: a prefilter, checked after). */
+  private where(a: EventQuery['attribute']): { sql: string; args: (string | number)[] } {
+    if (a === undefined) return { sql: '', args: [] }
+    if (a.key === 'ReadOnly') return { sql: ' AND read_only = ?', args: [a.value === 'true' ? 1 : 0] }
+    if (a.key === 'ResourceName' || a.key === 'ResourceType') {
+      // The member as JSON.stringify writes it into the resources column.
+      const member = `"${a.key === 'ResourceName' ? 'name' : 'type'}":${JSON.stringify(a.value)}`
+      return { sql: ' AND instr(resources, ?) > 0', args: [member] }
+    }
+    return { sql: ` AND ${COLUMN[a.key]} = ?`, args: [a.value] }
   }
 
   /** A small persistent value (delivery and digest state). */
@@ -347,5 +561,26 @@ export class EventStore {
     let s = this.statements.get(sql)
     if (s === undefined) this.statements.set(sql, (s = this.db.prepare(sql)))
     return s
+  }
+}
+
+function toEvent(r: Row): StoredEvent {
+  let resources: EventResource[]
+  try {
+    resources = JSON.parse(r.resources) as EventResource[]
+  } catch {
+    resources = []
+  }
+  return {
+    seq: r.seq,
+    time: r.time,
+    eventId: r.event_id,
+    eventName: r.event_name,
+    eventSource: r.event_source,
+    username: r.username,
+    accessKeyId: r.access_key_id,
+    readOnly: r.read_only === 1,
+    resources,
+    json: r.json,
   }
 }

@@ -85,7 +85,7 @@ test('a call survives its encoding: separators, line breaks, non-ASCII and absen
   assert.ok(eventId(t + 1) > eventId(t))
 })
 
-test('the writer thread renders and stores every call; flush waits for it; subscribers get the records', async () => {
+test('the writer thread renders and stores every call, in passes of its own or at a flush; subscribers get the records', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mf-trail-writer-'))
   const store = new EventStore(dir)
   const log = new EventLog(store, { flushMs: 60_000 })
@@ -99,7 +99,13 @@ test('the writer thread renders and stores every call; flush waits for it; subsc
     while (!log.threaded && Date.now() < until) await delay(20)
     assert.equal(log.threaded, true, log.stats.lastError ?? 'the writer thread did not start')
     const json = JSON.stringify(identity)
-    for (let i = 0; i < 300; i++) add(log, call(i), json)
+    // With the thread, passes come every threadFlushMs (20 ms), not flushMs: stored without a flush.
+    for (let i = 0; i < 50; i++) add(log, call(i), json)
+    const t0 = Date.now()
+    while (log.stats.recorded < 50 && Date.now() - t0 < 5_000) await delay(5)
+    assert.equal(log.stats.recorded, 50)
+    assert.ok(Date.now() - t0 < 2_000, `stored after ${Date.now() - t0} ms`)
+    for (let i = 50; i < 300; i++) add(log, call(i), json)
     log.flush()
     assert.equal(log.stats.recorded, 300)
     assert.equal(log.stats.workerFailures, 0)
