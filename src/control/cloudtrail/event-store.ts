@@ -128,7 +128,7 @@ export const BLOCK_EVENTS = 1 << BLOCK_BITS
 /**
  * Bytes of a block's Bloom filter, and bits set per term: 32,768 bits and 6 bits a term give a
  * false positive rate of 0.02 % at 1,500 distinct terms (a block of creates names about 3 an event)
- * and 2 % at 6,000.
+ * and 9 % at 6,000.
  */
 const BLOOM_BYTES = 4096
 const BLOOM_MASK = BLOOM_BYTES * 8 - 1
@@ -358,58 +358,72 @@ export class EventStore {
     })
   }
 
-  /** Converts a file of the earlier schema (once: user_version says which). */
+  /**
+   * True while the file needs converting: an earlier schema's version, or its indexes or resource
+   * table present (an earlier build opened the file again and added events without blocks).
+   */
+  private needsUpgrade(): boolean {
+    if ((this.db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) return true
+    return (
+      this.db
+        .prepare(
+          "SELECT 1 FROM sqlite_master WHERE name IN ('events_time', 'events_name', 'events_user', 'events_key', 'events_id', 'event_resources') LIMIT 1",
+        )
+        .get() !== undefined
+    )
+  }
+
+  /**
+   * Converts a file of the earlier schema (once): its indexes and resource table dropped, the
+   * blocks built from its events. In an IMMEDIATE transaction, so that a second connection opening
+   * the file meanwhile waits (busy timeout) and then finds it converted.
+   */
   private upgrade(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number
-    if (version >= SCHEMA_VERSION) return
-    this.db.transaction(() => {
-      if ((this.db.pragma('user_version', { simple: true }) as number) >= SCHEMA_VERSION) return
-      this.db.exec(OLD_SCHEMA)
-      this.db.exec('DELETE FROM blocks')
-      // The blocks of the events already stored, a page of events at a time.
-      const page = this.db.prepare(
-        'SELECT seq, time, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq > ? ORDER BY seq LIMIT 4096',
-      )
-      const put = this.db.prepare(
-        'INSERT OR REPLACE INTO blocks (block, t_min, t_max, bloom) VALUES (?, ?, ?, ?)',
-      )
-      let after = 0
-      let open: OpenBlock | undefined
-      for (;;) {
-        const rows = page.all(after) as Omit<Row, 'json'>[]
-        if (rows.length === 0) break
-        for (const r of rows) {
-          after = r.seq
-          const block = Math.floor(r.seq / BLOCK_EVENTS)
-          if (open === undefined || open.block !== block) {
-            if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
-            open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
+    if (!this.needsUpgrade()) return
+    this.db
+      .transaction(() => {
+        if (!this.needsUpgrade()) return
+        this.db.exec(OLD_SCHEMA)
+        this.db.exec('DELETE FROM blocks')
+        // The blocks of the events already stored, a page of events at a time.
+        const page = this.db.prepare(
+          'SELECT seq, time, event_id, event_name, event_source, username, access_key_id, read_only, resources FROM events WHERE seq > ? ORDER BY seq LIMIT 4096',
+        )
+        const put = this.db.prepare(
+          'INSERT OR REPLACE INTO blocks (block, t_min, t_max, bloom) VALUES (?, ?, ?, ?)',
+        )
+        let after = 0
+        let open: OpenBlock | undefined
+        for (;;) {
+          const rows = page.all(after) as Omit<Row, 'json'>[]
+          if (rows.length === 0) break
+          for (const r of rows) {
+            after = r.seq
+            const block = Math.floor(r.seq / BLOCK_EVENTS)
+            if (open === undefined || open.block !== block) {
+              if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
+              open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
+            }
+            if (r.time < open.tMin) open.tMin = r.time
+            if (r.time > open.tMax) open.tMax = r.time
+            addTerms(
+              open.bloom,
+              {
+                eventId: r.event_id,
+                eventName: r.event_name,
+                eventSource: r.event_source,
+                username: r.username,
+                accessKeyId: r.access_key_id,
+                readOnly: r.read_only === 1,
+              },
+              parseResources(r.resources),
+            )
           }
-          if (r.time < open.tMin) open.tMin = r.time
-          if (r.time > open.tMax) open.tMax = r.time
-          let resources: EventResource[] = []
-          try {
-            resources = JSON.parse(r.resources) as EventResource[]
-          } catch {
-            resources = []
-          }
-          addTerms(
-            open.bloom,
-            {
-              eventId: r.event_id,
-              eventName: r.event_name,
-              eventSource: r.event_source,
-              username: r.username,
-              accessKeyId: r.access_key_id,
-              readOnly: r.read_only === 1,
-            },
-            Array.isArray(resources) ? resources : [],
-          )
         }
-      }
-      if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    })()
+        if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
+      })
+      .immediate()
   }
 
   /**
@@ -468,9 +482,18 @@ export class EventStore {
 
   /** Events stored now (seqs are contiguous: only the oldest are ever deleted). */
   count(): number {
-    const lo = (this.stmt('SELECT MIN(seq) AS s FROM events').get() as { s: number | null }).s
-    const hi = (this.stmt('SELECT MAX(seq) AS s FROM events').get() as { s: number | null }).s
+    const { lo, hi } = this.seqRange()
     return lo === null || hi === null ? 0 : hi - lo + 1
+  }
+
+  /** The first and last seq stored, read at once (each subquery reads one end of the key). */
+  private seqRange(): { lo: number | null; hi: number | null } {
+    return this.stmt(
+      'SELECT (SELECT MIN(seq) FROM events) AS lo, (SELECT MAX(seq) FROM events) AS hi',
+    ).get() as {
+      lo: number | null
+      hi: number | null
+    }
   }
 
   /**
@@ -478,8 +501,7 @@ export class EventStore {
    * filter may hold a match read by seq range and compared exactly, until the page is full.
    */
   query(q: EventQuery): StoredEvent[] {
-    const lo = (this.stmt('SELECT MIN(seq) AS s FROM events').get() as { s: number | null }).s
-    const last = (this.stmt('SELECT MAX(seq) AS s FROM events').get() as { s: number | null }).s
+    const { lo, hi: last } = this.seqRange()
     if (lo === null || last === null) return []
     const hi = Math.min(last, (q.beforeSeq ?? Number.MAX_SAFE_INTEGER) - 1)
     if (hi < lo || q.limit <= 0) return []
@@ -491,6 +513,7 @@ export class EventStore {
       `SELECT ${cols} FROM blocks WHERE block <= ? AND block >= ? ORDER BY block DESC LIMIT ?`,
     )
     const { sql, args } = this.where(a)
+    const field = a?.key === 'ResourceName' ? 'name' : a?.key === 'ResourceType' ? 'type' : undefined
     const read = this.stmt(
       `SELECT * FROM events WHERE seq >= ? AND seq <= ? AND time >= ? AND time <= ?${sql} ORDER BY seq DESC LIMIT ?`,
     )
@@ -508,13 +531,11 @@ export class EventStore {
         if (a !== undefined && !bloomHas(b.bloom!, kind, value)) continue
         const s0 = Math.max(lo, b.block * BLOCK_EVENTS)
         const s1 = Math.min(hi, b.block * BLOCK_EVENTS + BLOCK_EVENTS - 1)
-        const need = q.limit - out.length
+        // Rows checked after SQL (resources) are read whole: a row dropped must not cut the page short.
+        const need = field === undefined ? q.limit - out.length : -1
         for (const r of read.all(s0, s1, q.startTime, q.endTime, ...args, need) as Row[]) {
           const ev = toEvent(r)
-          if (a !== undefined && (a.key === 'ResourceName' || a.key === 'ResourceType')) {
-            const field = a.key === 'ResourceName' ? 'name' : 'type'
-            if (!ev.resources.some((x) => x[field] === a.value)) continue
-          }
+          if (field !== undefined && !ev.resources.some((x) => x[field] === a!.value)) continue
           out.push(ev)
           if (out.length >= q.limit) return out
         }
@@ -564,13 +585,26 @@ export class EventStore {
   }
 }
 
-function toEvent(r: Row): StoredEvent {
-  let resources: EventResource[]
+/** A row's resources column: its well-formed entries (none when it cannot be read). */
+function parseResources(text: string): EventResource[] {
+  let v: unknown
   try {
-    resources = JSON.parse(r.resources) as EventResource[]
+    v = JSON.parse(text)
   } catch {
-    resources = []
+    return []
   }
+  if (!Array.isArray(v)) return []
+  return v.filter(
+    (x): x is EventResource =>
+      x !== null &&
+      typeof x === 'object' &&
+      typeof (x as EventResource).name === 'string' &&
+      typeof (x as EventResource).type === 'string',
+  )
+}
+
+function toEvent(r: Row): StoredEvent {
+  const resources = parseResources(r.resources)
   return {
     seq: r.seq,
     time: r.time,
