@@ -221,6 +221,26 @@ interface OpenBlock {
   tMax: number
 }
 
+/**
+ * The block an event of `seq` and `time` goes into: `open` when it is that block (its time range
+ * widened), else a new one, after `done(open)`.
+ */
+function blockFor(
+  open: OpenBlock | undefined,
+  seq: number,
+  time: number,
+  done: (b: OpenBlock) => void,
+): OpenBlock {
+  const block = Math.floor(seq / BLOCK_EVENTS)
+  if (open !== undefined && open.block === block) {
+    if (time < open.tMin) open.tMin = time
+    if (time > open.tMax) open.tMax = time
+    return open
+  }
+  if (open !== undefined) done(open)
+  return { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: time, tMax: time }
+}
+
 const COLUMN: Record<Exclude<LookupKey, 'ResourceType' | 'ResourceName' | 'ReadOnly'>, string> = {
   EventId: 'event_id',
   EventName: 'event_name',
@@ -336,13 +356,7 @@ export class EventStore {
           r.json,
         )
         last = Number(info.lastInsertRowid)
-        const block = Math.floor(last / BLOCK_EVENTS)
-        if (open === undefined || open.block !== block) {
-          if (open !== undefined) flushBlock(open)
-          open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
-        }
-        if (r.time < open.tMin) open.tMin = r.time
-        if (r.time > open.tMax) open.tMax = r.time
+        open = blockFor(open, last, r.time, flushBlock)
         addTerms(open.bloom, r, r.resources)
       }
       if (open !== undefined) flushBlock(open)
@@ -399,25 +413,9 @@ export class EventStore {
           if (rows.length === 0) break
           for (const r of rows) {
             after = r.seq
-            const block = Math.floor(r.seq / BLOCK_EVENTS)
-            if (open === undefined || open.block !== block) {
-              if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
-              open = { block, bloom: new Uint8Array(BLOOM_BYTES), tMin: r.time, tMax: r.time }
-            }
-            if (r.time < open.tMin) open.tMin = r.time
-            if (r.time > open.tMax) open.tMax = r.time
-            addTerms(
-              open.bloom,
-              {
-                eventId: r.event_id,
-                eventName: r.event_name,
-                eventSource: r.event_source,
-                username: r.username,
-                accessKeyId: r.access_key_id,
-                readOnly: r.read_only === 1,
-              },
-              parseResources(r.resources),
-            )
+            open = blockFor(open, r.seq, r.time, (b) => put.run(b.block, b.tMin, b.tMax, b.bloom))
+            const ev = toEvent({ ...r, json: '' })
+            addTerms(open.bloom, ev, ev.resources)
           }
         }
         if (open !== undefined) put.run(open.block, open.tMin, open.tMax, open.bloom)
